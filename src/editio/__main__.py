@@ -1,0 +1,3 @@
+from editio.cli import main
+
+raise SystemExit(main())

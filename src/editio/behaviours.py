@@ -1,0 +1,206 @@
+"""The TEI-element -> behaviour table, shared by every output.
+
+Modelled on TEI Publisher's processing model and CETEIcean's behaviours: a
+declarative table maps each TEI element (optionally with a predicate on the
+element) to a behaviour with parameters; unknown elements fall back to ``_``
+(a generic block if they contain blocks, else a generic inline) and are
+reported with their line.
+
+``layout`` says how the element sits in the text flow, and is all that the
+plain-text views need:
+
+* ``container`` holds lines (div, list, body ...); its children are lines;
+* ``line``      is one line of the witness (p, head, item ...);
+* ``inline``    is part of a line;
+* ``space``     is a blank line of the witness (``<space dim="vertical">``);
+* ``omit``      is not part of the text (teiHeader, note, figDesc ...).
+
+Outputs (HTML, print) map behaviour *names* to renderers; a print override
+replaces only the renderers that differ (see ``editio.render``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from editio import TEI_NS
+
+CONTAINER, LINE, INLINE, SPACE, OMIT = "container", "line", "inline", "space", "omit"
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    name: str                 # block, paragraph, heading, list, item, inline, note, ...
+    layout: str               # container | line | inline | space | omit
+    tag: str = ""             # suggested HTML tag
+    params: dict = field(default_factory=dict)
+    fallback: bool = False    # True for the "_" rows (unknown elements)
+
+
+Pred = Callable[[object], bool]
+
+
+def B(name, layout, tag="", **params) -> Behaviour:
+    return Behaviour(name, layout, tag, params)
+
+
+def _attr(name, *values) -> Pred:
+    return lambda el: el.get(name) in values
+
+
+def _has_blocks(el) -> bool:
+    return any(isinstance(c.tag, str) and behaviour(c).layout in (CONTAINER, LINE, SPACE)
+               for c in el)
+
+
+# element -> [(predicate or None, behaviour)], first match wins
+TABLE: dict[str, list[tuple[Pred | None, Behaviour]]] = {
+    # structure
+    "TEI": [(None, B("document", CONTAINER, "article"))],
+    "teiCorpus": [(None, B("document", CONTAINER, "div"))],
+    "teiHeader": [(None, B("metadata", OMIT))],
+    "standOff": [(None, B("metadata", OMIT))],
+    "facsimile": [(None, B("metadata", OMIT))],
+    "sourceDoc": [(None, B("metadata", OMIT))],
+    "text": [(None, B("block", CONTAINER, "div"))],
+    "group": [(None, B("block", CONTAINER, "div"))],
+    "front": [(None, B("block", CONTAINER, "div"))],
+    "body": [(None, B("block", CONTAINER, "div"))],
+    "back": [(None, B("block", CONTAINER, "div"))],
+    "div": [(_attr("type", "editorial-notes"), B("notes", OMIT)),
+            (_attr("type", "platform"), B("paratext", CONTAINER, "aside")),
+            (None, B("section", CONTAINER, "section"))],
+    **{f"div{i}": [(None, B("section", CONTAINER, "section"))] for i in range(1, 8)},
+    "titlePage": [(None, B("block", CONTAINER, "div"))],
+    "docTitle": [(None, B("block", CONTAINER, "div"))],
+    "titlePart": [(None, B("heading", LINE, "p"))],
+    "docImprint": [(None, B("paragraph", LINE, "p"))],
+    "docAuthor": [(None, B("inline", INLINE, "span"))],
+    "head": [(None, B("heading", LINE, "h2"))],
+    "p": [(None, B("paragraph", LINE, "p"))],
+    "ab": [(None, B("paragraph", LINE, "p"))],
+    "byline": [(None, B("byline", LINE, "p"))],
+    "dateline": [(None, B("paragraph", LINE, "p"))],
+    "opener": [(_has_blocks, B("block", CONTAINER, "div")), (None, B("paragraph", LINE, "p"))],
+    "closer": [(_has_blocks, B("block", CONTAINER, "div")), (None, B("paragraph", LINE, "p"))],
+    "salute": [(None, B("paragraph", LINE, "p"))],
+    "signed": [(None, B("paragraph", LINE, "p"))],
+    "postscript": [(None, B("block", CONTAINER, "div"))],
+    "trailer": [(None, B("paragraph", LINE, "p"))],
+    "epigraph": [(None, B("block", CONTAINER, "blockquote"))],
+    "argument": [(None, B("block", CONTAINER, "div"))],
+    "list": [(_has_blocks, B("list", CONTAINER, "ul")), (None, B("inline", INLINE, "span"))],
+    "listBibl": [(None, B("list", CONTAINER, "ul"))],
+    "item": [(None, B("item", LINE, "li"))],
+    "label": [(None, B("inline", INLINE, "span"))],
+    "table": [(None, B("table", CONTAINER, "table"))],
+    "row": [(None, B("row", LINE, "tr"))],
+    "cell": [(None, B("cell", INLINE, "td"))],
+    "lg": [(None, B("block", CONTAINER, "div"))],
+    "l": [(None, B("paragraph", LINE, "p"))],
+    "sp": [(None, B("block", CONTAINER, "div"))],
+    "speaker": [(None, B("paragraph", LINE, "p"))],
+    "stage": [(None, B("inline", INLINE, "span"))],
+    "floatingText": [(None, B("quotation", CONTAINER, "blockquote"))],
+    "quote": [(_has_blocks, B("quotation", CONTAINER, "blockquote")),
+              (None, B("inline-quote", INLINE, "q"))],
+    "q": [(_has_blocks, B("quotation", CONTAINER, "blockquote")),
+          (None, B("inline-quote", INLINE, "q"))],
+    "said": [(None, B("inline", INLINE, "span"))],
+    "cit": [(_has_blocks, B("quotation", CONTAINER, "blockquote")), (None, B("inline", INLINE, "span"))],
+    "bibl": [(lambda el: _parent_name(el) == "listBibl", B("item", LINE, "li")),
+             (None, B("inline", INLINE, "cite"))],
+    "biblStruct": [(None, B("item", LINE, "li"))],
+    "figure": [(None, B("figure", CONTAINER, "figure"))],
+    "figDesc": [(None, B("omit", OMIT))],
+    "graphic": [(None, B("graphic", INLINE, "img"))],
+    "pb": [(None, B("pagebreak", INLINE, "span"))],
+    "lb": [(None, B("linebreak", INLINE, "br"))],
+    "cb": [(None, B("omit", OMIT))],
+    "milestone": [(None, B("omit", OMIT))],
+    "anchor": [(None, B("anchor", INLINE, "span"))],
+    "space": [(_attr("dim", "vertical"), B("blank-line", SPACE)),
+              (None, B("inline", INLINE, "span"))],
+    "fw": [(None, B("omit", OMIT))],
+    # editorial annotation
+    "note": [(None, B("note", OMIT))],
+    "noteGrp": [(None, B("note", OMIT))],
+    "choice": [(None, B("alternate", INLINE, "span"))],
+    "sic": [(None, B("original", INLINE, "span"))],
+    "orig": [(None, B("original", INLINE, "span"))],
+    "abbr": [(None, B("original", INLINE, "abbr"))],
+    "corr": [(None, B("edited", INLINE, "span"))],
+    "reg": [(None, B("edited", INLINE, "span"))],
+    "expan": [(None, B("edited", INLINE, "span"))],
+    "supplied": [(None, B("supplied", INLINE, "span"))],
+    "gap": [(None, B("gap", INLINE, "span"))],
+    "unclear": [(None, B("inline", INLINE, "span"))],
+    "del": [(None, B("deletion", INLINE, "del"))],
+    "add": [(None, B("inline", INLINE, "ins"))],
+    "subst": [(None, B("inline", INLINE, "span"))],
+    "damage": [(None, B("inline", INLINE, "span"))],
+    "surplus": [(None, B("inline", INLINE, "span"))],
+    "seg": [(None, B("segment", INLINE, "span"))],
+    "ref": [(None, B("link", INLINE, "a"))],
+    "ptr": [(None, B("pointer", INLINE, "a"))],
+    # names and dates
+    "persName": [(None, B("entity", INLINE, "span", kind="person"))],
+    "placeName": [(None, B("entity", INLINE, "span", kind="place"))],
+    "orgName": [(None, B("entity", INLINE, "span", kind="org"))],
+    "geogName": [(None, B("entity", INLINE, "span", kind="place"))],
+    "name": [(None, B("entity", INLINE, "span", kind="name"))],
+    "rs": [(None, B("entity", INLINE, "span", kind="name"))],
+    "date": [(None, B("date", INLINE, "time"))],
+    "time": [(None, B("date", INLINE, "time"))],
+    "num": [(None, B("inline", INLINE, "span"))],
+    "measure": [(None, B("inline", INLINE, "span"))],
+    "title": [(None, B("inline", INLINE, "cite"))],
+    "author": [(None, B("inline", INLINE, "span"))],
+    "editor": [(None, B("inline", INLINE, "span"))],
+    "pubPlace": [(None, B("inline", INLINE, "span"))],
+    "publisher": [(None, B("inline", INLINE, "span"))],
+    "idno": [(None, B("inline", INLINE, "span"))],
+    "foreign": [(None, B("inline", INLINE, "span"))],
+    "term": [(None, B("inline", INLINE, "span"))],
+    "gloss": [(None, B("inline", INLINE, "span"))],
+    "mentioned": [(None, B("inline", INLINE, "em"))],
+    "soCalled": [(None, B("inline", INLINE, "q"))],
+    "emph": [(None, B("highlight", INLINE, "em"))],
+    "hi": [(None, B("highlight", INLINE, "span"))],
+    # fallbacks
+    "_": [(_has_blocks, Behaviour("block", CONTAINER, "div", {}, True)),
+          (None, Behaviour("inline", INLINE, "span", {}, True))],
+}
+
+
+def _parent_name(el) -> str:
+    p = el.getparent()
+    return local(p) if p is not None else ""
+
+
+def local(el) -> str:
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
+
+
+def is_tei(el) -> bool:
+    return isinstance(el.tag, str) and el.tag.startswith("{" + TEI_NS + "}")
+
+
+def behaviour(el) -> Behaviour:
+    """The behaviour of one element: the first matching row, else the ``_`` fallback.
+
+    Elements outside the TEI namespace (and processing instructions/comments)
+    always take the fallback (comments and PIs are omitted)."""
+    if not isinstance(el.tag, str):
+        return _OMIT
+    rows = TABLE.get(local(el)) if is_tei(el) else None
+    for pred, beh in rows or TABLE["_"]:
+        if pred is None or pred(el):
+            return beh
+    return TABLE["_"][-1][1]
+
+
+_OMIT = B("omit", OMIT)

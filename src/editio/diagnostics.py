@@ -1,0 +1,104 @@
+"""Located diagnostics and their printers.
+
+Every problem editio reports is a :class:`Diagnostic` with a file, line,
+column, severity and a stable code (``ref.missing``), so users can grep for
+a class of problems or silence it.  Log levels: ``error`` stops a build and
+makes ``editio check`` exit 1; ``warning`` is reported (and becomes an error
+with ``--strict``); ``info`` is only shown with ``--verbose``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    file: str
+    line: int
+    col: int
+    severity: str
+    code: str
+    message: str
+
+    def format(self) -> str:
+        loc = self.file
+        if self.line:
+            loc += f":{self.line}:{self.col or 1}"
+        return f"{loc}: {self.severity}: {self.message} [{self.code}]"
+
+
+class EditioError(Exception):
+    """A user-facing error: printed as ``location: error: message``, never a traceback."""
+
+    def __init__(self, message: str, *, file: str = "", line: int = 0, col: int = 0,
+                 code: str = "error"):
+        super().__init__(message)
+        self.diagnostic = Diagnostic(file, line, col, "error", code, message)
+
+
+@dataclass
+class Report:
+    """Collects diagnostics; one per (location, code, message)."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+    _seen: set = field(default_factory=set, repr=False)
+
+    def add(self, file, line, col, severity, code, message) -> None:
+        d = Diagnostic(str(file), int(line or 0), int(col or 0), severity, code, message)
+        if d not in self._seen:
+            self._seen.add(d)
+            self.items.append(d)
+
+    def error(self, file, line, code, message, col=0):
+        self.add(file, line, col, "error", code, message)
+
+    def warning(self, file, line, code, message, col=0):
+        self.add(file, line, col, "warning", code, message)
+
+    def extend(self, other: "Report") -> None:
+        for d in other.items:
+            if d not in self._seen:
+                self._seen.add(d)
+                self.items.append(d)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for d in self.items if d.severity == severity)
+
+    @property
+    def errors(self) -> int:
+        return self.count("error")
+
+    @property
+    def warnings(self) -> int:
+        return self.count("warning")
+
+    def strict(self) -> "Report":
+        r = Report()
+        for d in self.items:
+            sev = "error" if d.severity == "warning" else d.severity
+            r.add(d.file, d.line, d.col, sev, d.code, d.message)
+        return r
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self.items, key=lambda d: (d.file, d.line, d.col, d.code, d.message))
+
+    def summary(self, files: int) -> str:
+        e, w = self.errors, self.warnings
+        return (f"{files} file{'s' if files != 1 else ''} checked: "
+                f"{e} error{'s' if e != 1 else ''}, {w} warning{'s' if w != 1 else ''}")
+
+    def to_json(self, files: int) -> str:
+        return json.dumps({"files": files, "errors": self.errors, "warnings": self.warnings,
+                           "diagnostics": [asdict(d) for d in self.sorted()]},
+                          indent=2, ensure_ascii=False)
+
+
+def relpath(path: Path, base: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(base).resolve()))
+    except ValueError:
+        return str(path)
