@@ -8,33 +8,31 @@
 
 Line rules (the only normalisation, stated in docs/encoding.md): every
 ``line`` element (p, head, item ...) is one line; a ``<space dim="vertical"
-quantity="n"/>`` is n empty lines; lines are joined with a single LF and the
-text has no final LF unless the witness had one (``<space>`` at the end).
+quantity="n"/>`` is n empty lines; lines are joined with a single LF.
 Inside a line every character of mixed content counts; white space between
 the children of element-only content (choice, subst, list) does not.
+
+:class:`TextView` also records the span (start, end) of every element it
+passes, so annotations can give their offset in the text.
 """
 from __future__ import annotations
 
-from editio.behaviours import CONTAINER, INLINE, LINE, OMIT, SPACE, behaviour, local
+from editio.behaviours import CONTAINER, LINE, OMIT, SPACE, behaviour, local
 
 VIEWS = ("diplomatic", "edited")
-ORIGINAL = {"orig", "sic", "abbr"}
-EDITED = {"corr", "reg", "expan", "supplied"}
-# TEI elements whose content model is element-only: their whitespace is layout
-ELEMENT_ONLY = {"choice", "subst", "app", "list", "listBibl", "lg", "div", "body", "front",
-                "back", "text", "TEI", "cit", "table", "row", "figure", "sp", "floatingText",
-                "listPerson", "listPlace", "listOrg", "listEvent", "opener", "closer",
-                "docTitle", "titlePage"}
+ORIGINAL = ("orig", "sic", "abbr")
+EDITED = ("corr", "reg", "expan", "supplied")
+ELEMENT_ONLY = {"choice", "subst", "app"}
 UNRESTORED = "[…]"
 
 
 def choice_reading(choice, view: str):
     """The child of a ``choice`` that stands in the text for ``view``."""
     kids = [c for c in choice if isinstance(c.tag, str) and local(c) != "note"]
-    want = ORIGINAL if view == "diplomatic" else EDITED
-    for c in kids:
-        if local(c) in want:
-            return c
+    for want in (ORIGINAL if view == "diplomatic" else EDITED):
+        for c in kids:
+            if local(c) == want:
+                return c
     return kids[0] if kids else None
 
 
@@ -45,76 +43,95 @@ def is_unrestored(supplied) -> bool:
             and not (kids[0].tail or "").strip())
 
 
-def inline_text(el, view: str, out: list[str]) -> None:
-    """Append the text of the inline content of ``el`` (children and their tails)."""
-    name = local(el)
-    element_only = name in ELEMENT_ONLY
-    if name == "choice":
-        r = choice_reading(el, view)
-        if r is not None:
-            _inline_node(r, view, out)
-        return
-    if view == "edited" and name == "supplied" and is_unrestored(el):
-        out.append(UNRESTORED)
-        return
-    if el.text and not (element_only and not el.text.strip()):
-        out.append(el.text)
-    for c in el:
-        if isinstance(c.tag, str):
-            _inline_node(c, view, out)
-        if c.tail and not (element_only and not c.tail.strip()):
-            out.append(c.tail)
-
-
-def _inline_node(el, view: str, out: list[str]) -> None:
-    b = behaviour(el)
-    if b.layout == OMIT:
-        return
-    if b.name == "linebreak":
-        out.append("\n")
-        return
-    inline_text(el, view, out)
-
-
-def lines(el, view: str, out: list[str]) -> None:
-    """Append the lines of a container or line element to ``out``."""
-    b = behaviour(el)
-    if b.layout == OMIT:
-        return
-    if b.layout == SPACE:
-        try:
-            n = int(float(el.get("quantity", "1")))
-        except ValueError:
-            n = 1
-        out.extend([""] * max(n, 0))
-        return
-    if b.layout in (LINE, INLINE) and not _contains_lines(el):
-        buf: list[str] = []
-        inline_text(el, view, buf)
-        out.append("".join(buf))
-        return
-    for c in el:
-        if isinstance(c.tag, str):
-            lines(c, view, out)
-
-
-def _contains_lines(el) -> bool:
+def contains_lines(el) -> bool:
     return any(isinstance(c.tag, str) and behaviour(c).layout in (CONTAINER, LINE, SPACE)
                for c in el)
 
 
-def text_of(root, view: str = "diplomatic") -> str:
-    """The plain text of a TEI document (or any element) in ``view``."""
-    if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r}")
-    tei = _find_text(root)
-    out: list[str] = []
-    if tei is not None:
-        lines(tei, view, out)
-    return "\n".join(out)
+class TextView:
+    """Walks a tree once and produces the text of one view, with element spans."""
+
+    def __init__(self, view: str = "diplomatic", spans: bool = False):
+        if view not in VIEWS:
+            raise ValueError(f"unknown view {view!r}")
+        self.view = view
+        self.parts: list[str] = []
+        self.pos = 0
+        self.nlines = 0
+        self.spans: dict | None = {} if spans else None
+
+    def _emit(self, s: str) -> None:
+        if s:
+            self.parts.append(s)
+            self.pos += len(s)
+
+    def _new_line(self) -> None:
+        if self.nlines:
+            self._emit("\n")
+        self.nlines += 1
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    # block level
+    def lines(self, el) -> None:
+        b = behaviour(el)
+        if b.layout == OMIT:
+            return
+        start = self.pos
+        if b.layout == SPACE:
+            try:
+                n = int(float(el.get("quantity", "1")))
+            except ValueError:
+                n = 1
+            for _ in range(max(n, 0)):
+                self._new_line()
+        elif b.layout == CONTAINER or contains_lines(el):
+            for c in el:
+                if isinstance(c.tag, str):
+                    self.lines(c)
+        else:
+            self._new_line()
+            start = self.pos
+            self.inline(el)
+        if self.spans is not None:
+            self.spans[el] = (start, self.pos)
+
+    # inline level
+    def inline(self, el) -> None:
+        name = local(el)
+        if name == "choice":
+            r = choice_reading(el, self.view)
+            if r is not None:
+                self._node(r)
+            return
+        if self.view == "edited" and name == "supplied" and is_unrestored(el):
+            self._emit(UNRESTORED)
+            return
+        skip_ws = name in ELEMENT_ONLY
+        if el.text and not (skip_ws and not el.text.strip()):
+            self._emit(el.text)
+        for c in el:
+            if isinstance(c.tag, str):
+                self._node(c)
+            if c.tail and not (skip_ws and not c.tail.strip()):
+                self._emit(c.tail)
+
+    def _node(self, el) -> None:
+        b = behaviour(el)
+        if b.layout == OMIT:
+            return
+        start = self.pos
+        if b.name == "linebreak":
+            self._emit("\n")
+        else:
+            self.inline(el)
+        if self.spans is not None:
+            self.spans[el] = (start, self.pos)
 
 
-def _find_text(root):
+def text_root(root):
+    """The ``text`` element of a TEI document (or the element itself)."""
     if local(root) == "TEI":
         for c in root:
             if local(c) == "text":
@@ -123,27 +140,43 @@ def _find_text(root):
     return root
 
 
+def view_of(root, view: str = "diplomatic", spans: bool = False) -> TextView:
+    tv = TextView(view, spans)
+    t = text_root(root)
+    if t is not None:
+        tv.lines(t)
+    return tv
+
+
+def text_of(root, view: str = "diplomatic") -> str:
+    """The plain text of a TEI document (or any element) in ``view``."""
+    return view_of(root, view).text()
+
+
 def plain(el, view: str = "edited") -> str:
-    """Flattened text of an element (e.g. a note) with whitespace collapsed."""
-    buf: list[str] = []
-    name = local(el)
-    if name == "note":  # a note's own content is what we want
-        _note_text(el, view, buf)
-    else:
-        inline_text(el, view, buf)
-    return " ".join("".join(buf).split())
+    """Flattened text of an element (a note, a name) with white space collapsed.
+
+    Unlike the views, notes nested in ``el`` are skipped but ``el`` itself may be a note."""
+    tv = TextView(view)
+    if local(el) == "note" or behaviour(el).layout != OMIT:
+        _flat(tv, el)
+    return " ".join(tv.text().split())
 
 
-def _note_text(el, view, buf):
+def _flat(tv: TextView, el) -> None:
+    if local(el) == "choice":
+        r = choice_reading(el, tv.view)
+        if r is not None:
+            _flat(tv, r)
+        return
+    if tv.view == "edited" and local(el) == "supplied" and is_unrestored(el):
+        tv._emit(UNRESTORED)
+        return
     if el.text:
-        buf.append(el.text)
+        tv._emit(el.text)
     for c in el:
-        if isinstance(c.tag, str):
-            if local(c) == "choice":
-                r = choice_reading(c, view)
-                if r is not None:
-                    _note_text(r, view, buf)
-            elif local(c) not in ("note",):
-                _note_text(c, view, buf)
+        if isinstance(c.tag, str) and local(c) != "note":
+            _flat(tv, c)
+            tv._emit(" ") if behaviour(c).layout in (LINE, CONTAINER) else None
         if c.tail:
-            buf.append(c.tail)
+            tv._emit(c.tail)

@@ -1,0 +1,151 @@
+"""Editorial annotations: one record per mark an editor made in a text.
+
+Kinds (``Annotation.kind``) and what they come from:
+
+=============  ==============================================  =====================
+kind           TEI                                             type
+=============  ==============================================  =====================
+redaction      ``choice[orig][supplied]`` (a platform mask)    restored | unrestored
+correction     ``choice[sic][corr]``                           ``corr/@type``
+normalisation  ``choice[orig][reg]``, ``choice[abbr][expan]``  reg | expan
+restoration    ``supplied`` outside a ``choice``               ``@reason``
+error          ``sic`` without ``corr``                        ``@type`` or ``sic``
+crossref       ``seg[@type="crossref"]`` (``@corresp`` event)  agrees | disagrees
+problem        ``seg[@type="problem"]``                        problem
+gap            ``gap`` outside a ``choice``                    ``@reason``
+note           any other ``note`` (e.g. authorial footnotes)   ``note/@type``
+=============  ==============================================  =====================
+
+Each record carries the document, file and line, the text in both views,
+``cert``/``resp``, the plain text of its explanatory notes, the offset of its
+start in the diplomatic text and the ids of what it points to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from editio import TEI_NS, XML_ID
+from editio.behaviours import local
+from editio.text import TextView, is_unrestored, plain
+
+T = "{%s}" % TEI_NS
+FIELDS = ("n", "id", "document", "file", "line", "kind", "type", "diplomatic", "edited", "cert",
+          "resp", "note", "offset", "targets")
+
+
+@dataclass(eq=False)
+class Annotation:
+    n: int
+    id: str
+    document: str
+    file: str
+    line: int
+    kind: str
+    type: str
+    diplomatic: str
+    edited: str
+    cert: str
+    resp: str
+    note: str
+    offset: int
+    targets: list[str] = field(default_factory=list)
+    element: object = None
+    notes: list = field(default_factory=list)
+
+    def record(self) -> dict:
+        return {k: getattr(self, k) for k in FIELDS}
+
+
+def _text(el, view: str) -> str:
+    tv = TextView(view)
+    tv.inline(el) if local(el) != "choice" else tv.inline(el)
+    return tv.text()
+
+
+def classify(el) -> tuple[str, str, object] | None:
+    """(kind, type, element carrying cert/resp) for an annotated element, or None."""
+    name = local(el)
+    if name == "choice":
+        kids = {local(c): c for c in el if isinstance(c.tag, str)}
+        if "supplied" in kids and ("orig" in kids or "sic" in kids):
+            s = kids["supplied"]
+            return "redaction", "unrestored" if is_unrestored(s) else "restored", s
+        if "corr" in kids:
+            c = kids["corr"]
+            return "correction", c.get("type") or "unspecified", c
+        if "reg" in kids:
+            return "normalisation", "reg", kids["reg"]
+        if "expan" in kids:
+            return "normalisation", "expan", kids["expan"]
+        return None
+    parent = el.getparent()
+    in_choice = parent is not None and local(parent) == "choice"
+    if name == "supplied" and not in_choice:
+        return "restoration", el.get("reason") or "supplied", el
+    if name == "sic" and not in_choice:
+        return "error", el.get("type") or "sic", el
+    if name == "gap" and not (parent is not None and local(parent) == "supplied"):
+        return "gap", el.get("reason") or "gap", el
+    if name == "seg" and el.get("type") == "crossref":
+        return "crossref", el.get("subtype") or "agrees", el
+    if name == "seg" and el.get("type") == "problem":
+        return "problem", "problem", el
+    return None
+
+
+def collect(corpus, doc) -> list[Annotation]:
+    """The annotations of ``doc`` in text order, numbered from 1."""
+    text = doc.root.find(T + "text")
+    if text is None:
+        return []
+    dip_spans = doc.diplomatic.spans
+    notes_by_target = corpus.notes_by_target
+    out: list[Annotation] = []
+    claimed = set()
+    for el in text.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if local(el) == "note":
+            if el in claimed or el.get("target") or _in_notes_div(el):
+                continue  # attached notes are read with what they annotate
+            kind, typ, carrier = "note", el.get("type") or "note", el
+            notes = [el]
+        else:
+            c = classify(el)
+            if c is None:
+                continue
+            kind, typ, carrier = c
+            notes = notes_by_target.get(el, [])
+            if carrier is not el:
+                notes = notes + notes_by_target.get(carrier, [])
+            claimed.update(notes)
+        span = dip_spans.get(el)
+        if span is None:  # e.g. inside a note or the platform's omitted parts
+            anc = next((a for a in el.iterancestors() if a in dip_spans), None)
+            span = dip_spans.get(anc, (0, 0)) if anc is not None else (0, 0)
+        targets = []
+        for attr in ("corresp", "target", "sameAs") if kind != "note" else ():
+            for tok in (el.get(attr) or "").split():
+                r = corpus.resolve(doc, tok)
+                if r.status == "element":
+                    targets.append(r.element.get(XML_ID) or r.doc.id)
+        if kind == "note":
+            dip = ""
+            ed = ""
+        else:
+            dip, ed = _text(el, "diplomatic"), _text(el, "edited")
+        out.append(Annotation(
+            n=len(out) + 1, id=el.get(XML_ID) or "", document=doc.id, file=doc.rel,
+            line=el.sourceline or 0, kind=kind, type=typ, diplomatic=dip, edited=ed,
+            cert=carrier.get("cert") or "", resp=" ".join(_short(r) for r in (carrier.get("resp") or "").split()),
+            note=" ".join(plain(n) for n in notes), offset=span[0], targets=targets,
+            element=el, notes=notes))
+    return out
+
+
+def _short(ptr: str) -> str:
+    return ptr.rsplit("#", 1)[-1]
+
+
+def _in_notes_div(el) -> bool:
+    return any(local(a) == "div" and a.get("type") == "editorial-notes" for a in el.iterancestors())

@@ -1,0 +1,296 @@
+"""``editio check``: schema validation and the rules no schema can express.
+
+Diagnostic codes (stable; ``docs/diagnostics.md`` lists them with examples):
+
+read.*                 the file cannot be read safely (syntax, entity, external-dtd, xinclude,
+                       too-large, empty, encoding, io)
+tei.root               the root is not a TEI element in the TEI namespace
+schema.invalid         RELAX NG validation error;  schema.missing / schema.unreadable
+id.duplicate           an xml:id used twice in the edition
+ref.missing            a pointer (@ref @target @corresp @sameAs @resp @who @source) resolves to nothing
+ref.unsafe             a pointer with a scheme that is not allowed, or a path leaving the project
+annot.cert-missing     a restoration or correction without @cert
+annot.resp-missing     a restoration or correction without @resp
+annot.note-missing     a restoration, correction, mask or disagreeing cross-reference without a note
+annot.cert-value       @cert other than high, medium, low (or unknown)
+sic.no-corr            sic outside a choice with corr
+note.orphan            an editorial note that points to nothing
+note.target-text       a note whose @target is not in a text
+date.invalid           @when/@from/@to/@notBefore/@notAfter not an ISO 8601 date
+mask.unencoded         a platform mask (``**``) in the text that is not inside orig
+witness.mismatch       the diplomatic text differs from the witness file named in sourceDesc
+witness.missing        the witness file named in sourceDesc cannot be read
+event.single           an event that only one document refers to (info)
+element.unknown        an element with no behaviour (rendered generically)
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+
+from lxml import etree
+
+from editio import TEI_NS, XML_ID
+from editio.annotations import classify
+from editio.behaviours import TABLE, behaviour, is_tei, local
+from editio.corpus import ISO_DATE, Corpus, Document
+from editio.diagnostics import Report
+from editio.read import read
+
+T = "{%s}" % TEI_NS
+CERTS = {"high", "medium", "low", "unknown"}
+DATE_ATTRS = ("when", "from", "to", "notBefore", "notAfter", "when-iso")
+REF_ATTRS = ("ref", "target", "corresp", "sameAs", "resp", "who", "source", "facs", "url")
+XML_MODEL = re.compile(r'href\s*=\s*"([^"]+)"')
+
+
+class Schemas:
+    """Compiled RELAX NG schemas by path, for one run (no global cache)."""
+
+    def __init__(self):
+        self._cache: dict[Path, object] = {}
+
+    def get(self, path: Path, report: Report, where: str):
+        path = path.resolve()
+        if path not in self._cache:
+            try:
+                self._cache[path] = etree.RelaxNG(read(path, display=str(path)))
+            except Exception as err:  # EditioError or RelaxNGParseError
+                msg = getattr(getattr(err, "diagnostic", None), "message", None) or str(err)
+                report.error(where, 0, "schema.unreadable", f"cannot use schema {path}: {msg}")
+                self._cache[path] = None
+        return self._cache[path]
+
+
+def schema_for(doc: Document, corpus: Corpus, override: Path | None) -> Path | None:
+    if override:
+        return override
+    for pi in doc.tree.getroot().itersiblings(preceding=True):
+        if isinstance(pi, etree._ProcessingInstruction) and pi.target == "xml-model":
+            m = XML_MODEL.search(pi.text or "")
+            if m and m.group(1).endswith(".rng") and ":" not in m.group(1):
+                return (doc.path.parent / m.group(1)).resolve()
+    if corpus.project.schema:
+        return corpus.project.root / corpus.project.schema
+    return None
+
+
+def check(corpus: Corpus, schema: Path | None = None, report: Report | None = None) -> Report:
+    report = report or Report()
+    report.extend(corpus.report)
+    schemas = Schemas()
+    seen_ids: dict[str, tuple[str, int]] = {}
+    for doc in corpus.documents:
+        root = doc.root
+        if not (is_tei(root) and local(root) in ("TEI", "teiCorpus")):
+            report.error(doc.rel, root.sourceline, "tei.root",
+                         f"root element is {root.tag!r}, not TEI in namespace {TEI_NS}")
+            continue
+        sp = schema_for(doc, corpus, schema)
+        if sp is not None:
+            if not sp.exists():
+                report.error(doc.rel, 1, "schema.missing", f"schema {sp} does not exist")
+            else:
+                rng = schemas.get(sp, report, doc.rel)
+                if rng is not None and not rng.validate(doc.tree):
+                    for e in rng.error_log:
+                        report.error(doc.rel, e.line, "schema.invalid", _schema_msg(e.message),
+                                     col=e.column)
+        _check_doc(corpus, doc, report, seen_ids)
+    _check_events(corpus, report)
+    return report
+
+
+def _schema_msg(msg: str) -> str:
+    return msg.replace("{%s}" % TEI_NS, "")
+
+
+def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> None:
+    unknown: dict[str, list[int]] = {}
+    notes_by_target = corpus.notes_by_target
+    mask = re.compile(corpus.project.mask_pattern) if corpus.project.mask_pattern else None
+    for el in doc.root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        line = el.sourceline or 0
+        i = el.get(XML_ID)
+        if i:
+            if i in seen_ids:
+                f, ln = seen_ids[i]
+                report.error(doc.rel, line, "id.duplicate",
+                             f'xml:id "{i}" is already used at {f}:{ln}')
+            else:
+                seen_ids[i] = (doc.rel, line)
+        name = local(el)
+        if is_tei(el) and name not in TABLE and not _in_metadata(el):
+            unknown.setdefault(name, []).append(line)
+        elif not is_tei(el) and not _in_metadata(el):
+            unknown.setdefault(el.tag, []).append(line)
+        for attr in REF_ATTRS:
+            val = el.get(attr)
+            if not val:
+                continue
+            for tok, r in corpus.targets(doc, el, attr):
+                if r.status == "missing":
+                    report.error(doc.rel, line, "ref.missing",
+                                 f'@{attr} "{tok}" resolves to nothing')
+                elif r.status == "unsafe":
+                    report.warning(doc.rel, line, "ref.unsafe",
+                                   f'@{attr} "{tok}" is not allowed (only {", ".join(sorted(_schemes()))} URLs '
+                                   f"and files inside the project); it will not be linked")
+        for attr in DATE_ATTRS:
+            v = el.get(attr)
+            if v is not None and not _valid_date(v):
+                report.error(doc.rel, line, "date.invalid", f'@{attr} "{v}" is not an ISO 8601 date')
+        c = el.get("cert")
+        if c is not None and name in ("supplied", "corr", "reg", "expan", "unclear") and c not in CERTS:
+            report.warning(doc.rel, line, "annot.cert-value",
+                           f'@cert "{c}" is not one of high, medium, low')
+        cls = classify(el) if is_tei(el) else None
+        if cls:
+            kind, typ, carrier = cls
+            notes = notes_by_target.get(el, []) + (notes_by_target.get(carrier, []) if carrier is not el else [])
+            label = {"redaction": "mask", "correction": "correction", "restoration": "restoration",
+                     "crossref": "cross-reference", "error": "sic", "problem": "problem",
+                     "normalisation": "normalisation", "gap": "gap"}[kind]
+            if kind in ("correction", "restoration") or (kind == "redaction" and typ == "restored"):
+                where = carrier.sourceline or line
+                if not carrier.get("cert"):
+                    report.error(doc.rel, where, "annot.cert-missing",
+                                 f"{label} <{local(carrier)}> has no @cert")
+                if not carrier.get("resp"):
+                    report.error(doc.rel, where, "annot.resp-missing",
+                                 f"{label} <{local(carrier)}> has no @resp")
+            needs_note = kind in ("correction", "restoration", "redaction", "problem") or (
+                kind == "crossref" and typ == "disagrees")
+            if needs_note and not notes and not _has_inline_note(el):
+                report.error(doc.rel, line, "annot.note-missing",
+                             f"{label} has no explanatory note (a <note> with @target=\"#{i or '…'}\")"
+                             + ("" if i else "; give it an xml:id"))
+            if kind == "error":
+                report.warning(doc.rel, line, "sic.no-corr", "<sic> without a <corr> in a <choice>")
+        if name == "note" and is_tei(el) and _in_notes_div(el) and not el.get("target") \
+                and not el.get(XML_ID):
+            report.warning(doc.rel, line, "note.orphan", "editorial note points to nothing (no @target)")
+        elif name == "note" and is_tei(el) and el.get(XML_ID) and _in_notes_div(el) \
+                and not el.get("target") and not _referenced(corpus, doc, el):
+            report.warning(doc.rel, line, "note.orphan",
+                           f'editorial note "{el.get(XML_ID)}" has no @target and nothing points to it')
+    for name, lines in unknown.items():
+        more = f" ({len(lines)} occurrences)" if len(lines) > 1 else ""
+        report.warning(doc.rel, lines[0], "element.unknown",
+                       f"<{name}> has no behaviour; rendered as a generic "
+                       f"{behaviour_kind(doc, name)}{more}")
+    if doc.has_text:
+        if mask is not None:
+            _check_masks(doc, mask, report)
+        _check_witness(doc, report)
+
+
+def behaviour_kind(doc, name) -> str:
+    for el in doc.root.iter():
+        if isinstance(el.tag, str) and (local(el) == name or el.tag == name):
+            return behaviour(el).name
+    return "inline"
+
+
+def _schemes():
+    from editio.corpus import SAFE_SCHEMES
+    return SAFE_SCHEMES
+
+
+def _in_metadata(el) -> bool:
+    return any(local(a) in ("teiHeader", "standOff") for a in el.iterancestors()) \
+        or local(el) in ("teiHeader", "standOff")
+
+
+def _in_notes_div(el) -> bool:
+    return any(local(a) == "div" and a.get("type") == "editorial-notes" for a in el.iterancestors())
+
+
+def _has_inline_note(el) -> bool:
+    nxt = el.getnext()
+    return (any(isinstance(c.tag, str) and local(c) == "note" for c in el)
+            or (nxt is not None and isinstance(nxt.tag, str) and local(nxt) == "note"
+                and not (el.tail or "").strip()))
+
+
+def _referenced(corpus, doc, note) -> bool:
+    nid = note.get(XML_ID)
+    for el in doc.root.iter():
+        if isinstance(el.tag, str):
+            for a in ("target", "corresp", "ana"):
+                if f"#{nid}" in (el.get(a) or "").split():
+                    return True
+    return False
+
+
+def _valid_date(v: str) -> bool:
+    if not ISO_DATE.match(v):
+        return False
+    m = re.match(r"^(-?\d{4})-(\d{2})(?:-(\d{2}))?", v)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)
+        if not 1 <= mo <= 12:
+            return False
+        if d is not None:
+            try:
+                _dt.date(max(y, 1), mo, int(d))
+            except ValueError:
+                return False
+    return True
+
+
+def _check_masks(doc, mask, report) -> None:
+    """Every platform mask in the diplomatic text must lie inside an ``orig``."""
+    tv = doc.diplomatic
+    text = tv.text()
+    covered = []
+    for el, (s, e) in tv.spans.items():
+        if isinstance(el.tag, str) and local(el) == "orig":
+            covered.append((s, e))
+    covered.sort()
+    for m in mask.finditer(text):
+        if not any(s <= m.start() and m.end() <= e for s, e in covered):
+            el = _element_at(tv, m.start())
+            report.warning(doc.rel, el.sourceline if el is not None else 0, "mask.unencoded",
+                           f'mask "{m.group()}" at character {m.start()} is not encoded '
+                           f"(<choice><orig>{m.group()}</orig><supplied reason=\"masked\">…)")
+
+
+def _element_at(tv, pos):
+    best = None
+    for el, (s, e) in tv.spans.items():
+        if s <= pos <= e and (best is None or (e - s) <= (best[1] - best[0])):
+            best = (s, e, el)
+    return best[2] if best else None
+
+
+def _check_witness(doc, report) -> None:
+    w = doc.witness
+    if w is None:
+        return
+    try:
+        expected = w.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        report.error(doc.rel, 1, "witness.missing", f"cannot read witness {w.name}: {err}")
+        return
+    got = doc.diplomatic.text()
+    if got == expected:
+        return
+    i = next((k for k in range(min(len(got), len(expected))) if got[k] != expected[k]),
+             min(len(got), len(expected)))
+    el = _element_at(doc.diplomatic, i)
+    report.error(doc.rel, el.sourceline if el is not None else 0, "witness.mismatch",
+                 f"diplomatic text differs from witness {w.name} at character {i}: "
+                 f"text has {got[i:i + 30]!r}, witness has {expected[i:i + 30]!r}")
+
+
+def _check_events(corpus: Corpus, report: Report) -> None:
+    passages = corpus.event_passages
+    for ent in corpus.entities_of("event"):
+        docs = {d.id for d, _ in passages.get(ent.id, [])}
+        if len(docs) < 2 and corpus.texts:
+            report.add(ent.doc.rel, ent.element.sourceline, 0, "info", "event.single",
+                       f'event "{ent.id}" is referred to by {len(docs)} document(s)')

@@ -1,0 +1,200 @@
+"""The ``editio`` command line: check | text | annotations | build | import."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+from editio import __version__
+from editio.diagnostics import EditioError, Report
+
+
+def _project(args):
+    from editio.config import load
+    return load(args.project)
+
+
+def _print_report(report: Report, files: int, fmt: str = "text", verbose: bool = False) -> None:
+    if fmt == "json":
+        print(report.to_json(files))
+        return
+    for d in report.sorted():
+        if d.severity == "info" and not verbose:
+            continue
+        print(d.format())
+    print(report.summary(files), file=sys.stderr if fmt == "text" else sys.stdout)
+
+
+def cmd_check(args) -> int:
+    from editio.check import check
+    from editio.corpus import Corpus
+    project = _project(args)
+    paths = None
+    if args.paths:
+        paths = []
+        for p in args.paths:
+            p = Path(p)
+            if not p.is_absolute():
+                p = Path.cwd() / p
+            if p.is_dir():
+                paths.extend(sorted(x for x in p.rglob("*.xml") if x.is_file()))
+            elif p.exists():
+                paths.append(p)
+            else:
+                raise EditioError(f"no such file or directory: {p}", code="usage.path")
+        if not args.project_set and paths:
+            project = _infer_project(project, paths)
+    corpus = Corpus.load(project, paths)
+    report = check(corpus, schema=Path(args.schema).resolve() if args.schema else None)
+    if args.strict:
+        report = report.strict()
+    nfiles = len(paths) if paths is not None else len(corpus.documents) + sum(
+        1 for d in corpus.report.items if d.code.startswith("read."))
+    _print_report(report, nfiles, args.format, args.verbose)
+    return 1 if report.errors else 0
+
+
+def _infer_project(project, paths):
+    """With paths and no --project, the project is the cwd if it holds them, else their folder."""
+    from editio.config import load
+    root = project.root
+    if all(root in p.resolve().parents for p in paths):
+        inp = project.input_dir.resolve()
+        if all(inp in p.resolve().parents for p in paths):
+            return project
+        return load(root).__class__(**{**project.__dict__, "input": "."})
+    common = Path(*_common(paths))
+    return load(common).__class__(**{**load(common).__dict__, "input": "."})
+
+
+def _common(paths):
+    import os
+    return Path(os.path.commonpath([str(p.resolve().parent) for p in paths])).parts
+
+
+def cmd_text(args) -> int:
+    from editio.read import read
+    from editio.text import text_of
+    tree = read(Path(args.file), root_dir=Path(args.project).resolve())
+    sys.stdout.write(text_of(tree.getroot(), args.view))
+    return 0
+
+
+def cmd_annotations(args) -> int:
+    from editio.annotations import FIELDS
+    from editio.corpus import Corpus
+    project = _project(args)
+    corpus = Corpus.load(project)
+    if corpus.report.errors:
+        _print_report(corpus.report, len(corpus.documents))
+        return 1
+    records = [a.record() for a in corpus.all_annotations()]
+    if args.kind:
+        records = [r for r in records if r["kind"] in args.kind]
+    if args.format == "json":
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+    else:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=FIELDS)
+        w.writeheader()
+        for r in records:
+            w.writerow({**r, "targets": " ".join(r["targets"])})
+        sys.stdout.write(buf.getvalue())
+    return 0
+
+
+def cmd_build(args) -> int:
+    from editio.build import build
+    project = _project(args)
+    formats = tuple(args.format) if args.format else ("html", "pdf")
+    progress = None
+    if not args.quiet and sys.stderr.isatty():
+        from editio.progress import Progress
+        progress = Progress()
+    result = build(project, formats=formats, view=args.view, strict=args.strict,
+                   schema=Path(args.schema).resolve() if args.schema else None, progress=progress)
+    rep = result.report.strict() if args.strict else result.report
+    for d in rep.sorted():
+        if d.severity != "info":
+            print(d.format(), file=sys.stderr)
+    if rep.errors:
+        print(f"build failed: {rep.errors} error(s); {project.rel(project.output_dir)}/ left as it was",
+              file=sys.stderr)
+        return 1
+    if not args.quiet:
+        t = result.timings
+        print(f"built {', '.join(formats)} into {project.rel(result.output)}/ in {t.get('total', 0):.1f}s"
+              f" ({rep.warnings} warning(s))", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args) -> int:
+    from editio.importer import import_witness
+    project = _project(args)
+    dest = Path(args.output) if args.output else project.input_dir / f"{args.id}.xml"
+    import_witness(Path(args.witness), dest, args.id)
+    print(f"wrote {dest}", file=sys.stderr)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="editio", description="TEI P5 editions to a static site and a PDF book.")
+    p.add_argument("--version", action="version", version=f"editio {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--project", default=".", metavar="DIR",
+                        help="the edition's directory (default: the current directory)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("check", parents=[common], help="check the TEI: schema and edition rules")
+    c.add_argument("paths", nargs="*", help="files or folders (default: the project's input)")
+    c.add_argument("--schema", help="validate against this RELAX NG schema instead")
+    c.add_argument("--strict", action="store_true", help="warnings count as errors")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--verbose", "-v", action="store_true", help="also show info diagnostics")
+    c.set_defaults(func=cmd_check)
+
+    t = sub.add_parser("text", parents=[common], help="plain text of one document")
+    t.add_argument("file")
+    t.add_argument("--view", choices=("diplomatic", "edited"), default="diplomatic")
+    t.set_defaults(func=cmd_text)
+
+    a = sub.add_parser("annotations", parents=[common], help="every editorial annotation, for review")
+    a.add_argument("--format", choices=("json", "csv"), default="json")
+    a.add_argument("--kind", action="append", help="only this kind (repeatable)")
+    a.set_defaults(func=cmd_annotations)
+
+    b = sub.add_parser("build", parents=[common], help="build the HTML site and the PDF")
+    b.add_argument("--format", action="append", choices=("html", "pdf"),
+                   help="only this output (repeatable; default: both)")
+    b.add_argument("--view", choices=("edited", "diplomatic"), default="edited",
+                   help="the reading text of the PDF")
+    b.add_argument("--schema", help="validate against this RELAX NG schema instead")
+    b.add_argument("--strict", action="store_true", help="warnings stop the build")
+    b.add_argument("--quiet", "-q", action="store_true")
+    b.set_defaults(func=cmd_build)
+
+    i = sub.add_parser("import", parents=[common], help="a plain-text witness -> a TEI skeleton")
+    i.add_argument("witness")
+    i.add_argument("--id", required=True, help="the document's xml:id, e.g. d005")
+    i.add_argument("--output", "-o", help="where to write (default: <input>/<id>.xml)")
+    i.set_defaults(func=cmd_import)
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv)
+    args.project_set = "--project" in argv or any(a.startswith("--project=") for a in argv)
+    try:
+        return args.func(args)
+    except EditioError as err:
+        print(err.diagnostic.format(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("editio: interrupted; output left as it was", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,346 @@
+"""The corpus: every document of an edition and the registries that span them.
+
+Built once per run from the parsed trees (no global state: two corpora can
+live side by side, e.g. in tests or in parallel builds).  It knows
+
+* documents (text documents, and authority files holding ``standOff`` lists);
+* ``xml:id``s per file, and how to resolve a pointer (``#id``, ``file.xml#id``,
+  a file inside the project, an allowed external URL);
+* entities (persons, places, organisations) and events of the authority lists;
+* the editorial annotations of each document (:mod:`editio.annotations`).
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from editio import TEI_NS, XML_ID, XML_LANG
+from editio.behaviours import local
+from editio.config import Project
+from editio.diagnostics import EditioError, Report
+from editio.read import read
+from editio.text import plain, view_of
+
+T = "{%s}" % TEI_NS
+POINTER_ATTRS = ("ref", "target", "corresp", "sameAs", "resp", "who", "source", "facs", "url")
+SAFE_SCHEMES = {"http", "https", "mailto", "doi", "urn"}
+ENTITY_KINDS = {"person": "person", "place": "place", "org": "org", "event": "event"}
+NAME_ELEMENTS = {"persName": "person", "placeName": "place", "orgName": "org", "geogName": "place",
+                 "name": None, "rs": None}
+
+
+@dataclass(eq=False)
+class Document:
+    name: str            # path inside the input dir, posix ("d000.xml"): the name in pointers
+    path: Path
+    rel: str             # path relative to the project, for diagnostics
+    tree: object
+    order: int = 0
+
+    @property
+    def root(self):
+        return self.tree.getroot()
+
+    @cached_property
+    def id(self) -> str:
+        return self.root.get(XML_ID) or Path(self.name).stem
+
+    @cached_property
+    def ids(self) -> dict:
+        out: dict = {}
+        for el in self.root.iter():
+            if isinstance(el.tag, str):
+                i = el.get(XML_ID)
+                if i and i not in out:
+                    out[i] = el
+        return out
+
+    @cached_property
+    def has_text(self) -> bool:
+        return self.root.find(T + "text") is not None or local(self.root) != "TEI"
+
+    @cached_property
+    def title(self) -> str:
+        t = self.root.find(f"{T}teiHeader/{T}fileDesc/{T}titleStmt/{T}title")
+        return plain(t) if t is not None else self.id
+
+    @cached_property
+    def diplomatic(self):
+        """TextView of the diplomatic text, with the span of every element."""
+        return view_of(self.root, "diplomatic", spans=True)
+
+    @cached_property
+    def edited(self):
+        return view_of(self.root, "edited", spans=True)
+
+    def line_of(self, el) -> int:
+        return getattr(el, "sourceline", 0) or 0
+
+    @cached_property
+    def witness(self) -> Path | None:
+        """The witness file named by ``sourceDesc//ptr/@target`` (a .txt file), if any."""
+        for ptr in self.root.iterfind(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc//{T}ptr"):
+            tgt = ptr.get("target", "")
+            if tgt.endswith(".txt") and "#" not in tgt and ":" not in tgt:
+                return (self.path.parent / unquote(tgt)).resolve()
+        return None
+
+    @cached_property
+    def date(self) -> str:
+        for el in self.root.iterfind(f"{T}teiHeader//{T}sourceDesc//{T}date"):
+            if el.get("when"):
+                return el.get("when")
+        return ""
+
+
+@dataclass(eq=False)
+class Entity:
+    id: str
+    kind: str            # person | place | org | event
+    element: object
+    doc: Document
+
+    @cached_property
+    def name(self) -> str:
+        if self.kind == "event":
+            lab = self.element.find(T + "label")
+            return plain(lab) if lab is not None else self.id
+        names = self.names
+        for text, lang, typ in names:
+            if typ == "standard":
+                return text
+        for text, lang, typ in names:
+            if not lang or lang.startswith("en"):
+                return text
+        return names[0][0] if names else self.id
+
+    @cached_property
+    def names(self) -> list[tuple[str, str, str]]:
+        """(text, xml:lang, type) of every name child."""
+        tags = {"person": ("persName",), "place": ("placeName", "geogName"),
+                "org": ("orgName",), "event": ("label",)}[self.kind]
+        out = []
+        for c in self.element:
+            if isinstance(c.tag, str) and local(c) in tags:
+                out.append((plain(c), c.get(XML_LANG, ""), c.get("type", "")))
+        return out
+
+    @property
+    def original_names(self) -> list[tuple[str, str]]:
+        return [(t, lang) for t, lang, _ in self.names if lang and not lang.startswith("en")]
+
+    @property
+    def variants(self) -> list[str]:
+        return [t for t, lang, typ in self.names if typ == "variant"]
+
+    @cached_property
+    def when(self) -> str:
+        el = self.element
+        return el.get("when") or el.get("from") or el.get("notBefore") or ""
+
+    @cached_property
+    def dates(self) -> str:
+        el = self.element
+        if el.get("when"):
+            return el.get("when")
+        if el.get("from") or el.get("to"):
+            return f"{el.get('from', '')}/{el.get('to', '')}"
+        b = el.find(T + "birth")
+        d = el.find(T + "death")
+        bw = b.get("when", "") if b is not None else ""
+        dw = d.get("when", "") if d is not None else ""
+        return f"{bw[:4]}–{dw[:4]}" if (bw or dw) else ""
+
+    @cached_property
+    def description(self) -> str:
+        parts = []
+        for tag in ("desc", "occupation", "note"):
+            for c in self.element.iterfind(T + tag):
+                parts.append(plain(c))
+        return " ".join(p for p in parts if p)
+
+
+@dataclass
+class Resolved:
+    status: str                  # element | file | external | missing | unsafe
+    doc: Document | None = None
+    element: object = None
+    path: Path | None = None
+    url: str = ""
+
+
+@dataclass(eq=False)
+class Corpus:
+    project: Project
+    documents: list[Document] = field(default_factory=list)   # all, in file order
+    report: Report = field(default_factory=Report)
+
+    # ---- loading
+    @classmethod
+    def load(cls, project: Project, paths: list[Path] | None = None) -> "Corpus":
+        """Read every ``*.xml`` of the input directory (or ``paths``); read errors go to
+        ``corpus.report`` and the file is left out."""
+        corpus = cls(project)
+        files = sorted(paths) if paths else discover(project.input_dir)
+        for i, path in enumerate(files):
+            rel = project.rel(path)
+            try:
+                tree = read(path, root_dir=project.root, display=rel)
+            except EditioError as err:
+                d = err.diagnostic
+                corpus.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
+                continue
+            name = _name_in(project.input_dir, path)
+            corpus.documents.append(Document(name, Path(path).resolve(), rel, tree, i))
+        return corpus
+
+    @cached_property
+    def by_name(self) -> dict[str, Document]:
+        return {d.name: d for d in self.documents}
+
+    @cached_property
+    def by_id(self) -> dict[str, Document]:
+        return {d.id: d for d in self.documents}
+
+    @property
+    def texts(self) -> list[Document]:
+        """Documents with a text to read (not the authority files)."""
+        return [d for d in self.documents if d.has_text]
+
+    # ---- registries
+    @cached_property
+    def entities(self) -> dict[str, Entity]:
+        out: dict[str, Entity] = {}
+        for doc in self.documents:
+            for kind in ("person", "place", "org", "event"):
+                for el in doc.root.iter(T + kind):
+                    i = el.get(XML_ID)
+                    if i and i not in out:
+                        out[i] = Entity(i, kind, el, doc)
+        return out
+
+    def entities_of(self, kind: str) -> list[Entity]:
+        ents = [e for e in self.entities.values() if e.kind == kind and not self.is_editor(e)]
+        if kind == "event":
+            return sorted(ents, key=lambda e: (e.when or "9999", e.name))
+        return sorted(ents, key=lambda e: e.name.lower())
+
+    def is_editor(self, ent: Entity) -> bool:
+        p = ent.element.getparent()
+        return p is not None and p.get("type") == "editors"
+
+    # ---- pointers
+    def resolve(self, doc: Document, token: str) -> Resolved:
+        """Resolve one pointer written in ``doc``."""
+        token = token.strip()
+        parts = urlsplit(token)
+        if parts.scheme:
+            if parts.scheme.lower() in SAFE_SCHEMES and len(parts.scheme) > 1:
+                return Resolved("external", url=token)
+            return Resolved("unsafe", url=token)
+        if token.startswith("//"):
+            return Resolved("unsafe", url=token)
+        path, frag = unquote(parts.path), unquote(parts.fragment)
+        if not path:
+            target = doc
+        else:
+            name = posixpath.normpath(posixpath.join(posixpath.dirname(doc.name), path))
+            target = self.by_name.get(name)
+            if target is None:
+                fs = (doc.path.parent / path).resolve()
+                root = self.project.root.resolve()
+                if root != fs and root not in fs.parents:
+                    return Resolved("unsafe", path=fs, url=token)
+                if fs.is_symlink() or (fs.exists() and root not in fs.resolve().parents):
+                    return Resolved("unsafe", path=fs, url=token)
+                if fs.is_file() and not frag:
+                    return Resolved("file", path=fs)
+                return Resolved("missing", path=fs)
+        if not frag:
+            return Resolved("element", target, target.root)
+        el = target.ids.get(frag)
+        if el is None:
+            return Resolved("missing", target)
+        return Resolved("element", target, el)
+
+    def targets(self, doc: Document, el, attr: str) -> list[tuple[str, Resolved]]:
+        return [(t, self.resolve(doc, t)) for t in (el.get(attr) or "").split()]
+
+    # ---- cross-document structures (built once)
+    @cached_property
+    def notes_by_target(self) -> dict:
+        """element -> [note elements pointing to it with @target]."""
+        out: dict = {}
+        for doc in self.documents:
+            for n in doc.root.iter(T + "note"):
+                for tok in (n.get("target") or "").split():
+                    r = self.resolve(doc, tok)
+                    if r.status == "element":
+                        out.setdefault(r.element, []).append(n)
+        return out
+
+    @cached_property
+    def mentions(self) -> dict[str, list[tuple[Document, object]]]:
+        """entity id -> [(document, name element)] for every tagged mention in the texts."""
+        out: dict = {}
+        for doc in self.texts:
+            for el in doc.root.iter():
+                if not isinstance(el.tag, str) or local(el) not in NAME_ELEMENTS:
+                    continue
+                if _in_header(el):
+                    continue
+                for tok in (el.get("ref") or el.get("key") or "").split():
+                    r = self.resolve(doc, tok)
+                    if r.status == "element":
+                        i = r.element.get(XML_ID)
+                        if i in self.entities:
+                            out.setdefault(i, []).append((doc, el))
+        return out
+
+    @cached_property
+    def event_passages(self) -> dict[str, list[tuple[Document, object]]]:
+        """event id -> [(document, seg)] of every passage pointing to it with @corresp."""
+        out: dict = {}
+        for doc in self.texts:
+            for el in doc.root.iter(T + "seg"):
+                for tok in (el.get("corresp") or "").split():
+                    r = self.resolve(doc, tok)
+                    if r.status == "element" and local(r.element) == "event":
+                        out.setdefault(r.element.get(XML_ID), []).append((doc, el))
+        return out
+
+    @cached_property
+    def annotations(self):
+        from editio.annotations import collect
+        return {doc.name: collect(self, doc) for doc in self.texts}
+
+    def all_annotations(self):
+        return [a for doc in self.texts for a in self.annotations[doc.name]]
+
+
+def discover(input_dir: Path) -> list[Path]:
+    if not input_dir.is_dir():
+        raise EditioError(f"input directory {input_dir} does not exist", code="config.input")
+    return sorted(p for p in input_dir.rglob("*.xml") if p.is_file() and not p.is_symlink())
+
+
+def _name_in(base: Path, path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def _in_header(el) -> bool:
+    for a in el.iterancestors():
+        if local(a) in ("teiHeader", "standOff"):
+            return True
+    return False
+
+
+ISO_DATE = re.compile(r"^-?\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+                      r"|^--\d{2}(-\d{2})?$|^---\d{2}$|^\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?$")

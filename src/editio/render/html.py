@@ -1,0 +1,586 @@
+"""Render one resolved TEI document to HTML with the shared behaviour table.
+
+``HtmlRenderer`` has one method per behaviour name (``b_paragraph``,
+``b_alternate`` …) with one signature ``(el, out)``: render TEI element ``el``
+into the HTML element ``out``.  Unknown behaviour names and fallback rows
+render generically (a ``div`` or ``span`` keeping the TEI name in
+``data-tei``, as CETEIcean does) and log a located ``element.unknown`` warning.
+The print output (:mod:`editio.render.print`) subclasses this and overrides
+only what differs (footnotes instead of a notes list, page references instead
+of links).  Links are made by a :class:`Links` object supplied by the builder,
+so the renderer knows nothing of file layout.
+
+Output is built as lxml elements, so all TEI text is escaped; class names
+from ``@rend`` are filtered; URLs come only from :class:`Links` or the
+scheme allow-list of :mod:`editio.corpus`.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from editio import XML_ID, XML_LANG
+from editio.annotations import Annotation
+from editio.behaviours import behaviour, is_tei, local
+from editio.diagnostics import Report
+from editio.text import choice_reading, is_unrestored
+from editio.transforms import Edition, ResolvedDoc
+
+_CLASS_OK = re.compile(r"[^A-Za-z0-9_-]+")
+
+KIND_LABELS = {
+    "redaction": "Mask", "correction": "Correction", "crossref": "Cross-reference",
+    "normalisation": "Normalisation", "restoration": "Restoration", "error": "Error",
+    "problem": "Problem", "gap": "Gap", "note": "Note",
+}
+TYPE_LABELS = {
+    "restored": "restored", "unrestored": "not restored", "factual": "factual error",
+    "translation": "translation error", "name": "name or romanisation",
+    "typographic": "typographic error", "contradiction": "internal contradiction",
+    "agrees": "agrees", "disagrees": "disagrees",
+}
+
+
+def annotation_label(a: Annotation) -> str:
+    k = KIND_LABELS.get(a.kind, a.kind.capitalize())
+    t = TYPE_LABELS.get(a.type, a.type)
+    return f"{k}, {t}" if t and t not in ("note",) else k
+
+
+class Links:
+    """Where things are. Builders subclass this; the renderer only asks."""
+
+    def doc(self, rdoc: ResolvedDoc) -> str:
+        return f"#{rdoc.id}"
+
+    def anchor(self, rdoc: ResolvedDoc, name: str) -> str:
+        """The HTML id for anchor ``name`` of ``rdoc`` (unique in the output page)."""
+        return name
+
+    def element(self, rdoc: ResolvedDoc, el) -> str:
+        return f"#{self.anchor(rdoc, anchor_name(rdoc, el))}"
+
+    def entity(self, ent) -> str | None:
+        return None
+
+    def event(self, ent) -> str | None:
+        return None
+
+    def note(self, rdoc: ResolvedDoc, a: Annotation) -> str:
+        return f"#{self.anchor(rdoc, f'note-{a.n}')}"
+
+    def asset(self, path) -> str | None:
+        return None
+
+
+def anchor_name(rdoc: ResolvedDoc, el) -> str:
+    i = el.get(XML_ID)
+    if i:
+        return i
+    p = rdoc.paragraph_of(el)
+    return p[0] if p else "top"
+
+
+def classes(*names) -> str:
+    return " ".join(n for n in names if n)
+
+
+def rend_classes(el) -> str:
+    r = el.get("rend") or ""
+    return " ".join(f"rend-{_CLASS_OK.sub('', t)}" for t in r.split() if _CLASS_OK.sub("", t))
+
+
+def add_text(out, s: str | None) -> None:
+    if not s:
+        return
+    if len(out):
+        last = out[-1]
+        last.tail = (last.tail or "") + s
+    else:
+        out.text = (out.text or "") + s
+
+
+class HtmlRenderer:
+    """TEI -> HTML for one document; ``view`` is both | edited | diplomatic."""
+
+    def __init__(self, edition: Edition, rdoc: ResolvedDoc, links: Links,
+                 report: Report | None = None, view: str = "both"):
+        self.edition = edition
+        self.corpus = edition.corpus
+        self.rdoc = rdoc
+        self.doc = rdoc.doc
+        self.links = links
+        self.report = report if report is not None else Report()
+        self.view = view
+        self.depth = 0
+
+    # ---------------------------------------------------------------- driver
+    def render(self) -> etree._Element:
+        out = etree.Element("div", {"class": "tei-text", "lang": self.doc.root.get(XML_LANG, "en")})
+        text = self.doc.root.find("{http://www.tei-c.org/ns/1.0}text")
+        if text is not None:
+            self.children(text, out)
+        return out
+
+    def children(self, el, out) -> None:
+        add_text(out, el.text if not self._ws_only_container(el, el.text) else None)
+        for c in el:
+            self.node(c, out)
+            add_text(out, c.tail if not self._ws_only_container(el, c.tail) else None)
+
+    def _ws_only_container(self, el, s) -> bool:
+        return s is not None and not s.strip() and (
+            behaviour(el).layout == "container" or local(el) in ("choice", "subst", "app"))
+
+    def node(self, el, out) -> None:
+        if not isinstance(el.tag, str):
+            return
+        beh = behaviour(el)
+        if beh.fallback:
+            self.report.warning(self.doc.rel, el.sourceline or 0, "element.unknown",
+                                f"<{_display_name(el)}> has no behaviour; rendered as a generic {beh.name}")
+        handler = getattr(self, "b_" + beh.name.replace("-", "_"), None)
+        if handler is None:
+            handler = self.b_block if beh.layout == "container" else self.b_inline
+        ann = self.rdoc.by_element.get(el)
+        if ann is not None and beh.name not in ("note",):
+            self.annotated(el, out, handler, ann)
+        else:
+            handler(el, out)
+
+    def el(self, out, tag: str, src=None, cls: str = "", **attrs) -> etree._Element:
+        """Append an HTML element for TEI element ``src``."""
+        a = {}
+        if src is not None:
+            name = _display_name(src)
+            a["class"] = classes(f"tei-{_CLASS_OK.sub('-', name)}", cls, rend_classes(src))
+            i = src.get(XML_ID)
+            if i and tag not in ("a",):
+                a["id"] = self.links.anchor(self.rdoc, i)
+            lang = src.get(XML_LANG)
+            if lang:
+                a["lang"] = lang
+        elif cls:
+            a["class"] = cls
+        for k, v in attrs.items():
+            if v is not None:
+                a[k.rstrip("_").replace("_", "-")] = str(v)
+        return etree.SubElement(out, tag, a)
+
+    # ------------------------------------------------------------ structure
+    def b_block(self, el, out):
+        div = self.el(out, "div", el)
+        self.children(el, div)
+
+    b_document = b_block
+
+    def b_section(self, el, out):
+        sec = self.el(out, "section", el, data_type=el.get("type"))
+        self.depth += 1
+        self.children(el, sec)
+        self.depth -= 1
+
+    def b_paratext(self, el, out):
+        aside = self.el(out, "aside", el, cls="paratext", aria_label="Platform text, not part of the article")
+        lab = etree.SubElement(aside, "p", {"class": "paratext-label"})
+        lab.text = "Platform text (not part of the article)"
+        self.children(el, aside)
+
+    def b_notes(self, el, out):
+        pass
+
+    b_metadata = b_omit = b_notes
+
+    def b_blank_line(self, el, out):
+        pass
+
+    def line(self, el, out, tag: str, cls: str = ""):
+        """A line-level block: stable anchor and a permalink."""
+        p = self.rdoc.paragraphs.get(el)
+        attrs = {}
+        if p and not el.get(XML_ID):
+            attrs["id"] = self.links.anchor(self.rdoc, p[0])
+        node = self.el(out, tag, el, cls=cls, **attrs)
+        if p:
+            node.set("data-para", str(p[1]))
+        self.children(el, node)
+        if p:
+            self.permalink(node, p)
+        return node
+
+    def permalink(self, node, p):
+        a = etree.SubElement(node, "a", {"class": "permalink", "href": "#" + self.links.anchor(self.rdoc, p[0]),
+                                         "aria-label": f"Permalink to paragraph {p[1]}"})
+        a.text = "¶"
+
+    def b_paragraph(self, el, out):
+        self.line(el, out, "p")
+
+    def b_byline(self, el, out):
+        self.line(el, out, "p", "byline")
+
+    def b_heading(self, el, out):
+        parent = el.getparent()
+        if parent is not None and behaviour(parent).name in ("list", "table", "figure", "quotation"):
+            self.line(el, out, "p", "heading")
+            return
+        level = min(2 + self.depth, 6)
+        self.line(el, out, f"h{level}")
+
+    def b_list(self, el, out):
+        ordered = (el.get("type") or "") in ("ordered", "numbered") or "numbered" in (el.get("rend") or "")
+        wrap = self.el(out, "div", el)
+        lst = None
+        add_text(wrap, None)
+        for c in el:
+            if not isinstance(c.tag, str):
+                continue
+            if behaviour(c).name == "item":
+                if lst is None:
+                    lst = etree.SubElement(wrap, "ol" if ordered else "ul")
+                self.node(c, lst)
+            else:
+                lst = None
+                self.node(c, wrap)
+
+    def b_item(self, el, out):
+        if out.tag not in ("ul", "ol"):
+            out = etree.SubElement(out, "ul")
+        self.line(el, out, "li")
+
+    def b_table(self, el, out):
+        wrap = self.el(out, "div", el, cls="table-wrap")
+        table = etree.SubElement(wrap, "table")
+        for c in el:
+            if isinstance(c.tag, str):
+                if local(c) == "row":
+                    self.node(c, table)
+                elif local(c) == "head":
+                    cap = etree.SubElement(table, "caption")
+                    self.children(c, cap)
+                else:
+                    self.node(c, wrap)
+
+    def b_row(self, el, out):
+        if out.tag != "table":
+            out = etree.SubElement(out, "table")
+        tr = self.el(out, "tr", el)
+        for c in el:
+            if isinstance(c.tag, str):
+                self.node(c, tr)
+
+    def b_cell(self, el, out):
+        tag = "th" if el.get("role") == "label" else "td"
+        if out.tag != "tr":
+            self.b_inline(el, out)
+            return
+        td = self.el(out, tag, el, colspan=el.get("cols"), rowspan=el.get("rows"))
+        self.children(el, td)
+
+    def b_quotation(self, el, out):
+        bq = self.el(out, "blockquote", el)
+        self.children(el, bq)
+
+    def b_figure(self, el, out):
+        fig = self.el(out, "figure", el)
+        self.children(el, fig)
+
+    # --------------------------------------------------------------- inline
+    def b_inline(self, el, out):
+        span = self.el(out, "span", el)
+        self.children(el, span)
+
+    b_segment = b_inline
+    b_original = b_edited = b_inline
+
+    def b_inline_quote(self, el, out):
+        self.b_inline(el, out)
+
+    def b_highlight(self, el, out):
+        rend = (el.get("rend") or "").lower()
+        tag = "em" if "italic" in rend or local(el) == "emph" else "strong" if "bold" in rend else \
+            "sup" if "sup" in rend else "sub" if "sub" in rend else "span"
+        node = self.el(out, tag, el)
+        self.children(el, node)
+
+    def b_deletion(self, el, out):
+        node = self.el(out, "del", el)
+        self.children(el, node)
+
+    def b_linebreak(self, el, out):
+        self.el(out, "br", el)
+
+    def b_pagebreak(self, el, out):
+        if el.get("n"):
+            span = self.el(out, "span", el, cls="pb", data_n=el.get("n"))
+            span.text = f"[p. {el.get('n')}]"
+
+    def b_anchor(self, el, out):
+        self.el(out, "span", el)
+
+    def b_date(self, el, out):
+        when = el.get("when") or el.get("from") or el.get("notBefore")
+        node = self.el(out, "time", el, datetime=when)
+        self.children(el, node)
+
+    def b_graphic(self, el, out):
+        url = el.get("url", "")
+        r = self.corpus.resolve(self.doc, url) if url else None
+        src = None
+        if r is not None and r.status == "file":
+            src = self.links.asset(r.path)
+        elif r is not None and r.status == "external":
+            src = r.url
+        else:
+            self.report.warning(self.doc.rel, el.sourceline or 0, "ref.unsafe",
+                                f'<graphic url="{url}"> is not a file inside the project; not shown')
+        if src:
+            desc = el.find("{http://www.tei-c.org/ns/1.0}desc")
+            self.el(out, "img", el, src=src, alt=(desc.text or "") if desc is not None else "", loading="lazy")
+
+    def b_gap(self, el, out):
+        span = self.el(out, "span", el, cls="gap", title=f"gap: {el.get('reason') or 'omitted'}")
+        span.text = "[…]"
+
+    def b_supplied(self, el, out):
+        if self.view == "diplomatic":
+            return
+        span = self.el(out, "span", el, cls="supplied", data_cert=el.get("cert"))
+        self.children(el, span)
+
+    # ------------------------------------------------------------- links
+    def b_link(self, el, out):
+        href = self.href_for(el, el.get("target") or "")
+        if href:
+            a = self.el(out, "a", el, href=href)
+            if href.startswith(("http:", "https:")):
+                a.set("rel", "noopener noreferrer")
+        else:
+            a = self.el(out, "span", el)
+        self.children(el, a)
+
+    def b_pointer(self, el, out):
+        href = self.href_for(el, el.get("target") or "")
+        if href:
+            a = self.el(out, "a", el, href=href)
+            a.text = self.pointer_label(el)
+
+    def pointer_label(self, el) -> str:
+        tok = (el.get("target") or "").split()
+        r = self.corpus.resolve(self.doc, tok[0]) if tok else None
+        if r and r.status == "element":
+            rd = self.edition.resolved(r.doc)
+            if rd:
+                return self.place_label(rd, r.element)
+        return tok[0] if tok else ""
+
+    def href_for(self, el, target: str) -> str | None:
+        toks = target.split()
+        if not toks:
+            return None
+        r = self.corpus.resolve(self.doc, toks[0])
+        if r.status == "external":
+            return r.url
+        if r.status == "element":
+            if local(r.element) in ("person", "place", "org"):
+                return self.links.entity(self.corpus.entities.get(r.element.get(XML_ID)))
+            if local(r.element) == "event":
+                return self.links.event(self.corpus.entities.get(r.element.get(XML_ID)))
+            rd = self.edition.resolved(r.doc)
+            if rd is None:
+                return None
+            if r.element is r.doc.root:
+                return self.links.doc(rd)
+            return self.links.element(rd, r.element)
+        if r.status == "unsafe":
+            self.report.warning(self.doc.rel, el.sourceline or 0, "ref.unsafe",
+                                f'link "{toks[0]}" is not allowed; rendered as text')
+        return None
+
+    def place_label(self, rd: ResolvedDoc, el) -> str:
+        p = rd.paragraph_of(el)
+        return f"Doc. {rd.number}" + (f", ¶ {p[1]}" if p else "")
+
+    def b_entity(self, el, out):
+        ent = None
+        for tok in (el.get("ref") or "").split():
+            r = self.corpus.resolve(self.doc, tok)
+            if r.status == "element":
+                ent = self.corpus.entities.get(r.element.get(XML_ID))
+                break
+        href = self.links.entity(ent) if ent is not None else None
+        if href:
+            node = self.el(out, "a", el, cls="entity", href=href, data_entity=ent.id)
+        else:
+            node = self.el(out, "span", el, cls="entity" if ent else "",
+                           data_entity=ent.id if ent else None)
+        self.children(el, node)
+
+    # -------------------------------------------------------- annotations
+    def annotated(self, el, out, handler, ann: Annotation):
+        wrap = etree.SubElement(out, "span", {
+            "class": f"annot annot-{ann.kind} annot-{_CLASS_OK.sub('-', ann.type)}",
+            "data-annot": str(ann.n)})
+        if ann.cert:
+            wrap.set("data-cert", ann.cert)
+        if ann.id:
+            wrap.set("id", self.links.anchor(self.rdoc, ann.id))
+        if local(el) == "choice":
+            self.b_alternate(el, wrap)
+        elif local(el) == "seg":
+            self.children(el, wrap)
+        else:
+            handler(el, wrap)
+        self.call(ann, out)
+
+    def b_alternate(self, el, out):
+        """``choice``: the diplomatic and the edited reading side by side."""
+        dip = choice_reading(el, "diplomatic")
+        ed = choice_reading(el, "edited")
+        if self.view in ("both", "diplomatic") and dip is not None:
+            s = self.el(out, "span", dip, cls="reading reading-dip")
+            self.children(dip, s)
+        if self.view in ("both", "edited") and ed is not None:
+            lead, trail = _edge_space(ed)
+            add_text(out, lead)
+            s = self.el(out, "span", ed, cls="reading reading-ed", data_cert=ed.get("cert"))
+            if local(ed) == "supplied" and is_unrestored(ed):
+                s.set("class", s.get("class") + " unrestored")
+                s.text = "[…]"
+            else:
+                self.children(ed, s)
+                _strip_edges(s)
+            add_text(out, trail)
+
+    def call(self, ann: Annotation, out):
+        """The note call after an annotated passage (site: a link to the note)."""
+        a = etree.SubElement(out, "a", {"class": "note-call", "href": self.links.note(self.rdoc, ann),
+                                        "id": self.links.anchor(self.rdoc, f"call-{ann.n}"),
+                                        "role": "doc-noteref", "data-note": str(ann.n),
+                                        "aria-label": f"Note {ann.n}: {annotation_label(ann)}"})
+        a.text = str(ann.n)
+
+    # notes -----------------------------------------------------------------
+    def note_body(self, ann: Annotation, out) -> None:
+        """The explanation of an annotation: label, readings, note text, related passages."""
+        lab = etree.SubElement(out, "span", {"class": "note-label"})
+        lab.text = annotation_label(ann)
+        if ann.cert:
+            lab.text += f" (certainty: {ann.cert})"
+        lab.tail = ". "
+        if ann.kind in ("redaction", "correction", "normalisation"):
+            r = etree.SubElement(out, "span", {"class": "note-readings"})
+            q1 = etree.SubElement(r, "q", {"class": "note-dip"})
+            q1.text = ann.diplomatic
+            q1.tail = " → "
+            q2 = etree.SubElement(r, "q", {"class": "note-ed"})
+            q2.text = ann.edited.strip()
+            r.tail = ". "
+        for n in ann.notes:
+            span = etree.SubElement(out, "span", {"class": "note-text"})
+            self.note_content(n, span)
+            add_text(out, " ")
+        if ann.kind == "crossref":
+            self.related(ann, out)
+
+    def note_content(self, note, out):
+        saved = self.view
+        self.view = "edited"
+        self.children(note, out)
+        self.view = saved
+
+    def related(self, ann: Annotation, out):
+        """Links to the other passages of the same event(s)."""
+        for ev_id in ann.targets:
+            ent = self.corpus.entities.get(ev_id)
+            if ent is None or ent.kind != "event":
+                continue
+            p = etree.SubElement(out, "span", {"class": "related"})
+            href = self.links.event(ent)
+            lead = etree.SubElement(p, "a" if href else "span", {"href": href} if href else {})
+            lead.text = ent.name + (f" ({ent.dates})" if ent.dates else "")
+            others = [(d, s) for d, s in self.corpus.event_passages.get(ev_id, []) if s is not ann.element]
+            if others:
+                lead.tail = ". Also in: "
+                for i, (d, s) in enumerate(others):
+                    rd = self.edition.resolved(d)
+                    if rd is None:
+                        continue
+                    a = etree.SubElement(p, "a", {"href": self.links.element(rd, s), "class": "xref",
+                                                  "data-subtype": s.get("subtype") or ""})
+                    a.text = self.place_label(rd, s)
+                    if s.get("subtype") == "disagrees":
+                        a.text += " (disagrees)"
+                    a.tail = "; " if i < len(others) - 1 else ". "
+            else:
+                lead.tail = ". "
+
+    def notes_list(self) -> etree._Element | None:
+        """The numbered list of every annotation, at the end of the document."""
+        if not self.rdoc.annotations:
+            return None
+        ol = etree.Element("ol", {"class": "annotations"})
+        for ann in self.rdoc.annotations:
+            li = etree.SubElement(ol, "li", {"id": self.links.anchor(self.rdoc, f"note-{ann.n}"),
+                                             "value": str(ann.n), "data-kind": ann.kind,
+                                             "data-type": ann.type, "role": "doc-endnote"})
+            if ann.cert:
+                li.set("data-cert", ann.cert)
+            self.note_body(ann, li)
+            back = etree.SubElement(li, "a", {"href": "#" + self.links.anchor(self.rdoc, f"call-{ann.n}"),
+                                              "class": "note-back", "role": "doc-backlink",
+                                              "aria-label": f"Back to the text of note {ann.n}"})
+            back.text = "↩"
+        return ol
+
+    def backlinks(self, el) -> list[tuple[str, str]]:
+        """(label, href) of the places that point to ``el`` ("referenced by")."""
+        out = []
+        for d, src in self.edition.inbound.get(el, []):
+            rd = self.edition.resolved(d)
+            if rd is None:
+                continue
+            ann = None
+            for a in src.iterancestors():
+                if local(a) == "note":
+                    for tok in (a.get("target") or "").split():
+                        r = self.corpus.resolve(d, tok)
+                        if r.status == "element":
+                            ann = rd.by_element.get(r.element)
+                    break
+            if ann is not None:
+                out.append((f"Doc. {rd.number}, note {ann.n}", self.links.note(rd, ann)))
+            else:
+                out.append((self.place_label(rd, src), self.links.element(rd, src)))
+        return out
+
+    # b_note: inline notes that are annotations of their own (authorial footnotes)
+    def b_note(self, el, out):
+        ann = self.rdoc.by_element.get(el)
+        if ann is not None:
+            self.call(ann, out)
+
+
+def _display_name(el) -> str:
+    return local(el) if is_tei(el) else el.tag.split("}")[-1]
+
+
+def _edge_space(el) -> tuple[str, str]:
+    """Leading/trailing white space of an element's text (kept outside the marked reading)."""
+    text = el.text or ""
+    lead = text[: len(text) - len(text.lstrip())] if text else ""
+    last = el[-1].tail if len(el) else el.text
+    last = last or ""
+    trail = last[len(last.rstrip()):] if last.strip() or len(el) else ""
+    return lead, trail
+
+
+def _strip_edges(node):
+    if node.text:
+        node.text = node.text.lstrip()
+    if len(node):
+        if node[-1].tail:
+            node[-1].tail = node[-1].tail.rstrip()
+    elif node.text:
+        node.text = node.text.rstrip()

@@ -1,0 +1,57 @@
+"""Shared fixtures: run the CLI as users do; build the edition once per session."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ROOTS = Path(__file__).resolve().parent / "roots"
+SHARED = REPO.parent / "shared"
+TEI_ALL = SHARED / "corpora" / "schema" / "tei_all.rng"
+FRUS = SHARED / "corpora" / "frus"
+
+
+def run_editio(*args, cwd=None, timeout=900, env=None):
+    """Run ``python -m editio ARGS`` and return the CompletedProcess (text mode)."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "editio", *map(str, args)], cwd=cwd or REPO,
+                          capture_output=True, text=True, timeout=timeout, env=e)
+
+
+@pytest.fixture
+def editio():
+    return run_editio
+
+
+@pytest.fixture
+def root_copy(tmp_path):
+    """Copy tests/roots/<name> into a temporary directory and return its path."""
+    def make(name: str) -> Path:
+        dest = tmp_path / name
+        shutil.copytree(ROOTS / name, dest)
+        return dest
+    return make
+
+
+@pytest.fixture(scope="session")
+def edition_build(tmp_path_factory):
+    """The real edition (tei/, witnesses/, schema/, editio.toml) built once into a temp copy.
+
+    Returns the project directory; output is in <dir>/build/{html,pdf}."""
+    dest = tmp_path_factory.mktemp("edition") / "edition"
+    dest.mkdir()
+    for name in ("tei", "witnesses", "schema", "styles"):
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, dest / name)
+    for name in ("editio.toml",):
+        if (REPO / name).exists():
+            shutil.copy(REPO / name, dest / name)
+    r = run_editio("build", "--project", dest, timeout=1800)
+    assert r.returncode == 0, r.stderr
+    return dest
