@@ -101,6 +101,7 @@ def collect(corpus, doc) -> list[Annotation]:
     dip_spans = doc.diplomatic.spans
     notes_by_target = corpus.notes_by_target
     out: list[Annotation] = []
+    ends: list[int] = []
     claimed = set()
     for el in text.iter():
         if not isinstance(el.tag, str):
@@ -135,11 +136,17 @@ def collect(corpus, doc) -> list[Annotation]:
         else:
             dip, ed = _text(el, "diplomatic"), _text(el, "edited")
         out.append(Annotation(
-            n=len(out) + 1, id=el.get(XML_ID) or "", document=doc.id, file=doc.rel,
+            n=0, id=el.get(XML_ID) or "", document=doc.id, file=doc.rel,
             line=el.sourceline or 0, kind=kind, type=typ, diplomatic=dip, edited=ed,
             cert=carrier.get("cert") or "", resp=" ".join(_short(r) for r in (carrier.get("resp") or "").split()),
             note=" ".join(plain(n) for n in notes), offset=span[0], targets=targets,
             element=el, notes=notes))
+        ends.append(span[1])
+    # number in the order of the note calls (which stand at the end of what they annotate)
+    order = sorted(range(len(out)), key=lambda k: (ends[k], -out[k].offset, k))
+    out = [out[k] for k in order]
+    for n, a in enumerate(out, 1):
+        a.n = n
     return out
 
 

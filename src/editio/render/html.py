@@ -225,7 +225,7 @@ class HtmlRenderer:
         if parent is not None and behaviour(parent).name in ("list", "table", "figure", "quotation"):
             self.line(el, out, "p", "heading")
             return
-        level = min(2 + self.depth, 6)
+        level = min(1 + max(self.depth, 1), 6)
         self.line(el, out, f"h{level}")
 
     def b_list(self, el, out):
