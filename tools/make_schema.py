@@ -27,7 +27,7 @@ keywords term creation abstract revisionDesc change listChange
 text front body back div head p ab byline docAuthor docDate dateline opener closer salute signed
 trailer argument epigraph list item label listBibl quote q cit floatingText space lb pb cb
 milestone anchor seg choice orig reg sic corr supplied gap unclear abbr expan add del subst
-hi emph foreign mentioned soCalled num measure time rs desc
+hi emph foreign mentioned soCalled num measure time rs desc code gi tag att val ident
 figure graphic figDesc table row cell
 standOff listPerson person persName forename surname roleName addName nameLink genName
 birth death occupation affiliation faith nationality residence sex state trait event

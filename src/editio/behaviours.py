@@ -76,6 +76,19 @@ TABLE: dict[str, list[tuple[Pred | None, Behaviour]]] = {
     "titlePart": [(None, B("heading", LINE, "p"))],
     "docImprint": [(None, B("paragraph", LINE, "p"))],
     "docAuthor": [(None, B("inline", INLINE, "span"))],
+    "docDate": [(lambda el: _parent_name(el) in ("front", "titlePage", "div", "body", "back"),
+                 B("paragraph", LINE, "p")), (None, B("date", INLINE, "time"))],
+    "affiliation": [(None, B("inline", INLINE, "span"))],
+    "roleName": [(None, B("inline", INLINE, "span"))],
+    "forename": [(None, B("inline", INLINE, "span"))],
+    "surname": [(None, B("inline", INLINE, "span"))],
+    "addName": [(None, B("inline", INLINE, "span"))],
+    "country": [(None, B("entity", INLINE, "span", kind="place"))],
+    "settlement": [(None, B("entity", INLINE, "span", kind="place"))],
+    "region": [(None, B("entity", INLINE, "span", kind="place"))],
+    "address": [(None, B("inline", INLINE, "span"))],
+    "addrLine": [(None, B("inline", INLINE, "span"))],
+    "email": [(None, B("inline", INLINE, "span"))],
     "head": [(None, B("heading", LINE, "h2"))],
     "p": [(None, B("paragraph", LINE, "p"))],
     "ab": [(None, B("paragraph", LINE, "p"))],
@@ -166,6 +179,12 @@ TABLE: dict[str, list[tuple[Pred | None, Behaviour]]] = {
     "mentioned": [(None, B("inline", INLINE, "em"))],
     "soCalled": [(None, B("inline", INLINE, "q"))],
     "emph": [(None, B("highlight", INLINE, "em"))],
+    # technical terms of the headers and notes (code, element and attribute names)
+    "code": [(None, B("code", INLINE, "code"))],
+    "gi": [(None, B("code", INLINE, "code", before="<", after=">"))],
+    "tag": [(None, B("code", INLINE, "code", before="<", after=">"))],
+    "att": [(None, B("code", INLINE, "code", before="@"))],
+    "val": [(None, B("code", INLINE, "code", before='"', after='"'))],
     "hi": [(None, B("highlight", INLINE, "span"))],
     # fallbacks
     "_": [(_has_blocks, Behaviour("block", CONTAINER, "div", {}, True)),
@@ -196,6 +215,8 @@ def behaviour(el) -> Behaviour:
     always take the fallback (comments and PIs are omitted)."""
     if not isinstance(el.tag, str):
         return _OMIT
+    if not is_tei(el) and local(el).lower() in ACTIVE_CONTENT:
+        return _ACTIVE
     rows = TABLE.get(local(el)) if is_tei(el) else None
     for pred, beh in rows or TABLE["_"]:
         if pred is None or pred(el):
@@ -204,3 +225,7 @@ def behaviour(el) -> Behaviour:
 
 
 _OMIT = B("omit", OMIT)
+# foreign (e.g. XHTML) elements that are active content: never rendered, always reported
+ACTIVE_CONTENT = {"script", "style", "object", "embed", "iframe", "param", "applet", "form",
+                  "input", "button", "link", "meta", "base", "frame", "frameset", "svg", "math"}
+_ACTIVE = Behaviour("omit", OMIT, "", {"active": True}, True)

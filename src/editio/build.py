@@ -5,19 +5,33 @@
     edition = transforms.resolve(corpus)      # corpus -> resolved tree
     builders write into a staging directory, swapped in at the end
 
-Output is written to ``<output>.tmp-XXXX`` beside the output directory and
-swapped in only when every builder has finished, so a failed, interrupted or
-concurrent build leaves the previous output intact.  A lock file stops a
-second build of the same project while one runs.
+Nothing is lost:
+
+* output is written to ``.<output>.tmp-XXXX`` beside the output directory and
+  swapped in only when every builder has finished (an atomic exchange where
+  the kernel offers ``renameat2(RENAME_EXCHANGE)``), so a failed or
+  interrupted build (Ctrl-C = SIGINT, SIGTERM, SIGHUP) leaves the previous
+  output exactly as it was, and removes its staging directory;
+* a build that only makes some formats (``--format html``) keeps the previous
+  output of the others (hard-linked into the new output);
+* a lock file (``.editio-build.lock``, an ``flock``) stops a second build of
+  the same project while one runs, with a message naming the running one;
+* a build killed outright (SIGKILL, power loss) leaves at most a staging
+  directory, removed (or, if the kill fell between the two renames of the
+  fallback swap, restored as the output) by the next build;
+* editio only ever replaces an output directory it made itself: the output
+  may not be the project, hold the input, or hold files editio did not write.
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +43,18 @@ from editio.diagnostics import EditioError, Report
 from editio.transforms import Edition, resolve
 
 FORMATS = ("html", "pdf")
+LOCK_NAME = ".editio-build.lock"
+MARKER = ".editio-output"
+"""A file editio writes into every output directory: its sign that it may replace it."""
+SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+class Interrupted(KeyboardInterrupt):
+    """The build was stopped by a signal (``signum``); the output was left as it was."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 @dataclass
@@ -40,55 +66,169 @@ class BuildResult:
 
 @contextlib.contextmanager
 def project_lock(project: Project):
-    """Hold an exclusive lock on the project for the whole build."""
-    path = project.root / ".editio-build.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold an exclusive lock on the project for the whole build (released by the kernel
+    when the process ends, however it ends)."""
+    path = project.root / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise EditioError(f"cannot create the build lock {path}: {err.strerror}",
+                          code="build.lock") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
             raise EditioError(f"another build of this project is running (pid {holder}); "
-                              "wait for it to finish", code="build.locked") from None
+                              "wait for it to finish and run the build again",
+                              file=LOCK_NAME, code="build.locked") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
     finally:
         os.close(fd)
 
 
+class _Signals:
+    """While a build runs, SIGINT/SIGTERM/SIGHUP raise :class:`Interrupted` (so every
+    ``finally`` runs and the staging directory goes); inside :meth:`deferred` they wait
+    until the block is over."""
+
+    def __init__(self):
+        self.pending: int | None = None
+        self.deferring = False
+        self.saved: dict = {}
+
+    def _handler(self, signum, frame):
+        if self.deferring:
+            self.pending = signum
+            return
+        raise Interrupted(signum)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for s in SIGNALS:
+                self.saved[s] = signal.signal(s, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for s, h in self.saved.items():
+            signal.signal(s, h)
+        return False
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux ``renameat2(RENAME_EXCHANGE)``); False if the
+    system cannot."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def check_output(project: Project) -> None:
+    """Refuse an output directory editio must not replace."""
+    out = project.output_dir.resolve()
+    root = project.root.resolve()
+    inp = project.input_dir.resolve()
+    where = "editio.toml"
+    if out == root or out in root.parents:
+        raise EditioError(f"output directory {out} is the project itself; set output = \"build\"",
+                          file=where, code="build.output")
+    if out == inp or out in inp.parents or inp in out.parents:
+        raise EditioError(f"output directory {out} overlaps the input directory {inp}",
+                          file=where, code="build.output")
+    for keep in ("styles", "templates", "schema", "witnesses", ".git"):
+        if out == (root / keep).resolve():
+            raise EditioError(f"output directory {out} is the edition's {keep}/", file=where,
+                              code="build.output")
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise EditioError(f"output {out} is not a directory editio made; move it away",
+                          file=where, code="build.output")
+    if out.is_dir() and not (out / MARKER).exists():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in FORMATS)
+        if foreign:
+            raise EditioError(f"output directory {out} holds files editio did not make "
+                              f"({', '.join(foreign[:5])}); move them away or choose another "
+                              "output", file=where, code="build.output")
+
+
+def _recover(output: Path) -> None:
+    """Clean up after a build that was killed outright (under the lock: no build runs)."""
+    olds = sorted(output.parent.glob(f".{output.name}.tmp-old-*"))
+    if not output.exists() and olds:
+        os.replace(olds[-1], output)  # killed between the two renames: the previous output
+    for stale in output.parent.glob(f".{output.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _keep_previous(output: Path, tmp: Path) -> None:
+    """Hard-link the previous output of formats this build did not make into ``tmp``."""
+    if not output.is_dir():
+        return
+    for entry in output.iterdir():
+        if entry.name in FORMATS and entry.is_dir() and not (tmp / entry.name).exists():
+            shutil.copytree(entry, tmp / entry.name, symlinks=True, copy_function=_link_or_copy)
+
+
+def _link_or_copy(src, dst):
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 @contextlib.contextmanager
-def staging(output: Path):
-    """A fresh directory that replaces ``output`` only if the block succeeds."""
+def staging(output: Path, signals: "_Signals | None" = None):
+    """A fresh directory that replaces ``output`` only if the block succeeds.
+
+    Call under :func:`project_lock`: it removes the staging directories of earlier,
+    killed builds."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    for stale in output.parent.glob(f".{output.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by a killed build
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
-    old_term = signal.getsignal(signal.SIGTERM)
-
-    def _term(signum, frame):
-        raise KeyboardInterrupt
-
-    in_main = True
-    try:
-        signal.signal(signal.SIGTERM, _term)
-    except ValueError:  # not the main thread
-        in_main = False
-    try:
-        yield tmp
-        if output.exists():
-            old = output.parent / f".{output.name}.tmp-old-{os.getpid()}"
-            os.replace(output, old)
-            os.replace(tmp, output)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, output)
-    finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, old_term)
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    _recover(output)
+    own = signals is None
+    signals = signals or _Signals()
+    with contextlib.ExitStack() as stack:
+        if own:
+            stack.enter_context(signals)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+        try:
+            yield tmp
+            (tmp / MARKER).write_text("made by editio; the whole directory is replaced by "
+                                      "each build\n", encoding="utf-8")
+            _keep_previous(output, tmp)
+            old = None
+            with signals.deferred():  # the swap is never cut in half
+                if not output.exists():
+                    os.replace(tmp, output)
+                elif _exchange(tmp, output):
+                    old = tmp                 # tmp now holds the previous output
+                else:
+                    old = output.parent / f".{output.name}.tmp-old-{os.getpid()}"
+                    os.replace(output, old)
+                    os.replace(tmp, output)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+            # a signal that came during the swap is ignored: the build is complete
+        finally:
+            if tmp.exists():
+                with signals.deferred():
+                    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def prepare(project: Project, strict: bool = False, schema: Path | None = None) -> tuple[Edition, Report]:
@@ -110,12 +250,13 @@ def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool 
     report says what is wrong and nothing is written."""
     timings = {}
     t0 = time.perf_counter()
-    with project_lock(project):
+    check_output(project)
+    with _Signals() as signals, project_lock(project):
         edition, report = prepare(project, strict=strict, schema=schema)
         timings["read+check"] = time.perf_counter() - t0
         if edition is None:
             return BuildResult(report, project.output_dir, timings)
-        with staging(project.output_dir) as tmp:
+        with staging(project.output_dir, signals) as tmp:
             if "html" in formats:
                 from editio.builders.site import build_site
                 t = time.perf_counter()

@@ -40,6 +40,7 @@ from editio.read import read
 
 T = "{%s}" % TEI_NS
 CERTS = {"high", "medium", "low", "unknown"}
+CORR_TYPES = ("factual", "translation", "name", "typographic", "contradiction")
 DATE_ATTRS = ("when", "from", "to", "notBefore", "notAfter", "when-iso")
 REF_ATTRS = ("ref", "target", "corresp", "sameAs", "resp", "who", "source", "facs", "url")
 XML_MODEL = re.compile(r'href\s*=\s*"([^"]+)"')
@@ -50,17 +51,30 @@ class Schemas:
 
     def __init__(self):
         self._cache: dict[Path, object] = {}
+        self.elements: dict[Path, set] = {}
 
     def get(self, path: Path, report: Report, where: str):
         path = path.resolve()
         if path not in self._cache:
             try:
-                self._cache[path] = etree.RelaxNG(read(path, display=str(path)))
+                tree = read(path, display=str(path))
+                self._cache[path] = etree.RelaxNG(tree)
+                self.elements[path] = _declared_elements(tree)
             except Exception as err:  # EditioError or RelaxNGParseError
                 msg = getattr(getattr(err, "diagnostic", None), "message", None) or str(err)
                 report.error(where, 0, "schema.unreadable", f"cannot use schema {path}: {msg}")
                 self._cache[path] = None
         return self._cache[path]
+
+
+def _declared_elements(rng_tree) -> set | None:
+    """Names of the TEI elements a RELAX NG schema can allow (None: cannot tell)."""
+    R = "{http://relaxng.org/ns/structure/1.0}"
+    names = set()
+    for el in rng_tree.iter(R + "element"):
+        if el.get("name") is not None:  # name classes (anyName) serve foreign namespaces
+            names.add(el.get("name"))
+    return names
 
 
 def schema_for(doc: Document, corpus: Corpus, override: Path | None) -> Path | None:
@@ -70,7 +84,9 @@ def schema_for(doc: Document, corpus: Corpus, override: Path | None) -> Path | N
         if isinstance(pi, etree._ProcessingInstruction) and pi.target == "xml-model":
             m = XML_MODEL.search(pi.text or "")
             if m and m.group(1).endswith(".rng") and ":" not in m.group(1):
-                return (doc.path.parent / m.group(1)).resolve()
+                p = (doc.path.parent / m.group(1)).resolve()
+                if corpus.project.root.resolve() in p.parents:  # never a file outside the project
+                    return p
     if corpus.project.schema:
         return corpus.project.root / corpus.project.schema
     return None
@@ -87,6 +103,7 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
             report.error(doc.rel, root.sourceline, "tei.root",
                          f"root element is {root.tag!r}, not TEI in namespace {TEI_NS}")
             continue
+        explained = _check_doc(corpus, doc, report, seen_ids)
         sp = schema_for(doc, corpus, schema)
         if sp is not None:
             if not sp.exists():
@@ -94,19 +111,83 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
             else:
                 rng = schemas.get(sp, report, doc.rel)
                 if rng is not None and not rng.validate(doc.tree):
-                    for e in rng.error_log:
-                        report.error(doc.rel, e.line, "schema.invalid", _schema_msg(e.message),
-                                     col=e.column)
-        _check_doc(corpus, doc, report, seen_ids)
+                    _schema_report(doc, rng, schemas.elements.get(sp.resolve()), sp, report,
+                                   explained)
     _check_events(corpus, report)
     return report
 
 
-def _schema_msg(msg: str) -> str:
-    return msg.replace("{%s}" % TEI_NS, "")
+def _schema_report(doc, rng, declared, path, report, explained=()) -> None:
+    """Elements the schema does not declare, said plainly; then libxml2's errors less
+    the cascade that those elements (and the ``explained`` ones, whose attributes a rule
+    already reported precisely) cause on their ancestors."""
+    skip_lines = set()
+    for el in explained:
+        skip_lines.update(a.sourceline for a in el.iterancestors())
+        skip_lines.add(el.sourceline)
+    if declared is not None:
+        for el in doc.root.iter():
+            if isinstance(el.tag, str) and is_tei(el) and local(el) not in declared:
+                report.error(doc.rel, el.sourceline, "schema.invalid",
+                             f"<{local(el)}> is not allowed by the schema {path.name}")
+                skip_lines.update(a.sourceline for a in el.iterancestors())
+                skip_lines.add(el.sourceline)
+    causes = [(el.sourceline or 0, {local(a) for a in el.iterancestors()}) for el in explained]
+    for line, msg in schema_errors(doc.tree, rng.error_log):
+        if line in skip_lines and not msg.startswith("Element") or (
+                line in skip_lines and ("extra content" in msg or "failed to validate content" in msg)):
+            continue
+        named = set(re.findall(r"element (\w+)|Element (\w+)|content: (\w+)", msg))
+        names = {n for group in named for n in group if n}
+        if any(line <= ln and names & anc for ln, anc in causes):
+            continue  # the cascade of an attribute a rule has already explained
+        report.error(doc.rel, line, "schema.invalid", msg)
 
 
-def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> None:
+def schema_errors(tree, log) -> list[tuple[int, str]]:
+    """libxml2's RELAX NG errors less the cascade.
+
+    libxml2 reports an invalid element again on each ancestor ("Did not expect
+    element body there" on the line of ``text``) and adds "Expecting element X,
+    got Y" alternatives.  An error is dropped when the element starting on its
+    line contains a later line with an error of its own, and "Expecting …"
+    lines are dropped when another message stands on the same line."""
+    errs = []
+    for e in log:
+        item = (e.line, e.message.replace("{%s}" % TEI_NS, ""))
+        if item not in errs:
+            errs.append(item)
+    first_on_line: dict[int, object] = {}
+    for el in tree.getroot().iter():
+        if isinstance(el.tag, str) and el.sourceline and el.sourceline not in first_on_line:
+            first_on_line[el.sourceline] = el
+    lines = sorted({ln for ln, _ in errs})
+    out = []
+    for ln, msg in errs:
+        el = first_on_line.get(ln)
+        if el is not None:
+            last = _last_line(el)
+            if any(ln < other <= last for other in lines):
+                continue
+        if msg.startswith("Expecting element") and any(o == ln and not m.startswith("Expecting")
+                                                       for o, m in errs):
+            continue
+        out.append((ln, msg))
+    return out or errs[:1]
+
+
+def _last_line(el) -> int:
+    last = el.sourceline or 0
+    for d in el.iterdescendants():
+        if isinstance(d.tag, str) and d.sourceline:
+            last = max(last, d.sourceline)
+    return last
+
+
+def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> list:
+    """The edition's rules for one document; returns the elements whose attribute
+    values a rule reported (so the schema's cascade about them can be left out)."""
+    explained = []
     unknown: dict[str, list[int]] = {}
     notes_by_target = corpus.notes_by_target
     mask = re.compile(corpus.project.mask_pattern) if corpus.project.mask_pattern else None
@@ -123,16 +204,17 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> None:
             else:
                 seen_ids[i] = (doc.rel, line)
         name = local(el)
-        if is_tei(el) and name not in TABLE and not _in_metadata(el):
-            unknown.setdefault(name, []).append(line)
-        elif not is_tei(el) and not _in_metadata(el):
-            unknown.setdefault(el.tag, []).append(line)
+        if (not is_tei(el) or name not in TABLE) and not _in_metadata(el):
+            unknown.setdefault(name if is_tei(el) else el.tag, []).append(el)
         for attr in REF_ATTRS:
             val = el.get(attr)
             if not val:
                 continue
             for tok, r in corpus.targets(doc, el, attr):
-                if r.status == "missing":
+                if r.status == "missing" and attr == "facs" and r.doc is None:
+                    report.warning(doc.rel, line, "ref.facs-missing",
+                                   f'@facs "{tok}": no such image in the project')
+                elif r.status == "missing":
                     report.error(doc.rel, line, "ref.missing",
                                  f'@{attr} "{tok}" resolves to nothing')
                 elif r.status == "unsafe":
@@ -142,11 +224,17 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> None:
         for attr in DATE_ATTRS:
             v = el.get(attr)
             if v is not None and not _valid_date(v):
+                explained.append(el)
                 report.error(doc.rel, line, "date.invalid", f'@{attr} "{v}" is not an ISO 8601 date')
         c = el.get("cert")
         if c is not None and name in ("supplied", "corr", "reg", "expan", "unclear") and c not in CERTS:
+            explained.append(el)
             report.warning(doc.rel, line, "annot.cert-value",
                            f'@cert "{c}" is not one of high, medium, low')
+        if name == "corr" and is_tei(el) and el.get("type") and el.get("type") not in CORR_TYPES:
+            explained.append(el)
+            report.error(doc.rel, line, "annot.type-value",
+                           f'<corr type="{el.get("type")}">: the error classes are {", ".join(CORR_TYPES)}')
         cls = classify(el) if is_tei(el) else None
         if cls:
             kind, typ, carrier = cls
@@ -177,22 +265,18 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> None:
                 and not el.get("target") and not _referenced(corpus, doc, el):
             report.warning(doc.rel, line, "note.orphan",
                            f'editorial note "{el.get(XML_ID)}" has no @target and nothing points to it')
-    for name, lines in unknown.items():
-        more = f" ({len(lines)} occurrences)" if len(lines) > 1 else ""
-        report.warning(doc.rel, lines[0], "element.unknown",
-                       f"<{name}> has no behaviour; rendered as a generic "
-                       f"{behaviour_kind(doc, name)}{more}")
+    for name, els in unknown.items():
+        more = f" ({len(els)} occurrences)" if len(els) > 1 else ""
+        beh = behaviour(els[0])
+        how = ("not rendered (active content)" if beh.params.get("active")
+               else f"rendered as a generic {beh.name}")
+        report.warning(doc.rel, els[0].sourceline or 0, "element.unknown",
+                       f"<{name}> has no behaviour; {how}{more}")
     if doc.has_text:
         if mask is not None:
             _check_masks(doc, mask, report)
         _check_witness(doc, report)
-
-
-def behaviour_kind(doc, name) -> str:
-    for el in doc.root.iter():
-        if isinstance(el.tag, str) and (local(el) == name or el.tag == name):
-            return behaviour(el).name
-    return "inline"
+    return explained
 
 
 def _schemes():

@@ -32,53 +32,82 @@ def cmd_check(args) -> int:
     from editio.check import check
     from editio.corpus import Corpus
     project = _project(args)
-    paths = None
+    paths, only = None, None
     if args.paths:
-        paths = []
-        for p in args.paths:
-            p = Path(p)
-            if not p.is_absolute():
-                p = Path.cwd() / p
-            if p.is_dir():
-                paths.extend(sorted(x for x in p.rglob("*.xml") if x.is_file()))
-            elif p.exists():
-                paths.append(p)
-            else:
-                raise EditioError(f"no such file or directory: {p}", code="usage.path")
-        if not args.project_set and paths:
-            project = _infer_project(project, paths)
+        paths = _expand(args.paths)
+        if not args.project_set:
+            project = _enclosing_project(paths, project)
+        inp = project.input_dir.resolve()
+        if all(inp in p.resolve().parents for p in paths):
+            # files of this edition: check them against the whole edition (pointers
+            # into other files resolve), report only on them
+            only = {project.rel(p) for p in paths}
+            paths = None
+        else:
+            project = _folder_project(project, paths)
     corpus = Corpus.load(project, paths)
     report = check(corpus, schema=Path(args.schema).resolve() if args.schema else None)
+    if only is not None:
+        report = report.only(only)
     if args.strict:
         report = report.strict()
-    nfiles = len(paths) if paths is not None else len(corpus.documents) + sum(
-        1 for d in corpus.report.items if d.code.startswith("read."))
+    if only is not None:
+        nfiles = len(only)
+    else:
+        nfiles = len(corpus.documents) + len({d.file for d in corpus.report.items})
     _print_report(report, nfiles, args.format, args.verbose)
     return 1 if report.errors else 0
 
 
-def _infer_project(project, paths):
-    """With paths and no --project, the project is the cwd if it holds them, else their folder."""
-    from editio.config import load
-    root = project.root
-    if all(root in p.resolve().parents for p in paths):
-        inp = project.input_dir.resolve()
-        if all(inp in p.resolve().parents for p in paths):
-            return project
-        return load(root).__class__(**{**project.__dict__, "input": "."})
-    common = Path(*_common(paths))
-    return load(common).__class__(**{**load(common).__dict__, "input": "."})
+def _expand(raw) -> list[Path]:
+    out = []
+    for p in raw:
+        p = Path(p)
+        if not p.is_absolute():
+            p = Path.cwd() / p
+        if p.is_dir():
+            out.extend(sorted(x for x in p.rglob("*.xml") if x.is_file()))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise EditioError(f"no such file or directory: {p}", code="usage.path")
+    if not out:
+        raise EditioError("no .xml files in the given paths", code="usage.path")
+    return out
 
 
-def _common(paths):
+def _enclosing_project(paths, default):
+    """The edition holding ``paths``: the nearest folder above them with an editio.toml."""
+    from editio.config import CONFIG_NAME, load
+    first = paths[0].resolve()
+    for folder in first.parents:
+        if (folder / CONFIG_NAME).exists():
+            project = load(folder)
+            inp = project.input_dir.resolve()
+            if all(inp in p.resolve().parents for p in paths):
+                return project
+            break
+    return default
+
+
+def _folder_project(project, paths):
+    """TEI outside the edition (e.g. a FRUS volume): a project rooted at their common folder."""
+    import dataclasses
     import os
-    return Path(os.path.commonpath([str(p.resolve().parent) for p in paths])).parts
+    common = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
+    return dataclasses.replace(project, root=common, input=".")
 
 
 def cmd_text(args) -> int:
     from editio.read import read
     from editio.text import text_of
+    from editio import TEI_NS
+    from editio.read import is_tei
     tree = read(Path(args.file), root_dir=Path(args.project).resolve())
+    if not is_tei(tree):
+        root = tree.getroot()
+        raise EditioError(f"root element is {root.tag!r}, not TEI in namespace {TEI_NS}",
+                          file=args.file, line=root.sourceline or 1, col=1, code="tei.root")
     sys.stdout.write(text_of(tree.getroot(), args.view))
     return 0
 
@@ -193,8 +222,8 @@ def main(argv=None) -> int:
     except EditioError as err:
         print(err.diagnostic.format(), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM/SIGHUP during a build
         print("editio: interrupted; output left as it was", file=sys.stderr)
-        return 130
+        return 128 + getattr(err, "signum", 2)
     except BrokenPipeError:
         return 0

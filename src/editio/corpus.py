@@ -40,6 +40,7 @@ class Document:
     rel: str             # path relative to the project, for diagnostics
     tree: object
     order: int = 0
+    project_root: Path | None = None   # files this document may make editio read lie inside
 
     @property
     def root(self):
@@ -85,8 +86,11 @@ class Document:
         """The witness file named by ``sourceDesc//ptr/@target`` (a .txt file), if any."""
         for ptr in self.root.iterfind(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc//{T}ptr"):
             tgt = ptr.get("target", "")
-            if tgt.endswith(".txt") and "#" not in tgt and ":" not in tgt:
-                return (self.path.parent / unquote(tgt)).resolve()
+            if tgt.endswith(".txt") and "#" not in tgt and ":" not in tgt and "\0" not in tgt:
+                w = (self.path.parent / unquote(tgt)).resolve()
+                if self.project_root is not None and self.project_root not in w.parents:
+                    return None  # outside the project: never read (check warns: ref.unsafe)
+                return w
         return None
 
     @cached_property
@@ -195,7 +199,8 @@ class Corpus:
                 corpus.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
                 continue
             name = _name_in(project.input_dir, path)
-            corpus.documents.append(Document(name, Path(path).resolve(), rel, tree, i))
+            corpus.documents.append(Document(name, Path(path).resolve(), rel, tree, i,
+                                             project.root.resolve()))
         return corpus
 
     @cached_property
@@ -237,7 +242,10 @@ class Corpus:
     def resolve(self, doc: Document, token: str) -> Resolved:
         """Resolve one pointer written in ``doc``."""
         token = token.strip()
-        parts = urlsplit(token)
+        try:
+            parts = urlsplit(token)
+        except ValueError:  # e.g. "http://[::1": not a URL anyone can follow
+            return Resolved("unsafe", url=token)
         if parts.scheme:
             if parts.scheme.lower() in SAFE_SCHEMES and len(parts.scheme) > 1:
                 return Resolved("external", url=token)
@@ -251,21 +259,34 @@ class Corpus:
             name = posixpath.normpath(posixpath.join(posixpath.dirname(doc.name), path))
             target = self.by_name.get(name)
             if target is None:
-                fs = (doc.path.parent / path).resolve()
-                root = self.project.root.resolve()
-                if root != fs and root not in fs.parents:
-                    return Resolved("unsafe", path=fs, url=token)
-                if fs.is_symlink() or (fs.exists() and root not in fs.resolve().parents):
-                    return Resolved("unsafe", path=fs, url=token)
-                if fs.is_file() and not frag:
-                    return Resolved("file", path=fs)
-                return Resolved("missing", path=fs)
+                return self._resolve_file(doc, path, frag, token)
         if not frag:
             return Resolved("element", target, target.root)
         el = target.ids.get(frag)
         if el is None:
             return Resolved("missing", target)
         return Resolved("element", target, el)
+
+    def _resolve_file(self, doc: Document, path: str, frag: str, token: str) -> Resolved:
+        """A pointer to a file that is not a document: only inside the project (symlinks are
+        followed before the test), never a hidden file or folder (``.git/config``, ``.env``),
+        never the output."""
+        if "\0" in path:
+            return Resolved("unsafe", url=token)
+        try:
+            fs = (doc.path.parent / path).resolve()
+            root = self.project.root.resolve()
+            if root != fs and root not in fs.parents:
+                return Resolved("unsafe", path=fs, url=token)
+            inner = fs.relative_to(root).parts
+            out = self.project.output_dir.resolve()
+            if any(p.startswith(".") for p in inner) or fs == out or out in fs.parents:
+                return Resolved("unsafe", path=fs, url=token)
+            if fs.is_file() and not frag:
+                return Resolved("file", path=fs)
+            return Resolved("missing", path=fs)
+        except (OSError, ValueError):  # a name too long, a loop of symlinks
+            return Resolved("missing", url=token)
 
     def targets(self, doc: Document, el, attr: str) -> list[tuple[str, Resolved]]:
         return [(t, self.resolve(doc, t)) for t in (el.get(attr) or "").split()]

@@ -48,7 +48,8 @@ class Report:
     _seen: set = field(default_factory=set, repr=False)
 
     def add(self, file, line, col, severity, code, message) -> None:
-        d = Diagnostic(str(file), int(line or 0), int(col or 0), severity, code, message)
+        line = int(line or 0)
+        d = Diagnostic(str(file), line, int(col or 0) or (1 if line else 0), severity, code, message)
         if d not in self._seen:
             self._seen.add(d)
             self.items.append(d)
@@ -81,6 +82,14 @@ class Report:
         for d in self.items:
             sev = "error" if d.severity == "warning" else d.severity
             r.add(d.file, d.line, d.col, sev, d.code, d.message)
+        return r
+
+    def only(self, files: set[str]) -> "Report":
+        """The diagnostics about ``files`` (and those with no file)."""
+        r = Report()
+        for d in self.items:
+            if d.file in files or not d.file:
+                r.add(d.file, d.line, d.col, d.severity, d.code, d.message)
         return r
 
     def sorted(self) -> list[Diagnostic]:

@@ -304,6 +304,13 @@ class HtmlRenderer:
         node = self.el(out, tag, el)
         self.children(el, node)
 
+    def b_code(self, el, out):
+        """``code``, ``gi``, ``tag``, ``att``, ``val``: monospaced, with the delimiters of the table."""
+        node = self.el(out, "code", el)
+        add_text(node, behaviour(el).params.get("before"))
+        self.children(el, node)
+        add_text(node, behaviour(el).params.get("after"))
+
     def b_deletion(self, el, out):
         node = self.el(out, "del", el)
         self.children(el, node)

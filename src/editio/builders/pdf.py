@@ -1,0 +1,458 @@
+"""The PDF edition: the resolved edition -> print HTML (Jinja2) -> WeasyPrint -> edition.pdf.
+
+    book  = Book(edition, view)             # render every chapter with PrintRenderer
+    html  = book.html(pages=None)           # index pages as target-counter() references
+    doc1  = layout(html)                    # pass 1: where every anchor fell
+    html  = book.html(pages=doc1 anchors)   # index with merged page numbers: 3, 7–9
+    doc2  = layout(html); doc2.write_pdf()  # pass 2 (only the index differs)
+
+Page numbers in the text (cross-references, contents, concordance) are CSS
+``target-counter()``s, exact in one pass.  The index is the last section of the
+book, so rewriting it in pass 2 cannot move any page it refers to; the builder
+checks that and warns (``pdf.index``) if it ever happens.
+
+Everything lives in a :class:`Book` made per call (no module state), so parts of
+a book can be laid out in separate processes later: a part only needs the
+page offset of the parts before it (``Book.anchor_pages`` gives the pages).
+
+The PDF is reproducible: its dates come from ``SOURCE_DATE_EPOCH`` or else from
+the latest ``revisionDesc/change/@when`` of the TEI (never the clock), its file
+identifier is a hash of the input, and the fonts are the subsets shipped in
+``styles/fonts`` (a character they lack is reported as ``pdf.glyph``).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from lxml import etree
+
+from editio import TEI_NS, XML_LANG, __version__
+from editio.diagnostics import Report
+from editio.render.print import PrintLinks, PrintRenderer
+from editio.resources import styles_dir, template_dirs
+from editio.text import plain
+from editio.transforms import Edition
+
+T = "{%s}" % TEI_NS
+# PDF/UA-1 (tagged, with a logical structure, alternative texts and the document language)
+# serves readers better than PDF/A-3b: screen readers, reflow on small screens and
+# copy-and-paste follow the structure tags, and the TEI sources are attached to the PDF
+# all the same (plain embedded files, which PDF/UA allows).  PDF/A-3 would add only the
+# "associated file" relationship and archival constraints that a reader never sees.
+PDF_VARIANT = "pdf/ua-1"
+KINDS = (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
+VIEW_LABELS = {"edited": "Edited reading text", "diplomatic": "Diplomatic text"}
+
+
+def build_pdf(edition: Edition, out_dir: Path, report: Report, view: str = "edited",
+              progress=None) -> Path:
+    """Write ``out_dir/edition.pdf``; return its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    book = Book(edition, report, view=view)
+    n_steps = len(edition.docs) + 3
+    if progress is not None:
+        progress.start("PDF", n_steps)
+    try:
+        book.render_chapters(progress)
+        book.check_glyphs()
+        first = book.layout(book.html())
+        if progress is not None:
+            progress.advance()
+        pages = book.anchor_pages(first)
+        final = book.layout(book.html(pages))
+        if progress is not None:
+            progress.advance()
+        book.verify(pages, book.anchor_pages(final))
+        target = out_dir / "edition.pdf"
+        book.write(final, target)
+        if progress is not None:
+            progress.advance()
+    finally:
+        if progress is not None:
+            progress.stop()
+    return target
+
+
+@dataclass
+class Chapter:
+    id: str
+    number: int
+    title: str
+    short: str
+    running: str
+    lang: str
+    source: str
+    text: str
+    mentions: list = field(default_factory=list)
+
+
+class Book:
+    """One printed book: its chapters, front and back matter, and its layout."""
+
+    def __init__(self, edition: Edition, report: Report, view: str = "edited"):
+        if view not in VIEW_LABELS:
+            raise ValueError(f"unknown view {view!r}")
+        self.edition = edition
+        self.project = edition.project
+        self.report = report
+        self.view = view
+        self.links = PrintLinks()
+        self.chapters: list[Chapter] = []
+        self.styles = styles_dir(self.project)
+        self.env = Environment(loader=FileSystemLoader([str(d) for d in template_dirs(self.project, "print")]),
+                               autoescape=select_autoescape(["html"]), trim_blocks=False)
+
+    # ------------------------------------------------------------ chapters
+    def render_chapters(self, progress=None) -> None:
+        for rdoc in self.edition.docs:
+            r = PrintRenderer(self.edition, rdoc, self.links, self.report, view=self.view)
+            text = r.render()
+            src = r.source_description()
+            title = rdoc.title
+            short = short_title(title)
+            self.chapters.append(Chapter(
+                id=self.links.chapter_id(rdoc), number=rdoc.number, title=title, short=short,
+                running=f"Doc. {rdoc.number} · {short}", lang=rdoc.doc.root.get(XML_LANG) or self.project.language,
+                source=_html(src) if src is not None else "", text=_html(text), mentions=r.mentions))
+            if progress is not None:
+                progress.advance()
+
+    # -------------------------------------------------------- HTML of the book
+    def html(self, pages: dict | None = None) -> str:
+        return self.env.get_template("book.html").render(**self.context(pages))
+
+    def context(self, pages: dict | None = None) -> dict:
+        p = self.project
+        return {
+            "project": p, "version": __version__, "view": self.view, "view_label": VIEW_LABELS[self.view],
+            "subject": p.description or p.subtitle or p.title, "keywords": self.keywords(),
+            "date_iso": self.date().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "sources": [d.name for d in self.edition.corpus.documents],
+            "witnesses": [w.name for w in self.witnesses()],
+            "introduction": [s.strip() for s in re.split(r"\n\s*\n", p.introduction or "") if s.strip()],
+            "principles": _paragraphs(p.extra.get("principles")),
+            "counts": self.counts(), "key": self.key(),
+            "front_toc": [x for x in (
+                {"id": "introduction", "label": "Introduction"} if p.introduction else None,
+                {"id": "principles", "label": "Editorial principles"},
+                {"id": "key", "label": "Key to the editorial signs"}) if x],
+            "chapters": self.chapters,
+            "concordance": self.concordance(),
+            "index": self.index(pages),
+            "back_toc": [x for x in (
+                {"id": "concordance", "label": "Concordance of events"} if self.concordance() else None,
+                {"id": "index", "label": "Index of persons, places and organisations"} if self.index(pages) else None)
+                if x],
+        }
+
+    def counts(self) -> dict:
+        out: dict = {}
+        for r in self.edition.docs:
+            for a in r.annotations:
+                out[a.kind] = out.get(a.kind, 0) + 1
+        return out
+
+    def key(self) -> list[dict]:
+        """The key to the signs: samples use the very classes of the text, so print.css
+        draws them exactly as it draws the text."""
+        c = self.counts()
+        rows = []
+
+        def row(kinds, sample, meaning):
+            if any(c.get(k) for k in kinds):
+                rows.append({"sample": sample, "meaning": meaning})
+
+        if self.view == "edited":
+            for cert, what in (("high", "restored with high certainty"),
+                               ("medium", "restored with medium certainty"),
+                               ("low", "restored with low certainty")):
+                row(["redaction"], f'<span class="annot annot-redaction annot-restored" data-cert="{cert}">'
+                    f'<span class="reading reading-ed">Mao Zedong</span></span>',
+                    f"A word masked by the publishing platform (** or ***), {what}.")
+            row(["redaction", "gap"], '<span class="annot annot-redaction annot-unrestored">'
+                '<span class="reading reading-ed unrestored">[…]</span></span>',
+                "A mask or gap the editors do not restore.")
+            row(["correction"], '<span class="annot annot-correction"><span class="reading reading-ed">'
+                'Khrushchev</span></span>', "An error of the source, corrected; the footnote gives "
+                "the source’s reading, the kind of error and the evidence.")
+            row(["restoration"], '<span class="annot annot-restoration"><span class="supplied">the</span>'
+                '</span>', "Text supplied by the editors.")
+            row(["normalisation"], '<span class="annot annot-normalisation"><span class="reading reading-ed">'
+                'Kim Il Sung</span></span>', "A normalised or expanded form; the footnote gives the source’s.")
+        else:
+            row(["redaction"], '<span class="annot annot-redaction"><span class="reading reading-dip">**'
+                '</span></span>', "A mask of the publishing platform, as it stands; the footnote gives "
+                "the editors’ restoration.")
+            row(["correction", "error"], '<span class="annot annot-correction"><span class="reading '
+                'reading-dip">Stalin</span></span>', "An error of the source, as it stands; the "
+                "footnote gives the correction.")
+        row(["error"], '<span class="annot annot-error">Arlov</span>',
+            "An error the editors flag but do not correct.")
+        row(["problem"], '<span class="annot annot-problem">were replaced and even happened</span>',
+            "A passage whose sense cannot be recovered (between cruces).")
+        row(["crossref"], 'passage<span class="key-call">4</span>',
+            "A footnote: every intervention, and every passage that reports an event told elsewhere, "
+            "has one, on the same page.")
+        rows.append({"sample": '<span class="key-para">12</span>', "meaning":
+                     "In the margin: the number of the line or paragraph of the source (¶)."})
+        rows.append({"sample": '(Doc. 3, ¶ 4, p. 27)', "meaning":
+                     "A cross-reference: the document, the paragraph and the page of this book."})
+        return rows
+
+    def keywords(self) -> list[str]:
+        kw = self.project.extra.get("keywords")
+        if isinstance(kw, list) and all(isinstance(k, str) for k in kw):
+            return kw
+        mentions = self.edition.corpus.mentions
+        top = sorted(((len(v), k) for k, v in mentions.items()), key=lambda x: (-x[0], x[1]))[:8]
+        ents = self.edition.corpus.entities
+        return ["TEI", "scholarly edition"] + [ents[k].name for _, k in top if k in ents]
+
+    def date(self) -> datetime:
+        """The book's date, from the input only: SOURCE_DATE_EPOCH, else the latest
+        ``revisionDesc/change/@when``, else the edition's year, else 1970."""
+        sde = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+        if sde.isdigit():
+            return datetime.fromtimestamp(int(sde), tz=timezone.utc)
+        whens = []
+        for d in self.edition.corpus.documents:
+            for ch in d.root.iterfind(f"{T}teiHeader/{T}revisionDesc//{T}change"):
+                w = (ch.get("when") or "")[:10]
+                if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", w):
+                    whens.append(w)
+        if not whens and re.fullmatch(r"\d{4}", self.project.date or ""):
+            whens.append(self.project.date)
+        if not whens:
+            return datetime(1970, 1, 1, tzinfo=timezone.utc)
+        w = max(whens)
+        parts = [int(x) for x in w.split("-")] + [1, 1]
+        return datetime(parts[0], parts[1], parts[2], tzinfo=timezone.utc)
+
+    def witnesses(self) -> list[Path]:
+        out = []
+        for d in self.edition.corpus.texts:
+            w = d.witness
+            if w is not None and w.is_file() and self.project.root.resolve() in w.parents:
+                out.append(w)
+        return out
+
+    # ---------------------------------------------------- concordance, index
+    def concordance(self) -> list[dict]:
+        corpus = self.edition.corpus
+        out = []
+        for ev in corpus.entities_of("event"):
+            passages = []
+            for d, seg in corpus.event_passages.get(ev.id, []):
+                rd = self.edition.resolved(d)
+                if rd is None:
+                    continue
+                p = rd.paragraph_of(seg)
+                excerpt = plain(seg, self.view)
+                passages.append({
+                    "anchor": self.links.element(rd, seg)[1:],
+                    "label": f"Doc. {rd.number}" + (f", ¶ {p[1]}" if p else ""),
+                    "disagrees": seg.get("subtype") == "disagrees",
+                    "excerpt": excerpt if len(excerpt) <= 160 else excerpt[:157].rsplit(" ", 1)[0] + " …"})
+            if passages:
+                out.append({"id": ev.id, "name": ev.name, "dates": ev.dates, "desc": ev.description,
+                            "passages": passages})
+        return out
+
+    def index(self, pages: dict | None = None) -> list[dict]:
+        """Entries per kind; ``pages`` (anchor -> page number) merges the page numbers."""
+        corpus = self.edition.corpus
+        by_entity: dict[str, list[str]] = {}
+        for ch in self.chapters:
+            for ent_id, anchor in ch.mentions:
+                by_entity.setdefault(ent_id, []).append(anchor)
+        parts = []
+        for kind, label in KINDS:
+            entries = []
+            for ent in corpus.entities_of(kind):
+                anchors = by_entity.get(ent.id)
+                if not anchors:
+                    continue
+                entries.append({"id": ent.id, "name": ent.name, "sort": _sort_key(ent.name),
+                                "originals": [{"text": t, "lang": lang} for t, lang in ent.original_names],
+                                "dates": ent.dates if kind == "person" else "",
+                                "pages": _page_list(anchors, pages)})
+                for v in ent.variants:
+                    if _sort_key(v) != _sort_key(ent.name):
+                        entries.append({"see": ent.name, "name": v, "sort": _sort_key(v)})
+            if entries:
+                entries.sort(key=lambda e: (e["sort"], "see" in e))
+                parts.append({"kind": kind, "label": label, "entries": entries})
+        return parts
+
+    # ---------------------------------------------------------------- glyphs
+    def check_glyphs(self) -> None:
+        """Warn (``pdf.glyph``) about characters of the book that the shipped fonts lack."""
+        try:
+            from fontTools.ttLib import TTFont
+        except ImportError:  # pragma: no cover - fontTools comes with WeasyPrint
+            return
+        fonts = sorted((self.styles / "fonts").glob("*.[ot]tf"))
+        if not fonts:
+            return
+        covered: set[int] = set()
+        for f in fonts:
+            covered.update(TTFont(str(f), lazy=True).getBestCmap() or {})
+        text = "".join(ch.text + ch.source + ch.title for ch in self.chapters)
+        text = etree.HTML("<div>" + text + "</div>").xpath("string()") if text else ""
+        for e in self.edition.corpus.entities.values():
+            text += "".join(t for t, _, _ in e.names)
+        missing = sorted({c for c in text if ord(c) > 0x20 and ord(c) not in covered
+                          and not (0xFE00 <= ord(c) <= 0xFE0F) and c not in "\u200b\u200c\u200d\u2060\ufeff"})
+        for c in missing:
+            where = self._locate_char(c)
+            self.report.warning(where[0], where[1], "pdf.glyph",
+                                f"character {c} (U+{ord(c):04X}) is in no font of styles/fonts; the PDF "
+                                "would use a system font. Run tools/subset_fonts.py to add it")
+
+    def _locate_char(self, c: str) -> tuple[str, int]:
+        for d in self.edition.corpus.documents:
+            try:
+                for i, line in enumerate(d.path.read_text(encoding="utf-8").splitlines(), 1):
+                    if c in line:
+                        return d.rel, i
+            except OSError:
+                continue
+        return "styles/fonts", 0
+
+    # ---------------------------------------------------------------- layout
+    def layout(self, html: str):
+        from weasyprint import CSS, HTML
+        from weasyprint.text.fonts import FontConfiguration
+        fc = FontConfiguration()
+        css = CSS(filename=str(self.styles / "print.css"), font_config=fc)
+        with _weasyprint_log(self.report):
+            return HTML(string=html, base_url=str(self.styles) + "/").render(
+                stylesheets=[css], font_config=fc, pdf_variant=PDF_VARIANT,
+                presentational_hints=False)
+
+    @staticmethod
+    def anchor_pages(document) -> dict[str, int]:
+        """anchor id -> the number printed on its page (pages are numbered from 1)."""
+        out: dict[str, int] = {}
+        for i, page in enumerate(document.pages, 1):
+            for name in page.anchors:
+                out.setdefault(name, i)
+        return out
+
+    def verify(self, before: dict, after: dict) -> None:
+        moved = [a for a, p in before.items() if not a.startswith("index") and after.get(a) != p]
+        if moved:
+            self.report.warning("build/pdf/edition.pdf", 0, "pdf.index",
+                                f"{len(moved)} anchor(s) moved between the two layout passes "
+                                f"(first: {moved[0]}); index page numbers may be off")
+
+    def write(self, document, target: Path) -> None:
+        from weasyprint import Attachment
+        when = self.date()
+        attachments = []
+        for d in self.edition.corpus.documents:
+            attachments.append(Attachment(filename=str(d.path), name=d.name, created=when, modified=when,
+                                          description=f"TEI source: {d.title}", relationship="Source"))
+        for w in self.witnesses():
+            attachments.append(Attachment(filename=str(w), name=w.name, created=when, modified=when,
+                                          description="Witness as captured (plain text)",
+                                          relationship="Source"))
+        h = hashlib.sha256()
+        for d in self.edition.corpus.documents:
+            h.update(d.name.encode() + b"\0" + d.path.read_bytes())
+        h.update(self.view.encode())
+        with _weasyprint_log(self.report):
+            document.write_pdf(str(target), attachments=attachments, pdf_variant=PDF_VARIANT,
+                               pdf_identifier=h.hexdigest()[:32].encode(), uncompressed_pdf=False)
+
+
+# --------------------------------------------------------------------- helpers
+def short_title(title: str, limit: int = 60) -> str:
+    """A running-head title: up to the first colon or parenthesis, cut at a word."""
+    t = re.split(r":\s| \(", title, maxsplit=1)[0].strip() or title
+    if len(t) > limit:
+        t = t[:limit].rsplit(" ", 1)[0].rstrip(",;") + " …"
+    return t
+
+
+def _sort_key(name: str) -> str:
+    import unicodedata
+    s = unicodedata.normalize("NFKD", name)
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    s = re.sub(r"^(the|a|an)\s+", "", s.lower())
+    return re.sub(r"[^\w\s]", "", s)
+
+
+def _page_list(anchors: list[str], pages: dict | None) -> list[dict]:
+    """Pass 1: one target-counter reference per mention.  Pass 2: page numbers merged
+    into runs (``12–14``), each linked to the first mention on its first page."""
+    if pages is None:
+        return [{"anchor": a, "label": ""} for a in anchors]
+    first: dict[int, str] = {}
+    for a in anchors:
+        p = pages.get(a)
+        if p is not None and p not in first:
+            first[p] = a
+    nums = sorted(first)
+    out, i = [], 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        label = str(nums[i]) if j == i else f"{nums[i]}\u2013{nums[j]}"
+        out.append({"anchor": first[nums[i]], "label": label})
+        i = j + 1
+    return out
+
+
+def _paragraphs(value) -> list[str]:
+    if isinstance(value, str):
+        return [s.strip() for s in re.split(r"\n\s*\n", value) if s.strip()]
+    if isinstance(value, list):
+        return [s for s in value if isinstance(s, str)]
+    return []
+
+
+def _html(el) -> str:
+    return etree.tostring(el, encoding="unicode", method="html")
+
+
+class _weasyprint_log:
+    """Route WeasyPrint's warnings and errors into the build report (``pdf.weasyprint``)."""
+
+    def __init__(self, report: Report):
+        self.report = report
+        self.handler = _ReportHandler(report)
+
+    def __enter__(self):
+        self.logger = logging.getLogger("weasyprint")
+        self.logger.addHandler(self.handler)
+        self._prop = self.logger.propagate
+        self.logger.propagate = False
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self.handler)
+        self.logger.propagate = self._prop
+        return False
+
+
+class _ReportHandler(logging.Handler):
+    def __init__(self, report: Report):
+        super().__init__(logging.WARNING)
+        self.report = report
+
+    def emit(self, record):
+        try:
+            msg = record.getMessage()
+        except Exception:  # pragma: no cover
+            msg = str(record.msg)
+        self.report.warning("build/pdf/edition.pdf", 0, "pdf.weasyprint", msg)

@@ -1,0 +1,737 @@
+"""The HTML edition: a static site built from the resolved edition.
+
+    build_site(edition, out_dir, report)
+      files   -> the pages of the site (home, one per document, principles, indexes,
+                 concordance, timeline, annotations, search)
+      render  -> each document through the shared :class:`HtmlRenderer` (one tree, one
+                 behaviour table, the same as the PDF's)
+      Jinja   -> templates/html/*.html (an edition overrides any of them in
+                 <project>/templates/html/)
+      assets  -> web.css, site.js, fonts/ (styles/, overridable), tei/*.xml copied
+      search  -> a Pagefind index written into pagefind/ (UI assets served by the site)
+
+The layout is flat (every page at the top of the site, assets below), and every
+link is relative, so the site works on any static host and opened from disk.  No
+page loads anything from another host; the pages carry a Content-Security-Policy
+that allows scripts and styles from the site only and no inline script.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from lxml import etree
+from markupsafe import Markup
+
+from editio import TEI_NS, XML_ID, XML_LANG, __version__
+from editio.behaviours import behaviour, local
+from editio.diagnostics import Report
+from editio.render.html import (KIND_LABELS, TYPE_LABELS, HtmlRenderer, Links,
+                                anchor_name, annotation_label)
+from editio.resources import style_file, styles_dir, template_dirs
+from editio.text import plain
+from editio.transforms import Edition, ResolvedDoc
+
+T = "{%s}" % TEI_NS
+
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+       "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'")
+
+# the fixed pages: file name -> (navigation label, template)
+PAGES = {
+    "index": ("Home", "home.html"),
+    "principles": ("Editorial principles", "principles.html"),
+    "persons": ("Persons", "entities.html"),
+    "places": ("Places", "entities.html"),
+    "organisations": ("Organisations", "entities.html"),
+    "concordance": ("Concordance", "concordance.html"),
+    "timeline": ("Timeline", "timeline.html"),
+    "annotations": ("Annotations", "annotations.html"),
+    "search": ("Search", "search.html"),
+}
+ENTITY_PAGES = {"person": "persons", "place": "places", "org": "organisations"}
+ENTITY_LABELS = {"person": "Person", "place": "Place", "org": "Organisation", "event": "Event"}
+HEADER_SECTIONS = {
+    "correction": "Correction", "normalization": "Normalisation", "quotation": "Quotation",
+    "hyphenation": "Hyphenation", "segmentation": "Segmentation", "interpretation": "Interpretation",
+    "punctuation": "Punctuation", "stdVals": "Standard values",
+}
+LANG_NAMES = {"zh": "Chinese", "ko": "Korean", "ru": "Russian", "ja": "Japanese", "en": "English",
+              "de": "German", "fr": "French"}
+
+
+# ------------------------------------------------------------------ links
+class SiteLinks(Links):
+    """Relative URLs of the flat site; ``current`` is the document whose page is being
+    written (links into it become bare fragments), None on the other pages."""
+
+    def __init__(self, site: "Site", current: ResolvedDoc | None = None):
+        self.site = site
+        self.current = current
+
+    def page(self, rdoc: ResolvedDoc) -> str:
+        return self.site.doc_pages[rdoc.id]
+
+    def _href(self, rdoc: ResolvedDoc, frag: str) -> str:
+        if rdoc is self.current:
+            return f"#{frag}"
+        return f"{self.page(rdoc)}#{frag}"
+
+    def doc(self, rdoc):
+        return self.page(rdoc) if rdoc is not self.current else "#top"
+
+    def element(self, rdoc, el):
+        return self._href(rdoc, self.site.fragment_for(rdoc, el))
+
+    def entity(self, ent):
+        if ent is None:
+            return None
+        if ent.kind == "event":
+            return self.event(ent)
+        page = ENTITY_PAGES.get(ent.kind)
+        return f"{page}.html#{ent.id}" if page and not self.site.edition.corpus.is_editor(ent) else None
+
+    def event(self, ent):
+        if ent is None:
+            return None
+        if ent.id in self.site.concordance_ids:
+            return f"concordance.html#{ent.id}"
+        if f"ev-{ent.id}" in self.site.timeline_ids:
+            return f"timeline.html#ev-{ent.id}"
+        return None
+
+    def note(self, rdoc, a):
+        return self._href(rdoc, f"note-{a.n}")
+
+    def asset(self, path):
+        return self.site.asset(Path(path))
+
+
+# ------------------------------------------------------------------ helpers
+def html(el) -> Markup:
+    """An lxml HTML fragment as markup for the templates (text already escaped)."""
+    if el is None:
+        return Markup("")
+    return Markup(etree.tostring(el, method="html", encoding="unicode", with_tail=False))
+
+
+def inner_html(el) -> Markup:
+    if el is None:
+        return Markup("")
+    parts = [Markup.escape(el.text or "")]
+    for c in el:
+        parts.append(Markup(etree.tostring(c, method="html", encoding="unicode", with_tail=True)))
+    return Markup("").join(parts)
+
+
+def strip_ids(el, page: str) -> None:
+    """Make a fragment placeable on another page: no ids, no permalinks, same-page
+    links pointed at ``page``."""
+    for p in list(el.iter("a")):
+        if "permalink" in (p.get("class") or "").split():
+            _remove(p)
+    for e in el.iter():
+        if not isinstance(e.tag, str):
+            continue
+        if "id" in e.attrib:
+            del e.attrib["id"]
+        h = e.get("href")
+        if h and h.startswith("#"):
+            e.set("href", page + h)
+
+
+def _remove(e) -> None:
+    parent = e.getparent()
+    if parent is None:
+        return
+    tail = e.tail or ""
+    prev = e.getprevious()
+    if prev is not None:
+        prev.tail = (prev.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
+    parent.remove(e)
+
+
+def insert_after(node, new) -> None:
+    """Place ``new`` directly after ``node`` (before ``node``'s tail text)."""
+    new.tail = node.tail
+    node.tail = None
+    node.addnext(new)
+
+
+def fmt_date(iso: str) -> str:
+    """ISO 8601 (YYYY, YYYY-MM, YYYY-MM-DD) -> "26 October 1958"; anything else as is."""
+    m = re.fullmatch(r"(-?\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", iso or "")
+    if not m:
+        return iso or ""
+    y, mo, d = m.groups()
+    months = ["January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December"]
+    if mo and 1 <= int(mo) <= 12:
+        return f"{int(d)} {months[int(mo) - 1]} {y}" if d else f"{months[int(mo) - 1]} {y}"
+    return y
+
+
+def fmt_range(el) -> str:
+    if el is None:
+        return ""
+    if el.get("when"):
+        return fmt_date(el.get("when"))
+    a, b = el.get("from") or el.get("notBefore") or "", el.get("to") or el.get("notAfter") or ""
+    if a and b:
+        return f"{fmt_date(a)} – {fmt_date(b)}"
+    if a:
+        return f"from {fmt_date(a)}"
+    if b:
+        return f"until {fmt_date(b)}"
+    return ""
+
+
+def lang_name(tag: str) -> str:
+    base = (tag or "").split("-")[0]
+    script = {"Hans": "simplified", "Hant": "traditional", "Hang": "Hangul", "Kore": "Hanja",
+              "Cyrl": "Cyrillic", "Latn": "Latin"}.get((tag.split("-") + [""])[1], "")
+    name = LANG_NAMES.get(base, tag)
+    return f"{name} ({script})" if script else name
+
+
+def json_ld(data: dict) -> Markup:
+    """JSON for a <script type="application/ld+json"> data block, safe inside HTML."""
+    s = json.dumps(data, ensure_ascii=False, indent=1)
+    return Markup(s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+@dataclass
+class Mention:
+    rdoc: ResolvedDoc
+    label: str
+    href: str
+    form: str
+
+
+# ------------------------------------------------------------------ the site
+class Site:
+    def __init__(self, edition: Edition, out: Path, report: Report, progress=None):
+        self.edition = edition
+        self.corpus = edition.corpus
+        self.project = edition.project
+        self.out = out
+        self.report = report
+        self.progress = progress
+        self.doc_pages = self._doc_pages()
+        self.assets: dict[Path, str] = {}
+        self.search_records: list[dict] = []
+        self.concordance_ids = {eid for eid, ps in self.corpus.event_passages.items() if ps}
+        self.timeline_ids = {f"ev-{e.id}" for e in self.corpus.entities_of("event") if e.when}
+        self.env = self._env()
+        self._note_of: dict = {}          # note element -> (rdoc, annotation)
+        for rd in edition.docs:
+            for a in rd.annotations:
+                for n in a.notes:
+                    self._note_of[n] = (rd, a)
+        self._rendered_ids: dict[str, set] = {}
+
+    # ------------------------------------------------------------ setup
+    def _doc_pages(self) -> dict[str, str]:
+        out, taken = {}, set(PAGES)
+        for rd in self.edition.docs:
+            stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", rd.id).strip("-.") or f"doc{rd.number}"
+            if stem in taken:
+                stem = f"doc-{stem}"
+            while stem in taken:
+                stem += "-"
+            taken.add(stem)
+            out[rd.id] = f"{stem}.html"
+        return out
+
+    def _env(self) -> Environment:
+        dirs = template_dirs(self.project, "html")
+        env = Environment(loader=ChoiceLoader([FileSystemLoader(str(d)) for d in dirs]),
+                          autoescape=select_autoescape(default=True, default_for_string=True),
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        env.filters["date"] = fmt_date
+        env.globals.update(kind_label=lambda k: KIND_LABELS.get(k, k.capitalize()),
+                           type_label=lambda t: TYPE_LABELS.get(t, t), lang_name=lang_name)
+        return env
+
+    def fragment_for(self, rdoc: ResolvedDoc, el) -> str:
+        """The id on the document's page where ``el`` is shown."""
+        if el is rdoc.doc.root:
+            return "top"
+        if local(el) == "note" and el in self._note_of:
+            return f"note-{self._note_of[el][1].n}"
+        for a in el.iterancestors():
+            if local(a) == "note" and a in self._note_of:
+                return f"note-{self._note_of[a][1].n}"
+            if local(a) == "teiHeader":
+                return "top"
+        ann = rdoc.by_element.get(el)
+        if ann is not None and not ann.id:
+            return f"call-{ann.n}"
+        name = anchor_name(rdoc, el)
+        if el.get(XML_ID) and behaviour(el).layout == "omit":
+            p = rdoc.paragraph_of(el)
+            return p[0] if p else "top"
+        return name
+
+    def asset(self, path: Path) -> str:
+        """Copy a file of the project (an image) into the site; its relative URL."""
+        if path not in self.assets:
+            rel = self.project.rel(path)
+            dest = "media/" + re.sub(r"[^A-Za-z0-9_./-]+", "-", rel).lstrip("./")
+            (self.out / dest).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, self.out / dest)
+            self.assets[path] = dest
+        return self.assets[path]
+
+    def renderer(self, rdoc: ResolvedDoc, current: ResolvedDoc | None, view: str = "both") -> HtmlRenderer:
+        return HtmlRenderer(self.edition, rdoc, SiteLinks(self, current), self.report, view=view)
+
+    # ------------------------------------------------------------ build
+    def build(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.copy_assets()
+        self.copy_tei()
+        pages = [self.home, self.principles, *[self._entities(k) for k in ENTITY_PAGES],
+                 self.concordance, self.timeline, self.annotations, self.search]
+        total = len(self.edition.docs) + len(pages) + 1
+        if self.progress:
+            self.progress.start("HTML site", total)
+        for rd in self.edition.docs:
+            self.document(rd)
+            self._tick()
+        for make in pages:
+            make()
+            self._tick()
+        self.index_search()
+        self._tick()
+        if self.progress:
+            self.progress.stop()
+
+    def _tick(self):
+        if self.progress:
+            self.progress.advance()
+
+    def write(self, name: str, template: str, **ctx) -> None:
+        label = PAGES.get(name.removesuffix(".html"), ("", ""))[0]
+        ctx.setdefault("page_title", label)
+        ctx.setdefault("description", self.project.description or self.project.title)
+        ctx.setdefault("json_ld", None)
+        ctx.setdefault("body_class", name.removesuffix(".html"))
+        text = self.env.get_template(template).render(
+            project=self.project, nav=self.nav(), current=name, csp=CSP, docs=self.edition.docs,
+            doc_pages=self.doc_pages, version=__version__, canonical=self.url(name),
+            has_fonts=(self.out / "assets" / "fonts.css").exists(), **ctx)
+        (self.out / name).write_text(text, encoding="utf-8")
+
+    def nav(self) -> list[tuple[str, str]]:
+        return [(f"{k}.html", lab) for k, (lab, _) in PAGES.items()]
+
+    def url(self, name: str) -> str:
+        base = (self.project.base_url or "").strip()
+        if not base:
+            return ""
+        return base.rstrip("/") + "/" + ("" if name == "index.html" else name)
+
+    def copy_assets(self) -> None:
+        dest = self.out / "assets"
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in ("web.css", "site.js"):
+            shutil.copyfile(style_file(self.project, name), dest / name)
+        fonts = styles_dir(self.project) / "fonts"
+        if fonts.is_dir() and any(fonts.iterdir()):
+            shutil.copytree(fonts, dest / "fonts", dirs_exist_ok=True)
+            faces = style_file(self.project, "fonts.css")
+            if faces.exists():
+                shutil.copyfile(faces, dest / "fonts.css")
+
+    def copy_tei(self) -> None:
+        for d in self.corpus.documents:
+            target = self.out / "tei" / d.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(d.path, target)
+
+    def tei_href(self, rdoc: ResolvedDoc) -> str:
+        return "tei/" + rdoc.doc.name
+
+    # ------------------------------------------------------------ documents
+    def document(self, rd: ResolvedDoc) -> None:
+        r = self.renderer(rd, rd)
+        text = r.render()
+        ids = {e.get("id"): e for e in text.iter() if isinstance(e.tag, str) and e.get("id")}
+        notes = r.notes_list()
+        note_ids = {e.get("id"): e for e in notes.iter() if e.get("id")} if notes is not None else {}
+        referenced = []
+        for target in self.edition.inbound:
+            if self.edition.locate(target) is not rd:
+                continue
+            links = r.backlinks(target)
+            if not links:
+                continue
+            frag = self.fragment_for(rd, target)
+            box = self.backlink_box(links)
+            if frag in note_ids:
+                li = note_ids[frag]
+                back = li.find("a[@class='note-back']")
+                (back.addprevious if back is not None else li.append)(box)
+            elif frag in ids and frag != "top":
+                node = ids[frag]
+                nxt = node.getnext()
+                if nxt is not None and "note-call" in (nxt.get("class") or "") and node.tail is None:
+                    node = nxt
+                if node.get("data-para"):
+                    perma = node.find("a[@class='permalink']")
+                    (perma.addprevious if perma is not None else node.append)(box)
+                else:
+                    insert_after(node, box)
+                ann = rd.by_element.get(target)
+                if ann is not None and f"note-{ann.n}" in note_ids:
+                    li = note_ids[f"note-{ann.n}"]
+                    back = li.find("a[@class='note-back']")
+                    (back.addprevious if back is not None else li.append)(self.backlink_box(links))
+            else:
+                referenced.extend(links)
+        page = self.doc_pages[rd.id]
+        i = self.edition.docs.index(rd)
+        prev_doc = self.edition.docs[i - 1] if i else None
+        next_doc = self.edition.docs[i + 1] if i + 1 < len(self.edition.docs) else None
+        mentioned = self.mentioned_entities(rd)
+        kinds = sorted({KIND_LABELS.get(a.kind, a.kind) for a in rd.annotations})
+        self.write(page, "document.html", rd=rd, text=html(text), notes=html(notes),
+                   page_title=rd.title, description=self.doc_description(rd),
+                   source=self.source_of(rd), tei_href=self.tei_href(rd),
+                   pdf_href="../pdf/edition.pdf", prev_doc=prev_doc, next_doc=next_doc,
+                   referenced=referenced, mentioned=mentioned, counts=self.doc_counts(rd),
+                   has_masks=any(a.kind in ("redaction", "correction", "normalisation")
+                                 for a in rd.annotations),
+                   json_ld=json_ld(self.doc_json_ld(rd)), cite=self.cite(rd),
+                   search_filters=[("document", f"Doc. {rd.number}")], annotation_kinds=kinds)
+        self._search_notes(rd)
+
+    def backlink_box(self, links) -> etree._Element:
+        box = etree.Element("span", {"class": "backlinks"})
+        lab = etree.SubElement(box, "span", {"class": "backlinks-label"})
+        lab.text = "Referenced by "
+        for i, (label, href) in enumerate(links):
+            a = etree.SubElement(box, "a", {"href": href, "class": "backlink"})
+            a.text = label
+            if i < len(links) - 1:
+                a.tail = ", "
+        return box
+
+    def doc_description(self, rd: ResolvedDoc) -> str:
+        n = len(rd.annotations)
+        return (f"Document {rd.number} of {self.project.title}: {rd.title}. "
+                f"Diplomatic and edited text with {n} annotation{'s' if n != 1 else ''}.")
+
+    def source_of(self, rd: ResolvedDoc) -> dict:
+        """What the header says of the source: title, author, publisher, date, notes."""
+        bibl = rd.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc/{T}bibl")
+        if bibl is None:
+            bibl = rd.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc")
+        out = {"titles": [], "author": "", "publisher": "", "date": rd.doc.date, "notes": [],
+               "summary": ""}
+        if bibl is None:
+            return out
+        r = HeaderRenderer(self, rd)
+        for t in bibl.iterfind(T + "title"):
+            out["titles"].append(plain(t))
+        a = bibl.find(T + "author")
+        out["author"] = plain(a) if a is not None else ""
+        p = bibl.find(T + "publisher")
+        out["publisher"] = plain(p) if p is not None else ""
+        for n in bibl.iterfind(T + "note"):
+            div = etree.Element("p", {"class": "source-note"})
+            if n.get("type"):
+                lab = etree.SubElement(div, "span", {"class": "source-note-type"})
+                lab.text = n.get("type").capitalize() + ": "
+            r.children(n, div)
+            out["notes"].append(html(div))
+        parts = [x for x in (out["publisher"], out["author"], fmt_date(out["date"])) if x]
+        out["summary"] = "; ".join(parts)
+        return out
+
+    def doc_counts(self, rd: ResolvedDoc) -> list[tuple[str, int]]:
+        c = Counter(annotation_label(a) for a in rd.annotations)
+        return sorted(c.items())
+
+    def mentioned_entities(self, rd: ResolvedDoc) -> list:
+        seen = {}
+        for eid, ms in self.corpus.mentions.items():
+            if any(d is rd.doc for d, _ in ms):
+                ent = self.corpus.entities[eid]
+                href = SiteLinks(self).entity(ent)
+                if href:
+                    seen[eid] = (ENTITY_LABELS.get(ent.kind, ent.kind), ent.name, href)
+        return sorted(seen.values(), key=lambda x: (x[0], x[1].lower()))
+
+    def doc_json_ld(self, rd: ResolvedDoc) -> dict:
+        p = self.project
+        data = {
+            "@context": "https://schema.org", "@type": "CreativeWork",
+            "name": rd.title, "position": rd.number, "inLanguage": rd.doc.root.get(XML_LANG) or p.language,
+            "isPartOf": {"@type": "CreativeWork", "name": p.title},
+            "editor": [{"@type": "Person" if len(e.split()) <= 4 else "Organization", "name": e}
+                       for e in p.editors],
+            "encodingFormat": "text/html",
+            "associatedMedia": {"@type": "MediaObject", "encodingFormat": "application/tei+xml",
+                                "contentUrl": self.url(self.tei_href(rd)) or self.tei_href(rd)},
+        }
+        if p.publisher:
+            data["publisher"] = {"@type": "Organization", "name": p.publisher}
+        if p.licence:
+            data["license"] = p.licence
+        if rd.doc.date:
+            data["isBasedOn"] = {"@type": "CreativeWork", "datePublished": rd.doc.date}
+        if self.url(self.doc_pages[rd.id]):
+            data["url"] = self.url(self.doc_pages[rd.id])
+        return data
+
+    def cite(self, rd: ResolvedDoc) -> dict:
+        p = self.project
+        eds = ", ".join(p.editors)
+        return {"editors": eds + (" (eds.)" if eds else ""), "title": rd.title, "edition": p.title,
+                "publisher": p.publisher, "date": p.date, "url": self.url(self.doc_pages[rd.id]),
+                "page": self.doc_pages[rd.id], "number": rd.number}
+
+    # ------------------------------------------------------------ fixed pages
+    def home(self) -> None:
+        intro = [para.strip() for para in re.split(r"\n\s*\n", self.project.introduction or "") if para.strip()]
+        totals = Counter((a.kind, a.type) for rd in self.edition.docs for a in rd.annotations)
+        by_kind: dict = defaultdict(list)
+        for (k, t), n in sorted(totals.items()):
+            by_kind[k].append((TYPE_LABELS.get(t, t), n, t))
+        kinds = [(k, KIND_LABELS.get(k, k.capitalize()), sum(n for _, n, _ in v), v)
+                 for k, v in sorted(by_kind.items(), key=lambda kv: -sum(n for _, n, _ in kv[1]))]
+        docs = [(rd, self.source_of(rd), len(rd.annotations)) for rd in self.edition.docs]
+        ents = [(lab, f"{ENTITY_PAGES[k]}.html", len(self.corpus.entities_of(k)))
+                for k, lab in (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))]
+        events = len(self.corpus.entities_of("event"))
+        data = {"@context": "https://schema.org", "@type": "WebSite", "name": self.project.title,
+                "description": self.project.description,
+                "hasPart": [{"@type": "CreativeWork", "name": rd.title, "position": rd.number}
+                            for rd in self.edition.docs]}
+        self.write("index.html", "home.html", page_title="", intro=intro, kinds=kinds, doc_rows=docs,
+                   entity_counts=ents, event_count=events, json_ld=json_ld(data),
+                   total_annotations=sum(totals.values()))
+
+    def principles(self) -> None:
+        groups: list[tuple[list, Markup, str]] = []
+        for rd in self.edition.docs:
+            decl = rd.doc.root.find(f"{T}teiHeader/{T}encodingDesc/{T}editorialDecl")
+            if decl is None:
+                continue
+            r = HeaderRenderer(self, rd)
+            div = etree.Element("div", {"class": "editorial-decl"})
+            r.children(decl, div)
+            strip_ids(div, self.doc_pages[rd.id])
+            key = " ".join(plain(decl).split())
+            for g in groups:
+                if g[2] == key:
+                    g[0].append(rd)
+                    break
+            else:
+                groups.append(([rd], html(div), key))
+        present = {(a.kind, a.type) for rd in self.edition.docs for a in rd.annotations}
+        self.write("principles.html", "principles.html", groups=[(g[0], g[1]) for g in groups],
+                   present_kinds={k for k, _ in present}, present=present)
+
+    def _entities(self, kind: str):
+        def make():
+            page = ENTITY_PAGES[kind]
+            ents = []
+            for e in self.corpus.entities_of(kind):
+                ents.append((e, self.mentions_of(e)))
+            self.write(f"{page}.html", "entities.html", kind=kind, kind_label=ENTITY_LABELS[kind],
+                       entities=ents)
+            for e, ms in ents:
+                content = " ".join([e.name, *[n for n, _, _ in e.names], e.description,
+                                    *{m.form for m in ms}])
+                self.search_records.append({
+                    "url": f"/{page}.html#{e.id}", "content": content,
+                    "meta": {"title": f"{e.name} ({ENTITY_LABELS[kind]})"},
+                    "filters": {"type": [ENTITY_LABELS[kind]]}})
+        return make
+
+    def mentions_of(self, ent) -> list[Mention]:
+        out = []
+        links = SiteLinks(self)
+        for doc, el in self.corpus.mentions.get(ent.id, []):
+            rd = self.edition.resolved(doc)
+            if rd is None:
+                continue
+            note = next((a for a in el.iterancestors() if local(a) == "note"), None)
+            if note is not None and note in self._note_of:
+                ann = self._note_of[note][1]
+                label, href = f"note {ann.n}", links.note(rd, ann)
+            else:
+                p = rd.paragraph_of(el)
+                if p is None:
+                    continue
+                label, href = f"¶ {p[1]}", links._href(rd, p[0])
+            out.append(Mention(rd, label, href, plain(el)))
+        return out
+
+    def passage(self, rd: ResolvedDoc, el, view: str = "edited") -> Markup:
+        r = self.renderer(rd, None, view=view)
+        box = etree.Element("div", {"class": "passage-text tei-text", "lang": rd.doc.root.get(XML_LANG, "en")})
+        r.node(el, box)
+        strip_ids(box, self.doc_pages[rd.id])
+        return inner_html(box)
+
+    def note_html(self, rd: ResolvedDoc, ann) -> Markup:
+        r = self.renderer(rd, None)
+        box = etree.Element("div", {"class": "note-body"})
+        r.note_body(ann, box)
+        strip_ids(box, self.doc_pages[rd.id])
+        return inner_html(box)
+
+    def concordance(self) -> None:
+        events = []
+        for ev in self.corpus.entities_of("event"):
+            ps = self.corpus.event_passages.get(ev.id, [])
+            if not ps:
+                continue
+            rows = []
+            for doc, seg in ps:
+                rd = self.edition.resolved(doc)
+                if rd is None:
+                    continue
+                ann = rd.by_element.get(seg)
+                p = rd.paragraph_of(seg)
+                notes = [self.note_text(rd, n) for n in (ann.notes if ann else [])]
+                rows.append({"rd": rd, "para": p, "href": SiteLinks(self).element(rd, seg),
+                             "subtype": seg.get("subtype") or "", "text": self.passage(rd, seg),
+                             "notes": notes, "n": ann.n if ann else None})
+            if not rows:
+                continue
+            ndocs = len({r["rd"].id for r in rows})
+            events.append({"ev": ev, "dates": fmt_range(ev.element), "rows": rows, "ndocs": ndocs,
+                           "desc": ev.description,
+                           "disagree": sum(1 for r in rows if r["subtype"] == "disagrees")})
+        events.sort(key=lambda e: (-(e["ndocs"] > 1), e["ev"].when or "9999", e["ev"].name))
+        self.write("concordance.html", "concordance.html", events=events)
+
+    def note_text(self, rd: ResolvedDoc, note) -> Markup:
+        r = self.renderer(rd, None, view="edited")
+        box = etree.Element("div")
+        r.note_content(note, box)
+        strip_ids(box, self.doc_pages[rd.id])
+        return inner_html(box)
+
+    def timeline(self) -> None:
+        items = []
+        for ev in self.corpus.entities_of("event"):
+            if not ev.when:
+                continue
+            ps = []
+            for doc, seg in self.corpus.event_passages.get(ev.id, []):
+                rd = self.edition.resolved(doc)
+                if rd is not None:
+                    p = rd.paragraph_of(seg)
+                    ps.append((f"Doc. {rd.number}" + (f", ¶ {p[1]}" if p else ""),
+                               SiteLinks(self).element(rd, seg), seg.get("subtype") or ""))
+            items.append({"id": f"ev-{ev.id}", "when": ev.when, "year": ev.when.lstrip("-")[:4],
+                          "dates": fmt_range(ev.element), "label": ev.name, "desc": ev.description,
+                          "passages": ps, "kind": "event",
+                          "concordance": ev.id in self.concordance_ids, "ev": ev})
+        for rd in self.edition.docs:
+            if rd.doc.date:
+                items.append({"id": f"pub-{rd.id}", "when": rd.doc.date, "year": rd.doc.date[:4],
+                              "dates": fmt_date(rd.doc.date), "kind": "publication",
+                              "label": f"Doc. {rd.number} published: {rd.title}", "desc": "",
+                              "passages": [], "concordance": False, "ev": None, "rd": rd})
+        items.sort(key=lambda i: (i["when"], i["label"]))
+        years: dict = defaultdict(list)
+        for it in items:
+            years[it["year"]].append(it)
+        self.write("timeline.html", "timeline.html", years=list(years.items()))
+
+    def annotations(self) -> None:
+        groups = []
+        kinds, types, certs = Counter(), Counter(), Counter()
+        for rd in self.edition.docs:
+            rows = []
+            for a in rd.annotations:
+                p = rd.paragraph_of(a.element)
+                rows.append({"a": a, "label": annotation_label(a), "para": p,
+                             "href": SiteLinks(self).note(rd, a),
+                             "context": SiteLinks(self)._href(rd, a.id or f"call-{a.n}"),
+                             "body": self.note_html(rd, a)})
+                kinds[a.kind] += 1
+                types[(a.kind, a.type)] += 1
+                if a.cert:
+                    certs[a.cert] += 1
+            groups.append((rd, rows))
+        order = {"high": 0, "medium": 1, "low": 2}
+        self.write("annotations.html", "annotations.html", groups=groups,
+                   kinds=sorted(kinds.items()), types=sorted(types.items()),
+                   certs=sorted(certs.items(), key=lambda c: (order.get(c[0], 9), c[0])),
+                   total=sum(kinds.values()))
+
+    def search(self) -> None:
+        self.write("search.html", "search.html")
+
+    # ------------------------------------------------------------ search
+    def _search_notes(self, rd: ResolvedDoc) -> None:
+        page = self.doc_pages[rd.id]
+        for a in rd.annotations:
+            content = " ".join(x for x in (annotation_label(a), a.diplomatic, a.edited, a.note) if x)
+            self.search_records.append({
+                "url": f"/{page}#note-{a.n}", "content": content,
+                "meta": {"title": f"Doc. {rd.number}, note {a.n}: {annotation_label(a)}"},
+                "filters": {"document": [f"Doc. {rd.number}"],
+                            "annotation": [KIND_LABELS.get(a.kind, a.kind)], "type": ["Note"]}})
+
+    def index_search(self) -> None:
+        try:
+            asyncio.run(self._pagefind())
+        except Exception as err:  # the site stays usable without search
+            self.report.warning(self.project.rel(self.out), 0, "html.search",
+                                f"search index not built: {err}")
+
+    async def _pagefind(self) -> None:
+        from pagefind.index import IndexConfig, PagefindIndex
+        cfg = IndexConfig(output_path=str(self.out / "pagefind"),
+                          force_language=(self.project.language or "en").split("-")[0])
+        async with PagefindIndex(config=cfg) as index:
+            await index.add_directory(str(self.out), glob="*.html")
+            for rec in self.search_records:
+                await index.add_custom_record(language=cfg["force_language"], **rec)
+
+
+class HeaderRenderer(HtmlRenderer):
+    """Renders parts of a TEI header (editorialDecl, source notes) with the shared
+    behaviours, plus the few header-only containers (``correction``, ``normalization`` …)."""
+
+    def __init__(self, site: Site, rd: ResolvedDoc):
+        super().__init__(site.edition, rd, SiteLinks(site, None), site.report, view="edited")
+
+    def node(self, el, out):
+        name = local(el) if isinstance(el.tag, str) else ""
+        if name in HEADER_SECTIONS:
+            sec = etree.SubElement(out, "section", {"class": f"decl decl-{name}"})
+            h = etree.SubElement(sec, "h3")
+            h.text = HEADER_SECTIONS[name]
+            self.children(el, sec)
+            return
+        if name == "p" and self.rdoc.paragraphs.get(el) is None:
+            p = self.el(out, "p", el)
+            self.children(el, p)
+            return
+        super().node(el, out)
+
+
+def build_site(edition: Edition, out_dir: Path, report: Report, progress=None) -> Path:
+    """Write the HTML edition into ``out_dir``; returns ``out_dir``."""
+    out_dir = Path(out_dir)
+    Site(edition, out_dir, report, progress).build()
+    return out_dir

@@ -1,0 +1,287 @@
+"""What the printed book changes in the shared renderer (:mod:`editio.render.html`).
+
+Only these behaviours differ from the site; everything else is inherited:
+
+* the note call of an annotation becomes a **footnote** on the page of the call
+  (``<span class="footnote">`` floated with ``float: footnote`` in print.css),
+  numbered like the site's notes so "Doc. 3, note 12" means the same in both;
+* links inside the edition become **page references**: the link text, then
+  ``(Doc. 3, ¶ 4, p. 27)`` where the page number is ``target-counter()`` of the
+  target, filled in by WeasyPrint; external links print their URL;
+* every tagged **mention** of a person, place or organisation gets an anchor id
+  that the index points to (recorded in :attr:`PrintRenderer.mentions`);
+* no permalinks; headings carry ``data-bookmark`` (a plain-text label for PDF
+  bookmarks and running heads, free of footnote text).
+
+How masks, restorations and corrections look is decided by print.css from the
+classes the shared renderer writes (``annot-redaction``, ``reading-ed``,
+``data-cert`` …), so the key to the signs and the text cannot drift apart.
+
+Before::   <choice><orig>**</orig><supplied cert="medium">Mao Zedong</supplied></choice>
+After::    <span class="annot annot-redaction annot-restored" data-cert="medium">
+             <span class="reading reading-ed">Mao Zedong</span></span>
+           <span class="note-anchor" id="d000--call-7"/><span class="footnote"
+             id="d000--note-7" data-n="7">Mask, restored (certainty: medium) …</span>
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from editio import TEI_NS, XML_ID
+from editio.annotations import Annotation
+from editio.behaviours import local
+from editio.render.html import HtmlRenderer, Links, add_text
+from editio.text import plain
+from editio.transforms import ResolvedDoc
+
+T = "{%s}" % TEI_NS
+
+
+class PrintLinks(Links):
+    """Every id lives in one HTML document: anchors are prefixed with the document id."""
+
+    def doc(self, rdoc: ResolvedDoc) -> str:
+        return f"#{self.chapter_id(rdoc)}"
+
+    @staticmethod
+    def chapter_id(rdoc: ResolvedDoc) -> str:
+        return f"chapter-{rdoc.id}"
+
+    def anchor(self, rdoc: ResolvedDoc, name: str) -> str:
+        return f"{rdoc.id}--{name}"
+
+    def entity(self, ent) -> str | None:
+        return f"#index-{ent.id}" if ent is not None else None
+
+    def event(self, ent) -> str | None:
+        return f"#event-{ent.id}" if ent is not None else None
+
+    def asset(self, path) -> str | None:
+        return path.as_uri()
+
+
+class PrintRenderer(HtmlRenderer):
+    """The shared renderer with the print overrides listed in the module docstring."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.mentions: list[tuple[str, str]] = []   # (entity id, anchor id) in reading order
+        self._seq = 0
+        self._in_footnote = False
+
+    # ----------------------------------------------------------- structure
+    def permalink(self, node, p):
+        pass                                         # a book has no permalinks
+
+    def line(self, el, out, tag: str, cls: str = ""):
+        node = super().line(el, out, tag, cls)
+        if tag[:1] == "h" and tag[1:].isdigit():
+            node.set("data-bookmark", plain(el, "diplomatic" if self.view == "diplomatic" else "edited"))
+        return node
+
+    # ------------------------------------------------------------ mentions
+    def b_entity(self, el, out):
+        ent = None
+        for tok in (el.get("ref") or el.get("key") or "").split():
+            r = self.corpus.resolve(self.doc, tok)
+            if r.status == "element":
+                ent = self.corpus.entities.get(r.element.get(XML_ID))
+                break
+        node = self.el(out, "span", el, cls="entity" if ent is not None else "",
+                       data_entity=ent.id if ent is not None else None)
+        if ent is not None and ent.kind in ("person", "place", "org"):
+            if not node.get("id"):
+                self._seq += 1
+                node.set("id", self.links.anchor(self.rdoc, f"m{self._seq}"))
+            self.mentions.append((ent.id, node.get("id")))
+        self.children(el, node)
+
+    # --------------------------------------------------------- footnotes
+    def call(self, ann: Annotation, out):
+        """The footnote itself, at the place of its call (WeasyPrint moves it to the foot)."""
+        if self._in_footnote:
+            # a note cannot hold a footnote: refer to the annotation's own footnote instead
+            a = etree.SubElement(out, "a", {"class": "note-ref", "href": self.links.note(self.rdoc, ann)})
+            a.text = f"[n. {ann.n}]"
+            return
+        etree.SubElement(out, "span", {"class": "note-anchor",
+                                       "id": self.links.anchor(self.rdoc, f"call-{ann.n}")})
+        fn = etree.SubElement(out, "span", {"class": f"footnote fn-{ann.kind}",
+                                            "id": self.links.anchor(self.rdoc, f"note-{ann.n}"),
+                                            "data-n": str(ann.n), "role": "doc-footnote"})
+        self._in_footnote = True
+        try:
+            self.note_body(ann, fn)
+        finally:
+            self._in_footnote = False
+        _trim_tail(fn)
+
+    # ----------------------------------------------------- page references
+    def page_ref(self, out, href: str, label: str = "", cls: str = "pageref"):
+        """``label, p. N`` as a link whose page number WeasyPrint fills in."""
+        a = etree.SubElement(out, "a", {"class": cls, "href": href})
+        a.text = (label + ", " if label else "") + "p.\u00a0"
+        return a
+
+    def b_link(self, el, out):
+        target = el.get("target") or ""
+        href = self.href_for(el, target)
+        node = self.el(out, "span", el, cls="xref-text")
+        self.children(el, node)
+        if not href:
+            return
+        if href.startswith("#"):
+            label = self._target_label(target)
+            if label is None:
+                return
+            add_text(out, " (")
+            self.page_ref(out, href, label)
+            add_text(out, ")")
+        elif not _same_url(plain(el), href):
+            url = etree.SubElement(out, "span", {"class": "url"})
+            url.text = f" <{href}>"
+
+    def b_pointer(self, el, out):
+        target = el.get("target") or ""
+        href = self.href_for(el, target)
+        if href and href.startswith("#"):
+            self.page_ref(out, href, self._target_label(target) or "")
+        elif href:
+            u = self.el(out, "span", el, cls="url")
+            u.text = href
+
+    def _target_label(self, target: str) -> str | None:
+        """"Doc. 3, ¶ 4", "Doc. 3, note 12", "index: Kim Il Sung" for a pointer, or None."""
+        toks = target.split()
+        if not toks:
+            return None
+        r = self.corpus.resolve(self.doc, toks[0])
+        if r.status != "element":
+            return None
+        kind = local(r.element)
+        if kind in ("person", "place", "org", "event"):
+            ent = self.corpus.entities.get(r.element.get(XML_ID))
+            return ("concordance: " if kind == "event" else "index: ") + (ent.name if ent else "")
+        rd = self.edition.resolved(r.doc)
+        if rd is None:
+            return None
+        if r.element is r.doc.root:
+            return f"Doc. {rd.number}"
+        ann = rd.by_element.get(r.element)
+        if ann is not None and r.element.get(XML_ID) and rd.paragraph_of(r.element) is None:
+            return f"Doc. {rd.number}, note {ann.n}"
+        return self.place_label(rd, r.element)
+
+    def related(self, ann: Annotation, out):
+        """The other passages on the same event, each with its page."""
+        for ev_id in ann.targets:
+            ent = self.corpus.entities.get(ev_id)
+            if ent is None or ent.kind != "event":
+                continue
+            p = etree.SubElement(out, "span", {"class": "related"})
+            lead = etree.SubElement(p, "span", {"class": "event-name"})
+            lead.text = ent.name + (f" ({ent.dates})" if ent.dates else "")
+            lead.tail = " ("
+            self.page_ref(p, self.links.event(ent), "concordance")
+            add_text(p, ")")
+            others = [(d, s) for d, s in self.corpus.event_passages.get(ev_id, []) if s is not ann.element]
+            others = [(self.edition.resolved(d), s) for d, s in others if self.edition.resolved(d)]
+            if not others:
+                add_text(p, ". ")
+                continue
+            add_text(p, ". Also: ")
+            for i, (rd, s) in enumerate(others):
+                self.page_ref(p, self.links.element(rd, s), self.place_label(rd, s))
+                if s.get("subtype") == "disagrees":
+                    add_text(p, " (disagrees)")
+                add_text(p, "; " if i < len(others) - 1 else ". ")
+
+    # ------------------------------------------------ source description
+    def source_description(self) -> etree._Element | None:
+        """The source of a chapter, from ``teiHeader/fileDesc/sourceDesc``, as a list of
+        labelled fields (title, platform, author, date, translation note, witness)."""
+        sd = self.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc")
+        if sd is None:
+            return None
+        dl = etree.Element("dl", {"class": "source-description"})
+        saved, self.view = self.view, "edited"
+        try:
+            for holder in _source_holders(sd):
+                if local(holder) in ("bibl", "biblStruct", "biblFull", "msDesc"):
+                    self._fields(holder, dl)
+                else:                                # p, ab, list, recordHist ...
+                    self.node(holder, self._field(dl, "Source"))
+        finally:
+            self.view = saved
+        return dl if len(dl) else None
+
+    def _field(self, dl, label: str):
+        dt = etree.SubElement(dl, "dt")
+        dt.text = label
+        return etree.SubElement(dl, "dd")
+
+    def _fields(self, bibl, dl):
+        last = None
+        lead = (bibl.text or "").strip()
+        if lead:
+            last = self._field(dl, "Source")
+            last.text = lead
+        for c in bibl:
+            if not isinstance(c.tag, str):
+                continue
+            name = local(c)
+            if name == "ptr" and (c.get("target") or "").endswith(".txt"):
+                last = self._field(dl, "Witness")
+                code = etree.SubElement(last, "span", {"class": "witness-file"})
+                code.text = (c.get("target") or "").rsplit("/", 1)[-1]
+                code.tail = " (the text as captured; attached to this PDF)"
+            else:
+                last = self._field(dl, _field_label(c))
+                if name in ("ptr", "ref"):
+                    self.node(c, last)
+                else:
+                    self.children(c, last)
+            tail = (c.tail or "").strip()
+            if tail and tail not in ".,;:":
+                add_text(last, " " + tail.lstrip(",;: "))
+
+
+def _source_holders(sd):
+    kids = [c for c in sd if isinstance(c.tag, str)]
+    return kids
+
+
+_LABELS = {
+    ("title", "desc"): "Description", ("title", "main"): "Title", ("title", "a"): "Title",
+    ("title", "m"): "Book", ("title", "j"): "Journal", ("title", "s"): "Series",
+    ("note", "publication"): "Publication", ("note", "translation"): "Machine translation",
+    ("note", "references"): "References", ("note", "title"): "On the title",
+    ("date", "updated"): "Updated",
+}
+_NAMES = {"title": "Title", "author": "Author", "editor": "Editor", "publisher": "Platform",
+          "date": "Date", "note": "Note", "idno": "Identifier", "pubPlace": "Place",
+          "ptr": "Link", "ref": "Link", "respStmt": "Responsibility", "edition": "Edition",
+          "extent": "Extent", "biblScope": "Scope", "distributor": "Distributor"}
+
+
+def _field_label(el) -> str:
+    name = local(el)
+    for key in (el.get("type"), el.get("level")):
+        if key and (name, key) in _LABELS:
+            return _LABELS[(name, key)]
+    return _NAMES.get(name, name[:1].upper() + name[1:])
+
+
+def _same_url(text: str, href: str) -> bool:
+    t = text.strip().rstrip("/")
+    return t in (href.rstrip("/"), href.split("://", 1)[-1].rstrip("/"))
+
+
+def _trim_tail(node):
+    """Drop the trailing space the note body leaves."""
+    if len(node):
+        last = node[-1]
+        if last.tail:
+            last.tail = last.tail.rstrip()
+    elif node.text:
+        node.text = node.text.rstrip()

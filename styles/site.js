@@ -1,0 +1,219 @@
+/* editio: progressive enhancement of the static edition. Everything works without it:
+   the view toggle is CSS-only, note calls link to the notes, the annotation list is complete.
+   This script adds: remembered reading view, note popovers (hover, focus, tap; Esc closes),
+   the access date and paragraph in "cite this", annotation filters, and Pagefind search. */
+(function () {
+  "use strict";
+  var doc = document;
+  doc.documentElement.classList.add("js");
+
+  /* ---- reading view: remember the choice; ?view=diplomatic selects it */
+  function setupViews() {
+    var radios = doc.querySelectorAll('input[name="view"]');
+    if (!radios.length) return;
+    var want = null;
+    try {
+      want = new URLSearchParams(location.search).get("view") || localStorage.getItem("editio-view");
+    } catch (e) { /* storage may be blocked */ }
+    radios.forEach(function (r) {
+      if (want && r.value === want) r.checked = true;
+      r.addEventListener("change", function () {
+        try { localStorage.setItem("editio-view", r.value); } catch (e) { /* ignore */ }
+        doc.documentElement.setAttribute("data-view", r.value);
+      });
+    });
+    var checked = doc.querySelector('input[name="view"]:checked');
+    if (checked) doc.documentElement.setAttribute("data-view", checked.value);
+  }
+
+  /* ---- note popovers */
+  var open = null, hideTimer = null, counter = 0;
+
+  function samePage(a) {
+    var u = new URL(a.getAttribute("href"), location.href);
+    return u.pathname === location.pathname && u.hash.length > 1 ? decodeURIComponent(u.hash.slice(1)) : null;
+  }
+
+  function build(call, li) {
+    var pop = doc.createElement("div");
+    pop.className = "popover";
+    pop.id = "popover-" + (++counter);
+    pop.setAttribute("role", "dialog");
+    pop.setAttribute("aria-label", "Note " + (call.getAttribute("data-note") || ""));
+    var title = doc.createElement("p");
+    title.className = "popover-title";
+    title.textContent = "Note " + (call.getAttribute("data-note") || "");
+    pop.appendChild(title);
+    var body = doc.createElement("div");
+    body.className = "popover-body";
+    Array.prototype.forEach.call(li.childNodes, function (n) { body.appendChild(n.cloneNode(true)); });
+    body.querySelectorAll("[id]").forEach(function (e) { e.removeAttribute("id"); });
+    body.querySelectorAll(".note-back").forEach(function (e) { e.remove(); });
+    pop.appendChild(body);
+    var close = doc.createElement("button");
+    close.type = "button";
+    close.className = "popover-close";
+    close.setAttribute("aria-label", "Close note");
+    close.textContent = "×";
+    close.addEventListener("click", function () { hide(true); });
+    pop.appendChild(close);
+    pop.addEventListener("mouseenter", function () { clearTimeout(hideTimer); });
+    pop.addEventListener("mouseleave", function () { if (open && !open.pinned) schedule(); });
+    pop.addEventListener("focusout", onFocusOut);
+    return pop;
+  }
+
+  function place(call, pop) {
+    var host = pop.offsetParent || doc.body;
+    var hr = host.getBoundingClientRect(), cr = call.getBoundingClientRect();
+    var width = pop.offsetWidth, maxLeft = Math.max(0, doc.documentElement.clientWidth - hr.left - width - 8);
+    var left = Math.min(Math.max(cr.left - hr.left - 16, -hr.left + 8), maxLeft);
+    pop.style.left = left + "px";
+    pop.style.top = (cr.bottom - hr.top + 6) + "px";
+  }
+
+  function show(call, li, pinned) {
+    clearTimeout(hideTimer);
+    if (open && open.call === call) { open.pinned = open.pinned || pinned; return; }
+    hide(false);
+    var pop = build(call, li);
+    call.insertAdjacentElement("afterend", pop);
+    call.setAttribute("aria-expanded", "true");
+    call.setAttribute("aria-controls", pop.id);
+    place(call, pop);
+    open = { call: call, pop: pop, pinned: pinned };
+  }
+
+  function hide(refocus) {
+    clearTimeout(hideTimer);
+    if (!open) return;
+    var o = open;
+    open = null;
+    o.call.setAttribute("aria-expanded", "false");
+    o.call.removeAttribute("aria-controls");
+    o.pop.remove();
+    if (refocus) o.call.focus();
+  }
+
+  function schedule() {
+    clearTimeout(hideTimer);
+    hideTimer = setTimeout(function () { if (open && !open.pinned) hide(false); }, 350);
+  }
+
+  function onFocusOut(e) {
+    if (!open) return;
+    var to = e.relatedTarget;
+    if (to && (open.pop.contains(to) || to === open.call)) return;
+    if (to === null && open.pinned) return;  // clicks on non-focusable text inside
+    hide(false);
+  }
+
+  function setupNotes() {
+    doc.querySelectorAll("a.note-call").forEach(function (call) {
+      var id = samePage(call);
+      var li = id && doc.getElementById(id);
+      if (!li) return;
+      call.setAttribute("aria-expanded", "false");
+      call.addEventListener("mouseenter", function () { show(call, li, false); });
+      call.addEventListener("mouseleave", function () { if (open && !open.pinned) schedule(); });
+      call.addEventListener("focus", function () { show(call, li, false); });
+      call.addEventListener("blur", onFocusOut);
+      call.addEventListener("click", function (e) {
+        e.preventDefault();
+        if (open && open.call === call && open.pinned) { hide(false); return; }
+        if (open && open.call === call) { open.pinned = true; return; }
+        show(call, li, true);
+      });
+    });
+    doc.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && open) { e.preventDefault(); hide(true); }
+    });
+    doc.addEventListener("click", function (e) {
+      if (open && !open.pop.contains(e.target) && !open.call.contains(e.target)) hide(false);
+    });
+    window.addEventListener("resize", function () { if (open) place(open.call, open.pop); });
+  }
+
+  /* ---- cite this: the address, the paragraph in view, today's date */
+  function setupCite() {
+    var box = doc.querySelector(".cite");
+    if (!box) return;
+    var url = box.querySelector(".cite-url"), para = box.querySelector(".cite-para"),
+        date = box.querySelector(".cite-date");
+    var base = url.textContent;
+    if (!/^https?:/.test(base) && /^https?:/.test(location.protocol)) base = location.href.split("#")[0];
+    function update() {
+      var id = decodeURIComponent(location.hash.slice(1));
+      var el = id && doc.getElementById(id);
+      var p = el && el.closest("[data-para]");
+      para.textContent = p ? ", ¶ " + p.getAttribute("data-para") : "";
+      url.textContent = base + (p ? "#" + p.id : "");
+    }
+    date.textContent = new Date().toISOString().slice(0, 10);
+    update();
+    window.addEventListener("hashchange", update);
+  }
+
+  /* ---- annotations page: filters */
+  function setupFilters() {
+    var form = doc.getElementById("annot-filter");
+    if (!form) return;
+    form.hidden = false;
+    var items = doc.querySelectorAll(".annot-item"), sections = doc.querySelectorAll(".annot-doc");
+    var status = doc.getElementById("filter-status");
+    var kind = form.elements.kind, type = form.elements.type, cert = form.elements.cert, dsel = form.elements.doc;
+    function apply() {
+      Array.prototype.forEach.call(type.options, function (o) {
+        o.hidden = !!(kind.value && o.value && o.getAttribute("data-kind") !== kind.value);
+      });
+      if (type.selectedOptions[0] && type.selectedOptions[0].hidden) type.value = "";
+      var shown = 0;
+      items.forEach(function (li) {
+        var ok = (!kind.value || li.dataset.kind === kind.value) && (!type.value || li.dataset.type === type.value) &&
+                 (!cert.value || li.dataset.cert === cert.value) && (!dsel.value || li.dataset.doc === dsel.value);
+        li.hidden = !ok;
+        if (ok) shown++;
+      });
+      sections.forEach(function (s) { s.hidden = !s.querySelector(".annot-item:not([hidden])"); });
+      status.textContent = "Showing " + shown + " of " + items.length + " annotations.";
+      var q = new URLSearchParams();
+      ["kind", "type", "cert", "doc"].forEach(function (k) { if (form.elements[k].value) q.set(k, form.elements[k].value); });
+      try { history.replaceState(null, "", q.toString() ? "?" + q : location.pathname); } catch (e) { /* file: */ }
+    }
+    var q = new URLSearchParams(location.search);
+    ["kind", "type", "cert", "doc"].forEach(function (k) { if (q.get(k)) form.elements[k].value = q.get(k); });
+    form.addEventListener("change", apply);
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    apply();
+  }
+
+  /* ---- search (Pagefind UI, from the site's own pagefind/ folder) */
+  function setupSearch() {
+    var el = doc.getElementById("search");
+    if (!el) return;
+    if (location.protocol === "file:") {
+      doc.getElementById("search-file-notice").hidden = false;
+      return;
+    }
+    if (typeof window.PagefindUI !== "function") return;
+    function rel(u) { return u.replace(/^\/+/, ""); }
+    new window.PagefindUI({
+      element: "#search", showSubResults: true, showImages: false, resetStyles: false,
+      bundlePath: el.getAttribute("data-bundle") || "pagefind/",
+      processResult: function (r) {
+        r.url = rel(r.url);
+        (r.sub_results || []).forEach(function (s) { s.url = rel(s.url); });
+        return r;
+      }
+    });
+    var q = new URLSearchParams(location.search).get("q");
+    var input = el.querySelector("input");
+    if (input) {
+      input.setAttribute("aria-label", "Search the edition");
+      if (q) { input.value = q; input.dispatchEvent(new Event("input", { bubbles: true })); }
+    }
+  }
+
+  function ready() { setupViews(); setupNotes(); setupCite(); setupFilters(); setupSearch(); }
+  if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", ready); else ready();
+})();

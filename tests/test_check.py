@@ -1,0 +1,142 @@
+"""`editio check` on small TEI projects, valid and broken: exact diagnostics and exit codes."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import REPO, ROOTS, TEI_ALL, run_editio
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of tests/roots/valid with the edition schema beside it."""
+    dest = tmp_path / "p"
+    shutil.copytree(ROOTS / "valid", dest)
+    shutil.copy(REPO / "schema" / "editio.rng", dest / "schema" / "editio.rng")
+    return dest
+
+
+def mutate(project, file, old, new):
+    p = project / "tei" / file
+    s = p.read_text(encoding="utf-8")
+    assert old in s, f"{old!r} not in {file}"
+    p.write_text(s.replace(old, new, 1), encoding="utf-8")
+
+
+def check(project, *args):
+    r = run_editio("check", "--project", project, *args)
+    return r.returncode, r.stdout.splitlines(), r.stderr.strip()
+
+
+def test_valid_project_passes():
+    code, out, err = check(ROOTS / "valid", "--strict")
+    assert (code, out, err) == (0, [], "3 files checked: 0 errors, 0 warnings")
+
+
+CASES = {
+    "malformed": ("a.xml", "<p>The joint", "<p>The <hi>joint",
+                  ["tei/a.xml:16:220: error: not well-formed: Opening and ending tag mismatch: "
+                   "hi line 16 and p [read.syntax]"]),
+    "unknown reference": ("b.xml", "authority.xml#moscow", "authority.xml#mosc0w",
+                          ['tei/b.xml:13:1: error: @ref "authority.xml#mosc0w" resolves to nothing '
+                           "[ref.missing]"]),
+    "duplicate id": ("b.xml", 'xml:id="b-x01"', 'xml:id="a-m01"',
+                     ['tei/a.xml:24:1: error: @target "b.xml#b-x01" resolves to nothing [ref.missing]',
+                      'tei/b.xml:13:1: error: xml:id "a-m01" is already used at tei/a.xml:16 '
+                      "[id.duplicate]"]),
+    "schema violation": ("b.xml", '<p><seg xml:id="b-x01"', '<p><index indexName="x"/><seg xml:id="b-x01"',
+                         ["tei/b.xml:13:1: warning: <index> has no behaviour; rendered as a generic "
+                          "inline [element.unknown]",
+                          "tei/b.xml:13:1: error: <index> is not allowed by the schema editio.rng "
+                          "[schema.invalid]"]),
+    "error class": ("a.xml", 'corr type="factual"', 'corr type="stylistic"',
+                    ['tei/a.xml:17:1: error: <corr type="stylistic">: the error classes are factual, '
+                     "translation, name, typographic, contradiction [annot.type-value]"]),
+    "missing certainty": ("a.xml", 'reason="masked" cert="high" resp', 'reason="masked" resp',
+                          ["tei/a.xml:16:1: error: mask <supplied> has no @cert [annot.cert-missing]"]),
+    "missing resp": ("a.xml", 'cert="high" resp="authority.xml#ed">forces', 'cert="high">forces',
+                     ["tei/a.xml:16:1: error: mask <supplied> has no @resp [annot.resp-missing]"]),
+    "missing note": ("a.xml", '<note type="redaction" target="#a-m01">', '<note type="redaction">',
+                     ['tei/a.xml:16:1: error: mask has no explanatory note (a <note> with '
+                      '@target="#a-m01") [annot.note-missing]',
+                      "tei/a.xml:22:1: warning: editorial note points to nothing (no @target) "
+                      "[note.orphan]"]),
+    "invalid date": ("b.xml", 'when="1957-11"', 'when="1957-02-30"',
+                     ['tei/b.xml:13:1: error: @when "1957-02-30" is not an ISO 8601 date [date.invalid]']),
+    "witness mismatch": ("b.xml", "Kim Il Sung</persName> met", "Kim Il-sung</persName> met",
+                         ["tei/b.xml:13:1: error: diplomatic text differs from witness b.txt at "
+                          "character 6: text has '-sung met Mao Zedong in Moscow', witness has "
+                          "' Sung met Mao Zedong in Moscow' [witness.mismatch]"]),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_project(project, case):
+    file, old, new, expected = CASES[case]
+    mutate(project, file, old, new)
+    code, out, err = check(project)
+    assert out == expected
+    assert code == 1
+    n = sum(1 for line in expected if ": error: " in line)
+    w = sum(1 for line in expected if ": warning: " in line)
+    assert err == f"3 files checked: {n} error{'s' if n != 1 else ''}, {w} warning{'s' if w != 1 else ''}"
+
+
+def test_sic_without_corr_is_a_warning_and_strict_makes_it_an_error(project):
+    mutate(project, "b.xml", "Moscow</placeName>", "Moscow</placeName><sic></sic>")
+    code, out, _ = check(project)
+    assert code == 0
+    assert out == ["tei/b.xml:13:1: warning: <sic> without a <corr> in a <choice> [sic.no-corr]"]
+    code, out, err = check(project, "--strict")
+    assert code == 1
+    assert out == ["tei/b.xml:13:1: error: <sic> without a <corr> in a <choice> [sic.no-corr]"]
+
+
+def test_unencoded_mask_is_reported(project):
+    for f in ("tei/a.xml", "witnesses/a.txt"):
+        p = project / f
+        p.write_text(p.read_text().replace("crossed the river", "crossed the ** river"))
+    code, out, _ = check(project)
+    assert out == ['tei/a.xml:16:1: warning: mask "**" at character 39 is not encoded '
+                   '(<choice><orig>**</orig><supplied reason="masked">…) [mask.unencoded]']
+    assert code == 0
+
+
+def test_json_format(project):
+    mutate(project, "b.xml", "authority.xml#moscow", "authority.xml#nowhere")
+    r = run_editio("check", "--project", project, "--format", "json")
+    assert r.returncode == 1
+    data = json.loads(r.stdout)
+    assert data["files"] == 3 and data["errors"] == 1 and data["warnings"] == 0
+    assert data["diagnostics"] == [{"file": "tei/b.xml", "line": 13, "col": 1, "severity": "error",
+                                    "code": "ref.missing",
+                                    "message": '@ref "authority.xml#nowhere" resolves to nothing'}]
+
+
+def test_paths_are_checked_against_the_whole_edition():
+    r = run_editio("check", ROOTS / "valid" / "tei" / "a.xml", cwd=REPO)
+    assert (r.returncode, r.stdout, r.stderr.strip()) == (0, "", "1 file checked: 0 errors, 0 warnings")
+
+
+def test_other_schema(project):
+    """<index> is TEI (tei_all allows it) but not part of the edition's schema."""
+    mutate(project, "b.xml", "<p><seg", '<p><index indexName="x"/><seg')
+    code, out, _ = check(project, "--schema", TEI_ALL)
+    assert code == 0
+    assert out == ["tei/b.xml:13:1: warning: <index> has no behaviour; rendered as a generic inline "
+                   "[element.unknown]"]
+
+
+@pytest.mark.parametrize("args", [["check", "--format", "xml"], ["frobnicate"], ["check", "--nope"]])
+def test_usage_errors_exit_2(args):
+    r = run_editio(*args)
+    assert r.returncode == 2
+    assert "usage:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_missing_path_is_a_clear_error():
+    r = run_editio("check", "no/such/file.xml")
+    assert r.returncode == 1
+    assert "error: no such file or directory" in r.stderr and "Traceback" not in r.stderr
