@@ -164,8 +164,8 @@ def cmd_import(args) -> int:
     from editio.importer import import_witness
     project = _project(args)
     dest = Path(args.output) if args.output else project.input_dir / f"{args.id}.xml"
-    import_witness(Path(args.witness), dest, args.id)
-    print(f"wrote {dest}", file=sys.stderr)
+    for path in import_witness(Path(args.witness), dest, args.id, project.root):
+        print(f"wrote {project.rel(path)}", file=sys.stderr)
     return 0
 
 

@@ -70,7 +70,28 @@ def skeleton(witness_text: str, doc_id: str, witness_href: str,
                            today=_dt.date.today().isoformat(), body="\n".join(out))
 
 
-def import_witness(src: Path, dest: Path, doc_id: str) -> None:
+AUTHORITY = """<?xml version="1.0" encoding="UTF-8"?>
+<?xml-model href="{schema}" type="application/xml" schematypens="http://relaxng.org/ns/structure/1.0"?>
+<TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id="authority" xml:lang="en">
+  <teiHeader>
+    <fileDesc>
+      <titleStmt><title>Authority lists of the edition</title></titleStmt>
+      <publicationStmt><p>Unpublished draft.</p></publicationStmt>
+      <sourceDesc><p>Born digital.</p></sourceDesc>
+    </fileDesc>
+  </teiHeader>
+  <standOff>
+    <listPerson type="editors">
+      <person xml:id="editio-editors"><persName>editio editorial team</persName></person>
+    </listPerson>
+  </standOff>
+</TEI>
+"""
+
+
+def import_witness(src: Path, dest: Path, doc_id: str, project_root: Path | None = None) -> list[Path]:
+    """Write the skeleton of ``src`` to ``dest``; in a new edition also the schema and an
+    authority file with the editors, so the skeleton checks cleanly. Returns what was written."""
     try:
         data = src.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
@@ -78,7 +99,23 @@ def import_witness(src: Path, dest: Path, doc_id: str) -> None:
     if dest.exists():
         raise EditioError("destination exists; not overwriting", file=str(dest), code="import.exists")
     href = Path(_relative(src, dest.parent)).as_posix()
-    dest.write_text(skeleton(data, doc_id, href), encoding="utf-8")
+    written = []
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    root = Path(project_root or dest.parent.parent)
+    schema = root / "schema" / "editio.rng"
+    schema_href = Path(_relative(schema, dest.parent)).as_posix()
+    if not schema.exists():
+        from editio.resources import SCHEMA
+        schema.parent.mkdir(parents=True, exist_ok=True)
+        schema.write_bytes(SCHEMA.read_bytes())
+        written.append(schema)
+    authority = dest.parent / "authority.xml"
+    if not authority.exists():
+        authority.write_text(AUTHORITY.format(schema=schema_href), encoding="utf-8")
+        written.append(authority)
+    dest.write_text(skeleton(data, doc_id, href, schema_href=schema_href), encoding="utf-8")
+    written.append(dest)
+    return written
 
 
 def _relative(path: Path, start: Path) -> str:

@@ -13,6 +13,7 @@ from editio.config import Project
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
 STYLES = PACKAGE.parents[1] / "styles"   # the repository's styles/ (source checkout)
+SCHEMA = PACKAGE.parents[1] / "schema" / "editio.rng"
 
 
 def template_dirs(project: Project, kind: str) -> list[Path]:

@@ -132,7 +132,7 @@ class Book:
     def context(self, pages: dict | None = None) -> dict:
         p = self.project
         return {
-            "project": p, "version": __version__, "view": self.view, "view_label": VIEW_LABELS[self.view],
+            "project": p, "book_short": short_title(p.title, 70), "version": __version__, "view": self.view, "view_label": VIEW_LABELS[self.view],
             "subject": p.description or p.subtitle or p.title, "keywords": self.keywords(),
             "date_iso": self.date().strftime("%Y-%m-%dT%H:%M:%SZ"),
             "sources": [d.name for d in self.edition.corpus.documents],
