@@ -92,10 +92,13 @@ def schema_for(doc: Document, corpus: Corpus, override: Path | None) -> Path | N
     return None
 
 
-def check(corpus: Corpus, schema: Path | None = None, report: Report | None = None) -> Report:
+def check(corpus: Corpus, schema: Path | None = None, report: Report | None = None,
+          schemas: Schemas | None = None) -> Report:
+    """Check every document of ``corpus``; ``schemas`` may carry compiled schemas
+    from an earlier call (they are compiled once per run otherwise)."""
     report = report or Report()
     report.extend(corpus.report)
-    schemas = Schemas()
+    schemas = schemas or Schemas()
     seen_ids: dict[str, tuple[str, int]] = {}
     for doc in corpus.documents:
         root = doc.root

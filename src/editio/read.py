@@ -218,9 +218,14 @@ _LIBXML_CODES = (
 )
 
 
-def _syntax_error(err: etree.XMLSyntaxError, name: str) -> EditioError:
+def _syntax_error(err: etree.XMLSyntaxError, name: str, data: bytes = b"") -> EditioError:
     line, col = err.position if err.position else (1, 1)
     msg = re.sub(r",? line \d+, column \d+$", "", (err.msg or str(err)).strip())
+    # libxml2 points just past the faulty construct; point at its start where we can
+    m = re.search(r"Entity '([^']*)' not defined|and ([\w:.-]+)$", msg)
+    if m and line and col and data:
+        needle = f"&{m.group(1)};" if m.group(1) else f"</{m.group(2)}"
+        col = _back_to(data, line, col, needle.encode()) or col
     for rx, code, make in _LIBXML_CODES:
         m = rx.search(msg)
         if m:
@@ -230,6 +235,20 @@ def _syntax_error(err: etree.XMLSyntaxError, name: str) -> EditioError:
                           "when it declares none)")
             return _err(better, name, code, line or 1, col or 1)
     return _err(f"not well-formed: {msg}", name, "read.syntax", line or 1, col or 1)
+
+
+def _back_to(data: bytes, line: int, col: int, needle: bytes) -> int | None:
+    """The column of the last ``needle`` that starts before ``col`` on ``line`` (bytes of an
+    ASCII-compatible encoding; None if not found)."""
+    start = 0
+    for _ in range(line - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return None
+    end = data.find(b"\n", start)
+    text = data[start:end if end >= 0 else len(data)]
+    k = text.rfind(needle, 0, max(col - 1, 0))
+    return k + 1 if k >= 0 else None
 
 
 def _check_depth(tree, name: str) -> None:
@@ -278,7 +297,7 @@ def _parse(data: bytes, name: str, base: Path | None) -> etree._ElementTree:
     try:
         root = etree.fromstring(data, _parser(), base_url=str(base or name))
     except etree.XMLSyntaxError as err:
-        raise _syntax_error(err, name) from None
+        raise _syntax_error(err, name, b"" if codec else data) from None
     except (ValueError, LookupError) as err:  # e.g. an encoding lxml cannot use
         raise _err(f"cannot decode: {err}", name, "read.encoding") from None
     tree = etree.ElementTree(root)
