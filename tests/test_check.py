@@ -37,7 +37,7 @@ def test_valid_project_passes():
 
 CASES = {
     "malformed": ("a.xml", "<p>The joint", "<p>The <hi>joint",
-                  ["tei/a.xml:16:220: error: not well-formed: Opening and ending tag mismatch: "
+                  ["tei/a.xml:16:216: error: not well-formed: Opening and ending tag mismatch: "
                    "hi line 16 and p [read.syntax]"]),
     "unknown reference": ("b.xml", "authority.xml#moscow", "authority.xml#mosc0w",
                           ['tei/b.xml:13:1: error: @ref "authority.xml#mosc0w" resolves to nothing '
