@@ -27,7 +27,7 @@
   }
 
   /* ---- note popovers */
-  var open = null, hideTimer = null, counter = 0;
+  var open = null, hideTimer = null, counter = 0, refocusing = null;
 
   function samePage(a) {
     var u = new URL(a.getAttribute("href"), location.href);
@@ -92,7 +92,7 @@
     o.call.setAttribute("aria-expanded", "false");
     o.call.removeAttribute("aria-controls");
     o.pop.remove();
-    if (refocus) o.call.focus();
+    if (refocus) { refocusing = o.call; o.call.focus(); refocusing = null; }
   }
 
   function schedule() {
@@ -116,7 +116,7 @@
       call.setAttribute("aria-expanded", "false");
       call.addEventListener("mouseenter", function () { show(call, li, false); });
       call.addEventListener("mouseleave", function () { if (open && !open.pinned) schedule(); });
-      call.addEventListener("focus", function () { show(call, li, false); });
+      call.addEventListener("focus", function () { if (refocusing !== call) show(call, li, false); });
       call.addEventListener("blur", onFocusOut);
       call.addEventListener("click", function (e) {
         e.preventDefault();
@@ -199,7 +199,7 @@
     function rel(u) { return u.replace(/^\/+/, ""); }
     new window.PagefindUI({
       element: "#search", showSubResults: true, showImages: false, resetStyles: false,
-      bundlePath: el.getAttribute("data-bundle") || "pagefind/",
+      bundlePath: new URL(el.getAttribute("data-bundle") || "pagefind/", location.href).href,
       processResult: function (r) {
         r.url = rel(r.url);
         (r.sub_results || []).forEach(function (s) { s.url = rel(s.url); });

@@ -55,3 +55,20 @@ def edition_build(tmp_path_factory):
     r = run_editio("build", "--project", dest, timeout=1800)
     assert r.returncode == 0, r.stderr
     return dest
+
+
+@pytest.fixture(scope="session")
+def edition_site(tmp_path_factory):
+    """The real edition's HTML site only (no PDF), built once per session.
+
+    Returns the site directory (<project>/build/html)."""
+    dest = tmp_path_factory.mktemp("edition-site") / "edition"
+    dest.mkdir()
+    for name in ("tei", "witnesses", "schema", "styles"):
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, dest / name)
+    if (REPO / "editio.toml").exists():
+        shutil.copy(REPO / "editio.toml", dest / "editio.toml")
+    r = run_editio("build", "--project", dest, "--format", "html", timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return dest / "build" / "html"

@@ -40,8 +40,11 @@ from editio.transforms import Edition, ResolvedDoc
 
 T = "{%s}" % TEI_NS
 
-CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
-       "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
+# 'self' matches nothing in a page opened from disk (its origin is opaque), so the site's own
+# files are also allowed as file: URLs; a page served over HTTP can never load file: URLs.
+# 'wasm-unsafe-eval' lets Pagefind compile its WebAssembly; nothing else is evaluated.
+CSP = ("default-src 'self'; script-src 'self' file: 'wasm-unsafe-eval'; style-src 'self' file:; "
+       "img-src 'self' file: data:; font-src 'self' file:; connect-src 'self'; worker-src 'self' blob:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'")
 
 # the fixed pages: file name -> (navigation label, template)
@@ -413,7 +416,7 @@ class Site:
                    has_masks=any(a.kind in ("redaction", "correction", "normalisation")
                                  for a in rd.annotations),
                    json_ld=json_ld(self.doc_json_ld(rd)), cite=self.cite(rd),
-                   search_filters=[("document", f"Doc. {rd.number}")], annotation_kinds=kinds)
+                   search_filters=[("document", f"Doc. {rd.number}"), ("type", "Text")], annotation_kinds=kinds)
         self._search_notes(rd)
 
     def backlink_box(self, links) -> etree._Element:
@@ -664,7 +667,7 @@ class Site:
                 p = rd.paragraph_of(a.element)
                 rows.append({"a": a, "label": annotation_label(a), "para": p,
                              "href": SiteLinks(self).note(rd, a),
-                             "context": SiteLinks(self)._href(rd, a.id or f"call-{a.n}"),
+                             "context": SiteLinks(self)._href(rd, f"call-{a.n}"),
                              "body": self.note_html(rd, a)})
                 kinds[a.kind] += 1
                 types[(a.kind, a.type)] += 1
@@ -699,13 +702,48 @@ class Site:
                                 f"search index not built: {err}")
 
     async def _pagefind(self) -> None:
+        """Index the pages, then the notes and index entries as records of their own.
+
+        Records are small HTML files in a temporary folder (outside the site) whose
+        ``url`` meta points at the note or entry: adding them as HTML is fast, where
+        Pagefind's ``add_custom_record`` costs a round trip of 0.1 s each."""
+        import tempfile
+
         from pagefind.index import IndexConfig, PagefindIndex
-        cfg = IndexConfig(output_path=str(self.out / "pagefind"),
-                          force_language=(self.project.language or "en").split("-")[0])
-        async with PagefindIndex(config=cfg) as index:
-            await index.add_directory(str(self.out), glob="*.html")
-            for rec in self.search_records:
-                await index.add_custom_record(language=cfg["force_language"], **rec)
+        lang = (self.project.language or "en").split("-")[0]
+        cfg = IndexConfig(output_path=str(self.out / "pagefind"), force_language=lang)
+        with tempfile.TemporaryDirectory(prefix="editio-search-") as tmp:
+            for i, rec in enumerate(self.search_records):
+                Path(tmp, f"r{i}.html").write_text(self.record_html(rec), encoding="utf-8")
+            index = PagefindIndex(config=cfg)
+            try:
+                async with index:
+                    await index.add_directory(str(self.out), glob="*.html")
+                    if self.search_records:
+                        await index.add_directory(tmp, glob="*.html")
+            except BaseException:
+                # Ctrl-C cancels this task; pagefind's close() then leaves its helper
+                # process running (writing into the staging directory): stop it here
+                service = getattr(index, "_service", None)
+                backend = getattr(service, "_backend", None)
+                if backend is not None and backend.returncode is None:
+                    backend.kill()
+                    await backend.wait()
+                poll = getattr(service, "_poll_task", None)
+                if poll is not None:
+                    poll.cancel()
+                    await asyncio.gather(poll, return_exceptions=True)
+                raise
+
+    def record_html(self, rec: dict) -> str:
+        esc = Markup.escape
+        filters = "".join(f'<span data-pagefind-filter="{esc(k)}:{esc(v)}"></span>'
+                          for k, vs in rec["filters"].items() for v in vs)
+        return (f'<!DOCTYPE html><html lang="{esc(self.project.language or "en")}"><head><meta charset="utf-8">'
+                f'<title>{esc(rec["meta"]["title"])}</title></head><body><main data-pagefind-body>'
+                f'<h1 data-pagefind-meta="title">{esc(rec["meta"]["title"])}</h1>'
+                f'<span data-pagefind-meta="url:{esc(rec["url"].lstrip("/"))}"></span>{filters}'
+                f'<p>{esc(rec["content"])}</p></main></body></html>')
 
 
 class HeaderRenderer(HtmlRenderer):

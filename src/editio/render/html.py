@@ -45,7 +45,7 @@ TYPE_LABELS = {
 def annotation_label(a: Annotation) -> str:
     k = KIND_LABELS.get(a.kind, a.kind.capitalize())
     t = TYPE_LABELS.get(a.type, a.type)
-    return f"{k}, {t}" if t and t not in ("note",) else k
+    return f"{k}, {t}" if t and t not in ("note",) and a.type != a.kind else k
 
 
 class Links:
@@ -182,7 +182,12 @@ class HtmlRenderer:
         self.depth -= 1
 
     def b_paratext(self, el, out):
-        aside = self.el(out, "aside", el, cls="paratext", aria_label="Platform text, not part of the article")
+        # an <aside> landmark: a text may hold several, and landmarks of one role need
+        # distinct names, so the second and later are numbered
+        self._paratexts = getattr(self, "_paratexts", 0) + 1
+        n = f" ({self._paratexts})" if self._paratexts > 1 else ""
+        aside = self.el(out, "aside", el, cls="paratext",
+                        aria_label=f"Platform text, not part of the article{n}")
         lab = etree.SubElement(aside, "p", {"class": "paratext-label"})
         lab.text = "Platform text (not part of the article)"
         self.children(el, aside)
@@ -335,16 +340,22 @@ class HtmlRenderer:
         url = el.get("url", "")
         r = self.corpus.resolve(self.doc, url) if url else None
         src = None
+        desc = el.find("{http://www.tei-c.org/ns/1.0}desc")
+        alt = " ".join("".join(desc.itertext()).split()) if desc is not None else ""
         if r is not None and r.status == "file":
             src = self.links.asset(r.path)
         elif r is not None and r.status == "external":
-            src = r.url
+            # never loaded from another host (privacy; the PDF engine would fetch it): a link
+            a = self.el(out, "a", el, cls="graphic-external", href=r.url, rel="noopener noreferrer")
+            a.text = alt or r.url
+            return
         else:
-            self.report.warning(self.doc.rel, el.sourceline or 0, "ref.unsafe",
+            self.report.warning(self.doc.rel, el.sourceline or 0,
+                                "ref.missing" if r is not None and r.status == "missing" else "ref.unsafe",
                                 f'<graphic url="{url}"> is not a file inside the project; not shown')
         if src:
-            desc = el.find("{http://www.tei-c.org/ns/1.0}desc")
-            self.el(out, "img", el, src=src, alt=(desc.text or "") if desc is not None else "", loading="lazy")
+            img = self.el(out, "img", el, alt=alt, loading="lazy")
+            img.set("src", src)
 
     def b_gap(self, el, out):
         span = self.el(out, "span", el, cls="gap", title=f"gap: {el.get('reason') or 'omitted'}")
@@ -357,8 +368,22 @@ class HtmlRenderer:
         self.children(el, span)
 
     # ------------------------------------------------------------- links
+    def _nested_link(self, el, out, own_links: bool = False) -> bool:
+        """True where ``el`` cannot be an HTML link: inside a link already, or holding an
+        annotation (whose note call is a link) or, with ``own_links``, a link of its own."""
+        if any(a.tag == "a" for a in (out, *out.iterancestors())):
+            return True
+        for d in el.iterdescendants():
+            if d in self.rdoc.by_element:
+                return True
+            if own_links and isinstance(d.tag, str) and behaviour(d).name in ("link", "pointer", "entity"):
+                return True
+        return False
+
     def b_link(self, el, out):
         href = self.href_for(el, el.get("target") or "")
+        if href and self._nested_link(el, out):
+            href = None
         if href:
             a = self.el(out, "a", el, href=href)
             if href.startswith(("http:", "https:")):
@@ -417,6 +442,8 @@ class HtmlRenderer:
                 ent = self.corpus.entities.get(r.element.get(XML_ID))
                 break
         href = self.links.entity(ent) if ent is not None else None
+        if href and self._nested_link(el, out, own_links=True):
+            href = None
         if href:
             node = self.el(out, "a", el, cls="entity", href=href, data_entity=ent.id)
         else:
@@ -439,6 +466,10 @@ class HtmlRenderer:
             self.children(el, wrap)
         else:
             handler(el, wrap)
+            if wrap.get("id"):  # the element's own rendering repeats its xml:id
+                for d in wrap.iterdescendants():
+                    if d.get("id") == wrap.get("id"):
+                        del d.attrib["id"]
         self.call(ann, out)
 
     def b_alternate(self, el, out):
@@ -531,7 +562,7 @@ class HtmlRenderer:
         for ann in self.rdoc.annotations:
             li = etree.SubElement(ol, "li", {"id": self.links.anchor(self.rdoc, f"note-{ann.n}"),
                                              "value": str(ann.n), "data-kind": ann.kind,
-                                             "data-type": ann.type, "role": "doc-endnote"})
+                                             "data-type": ann.type})
             if ann.cert:
                 li.set("data-cert", ann.cert)
             self.note_body(ann, li)
