@@ -229,9 +229,9 @@ def test_plain_doctype_is_accepted():
 
 def test_xinclude_inside_the_project_works(tmp_path):
     proj = project(tmp_path / "p", {
-        "tei/d.xml": tei('<xi:include href="parts/a.xml"/><p>before <xi:include '
-                         'href="parts/t.txt" parse="text"/> after</p>'
-                         '<xi:include href="parts/missing.xml"><xi:fallback><p>fallback</p>'
+        "tei/d.xml": tei('<xi:include href="../parts/a.xml"/><p>before <xi:include '
+                         'href="../parts/t.txt" parse="text"/> after</p>'
+                         '<xi:include href="../parts/missing.xml"><xi:fallback><p>fallback</p>'
                          "</xi:fallback></xi:include>", extra_ns=XI),
         "parts/a.xml": f'<p {NS}>included</p>',
         "parts/t.txt": "TEXT",
@@ -265,7 +265,7 @@ BROKEN = {
     "blank.xml": (b"\xef\xbb\xbf \n\r\n", "read.empty", 1, 1),
     "not-xml.xml": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "read.syntax", 1, 1),
     "syntax.xml": (tei("\n<p>x</q>").encode(), "read.syntax", 2, 5),
-    "latin1-undeclared.xml": (tei("\n<p>caf\xe9</p>").encode("latin-1"), "read.encoding", 2, 8),
+    "latin1-undeclared.xml": (tei("\n<p>caf\xe9</p>").encode("latin-1"), "read.encoding", 2, 7),
     "utf8-declared-latin1.xml": (('<?xml version="1.0" encoding="ISO-8859-1"?>\n'
                                   + tei("<p>café</p>")).encode("utf-8"), "read.encoding", 1, 31),
     "unknown-encoding.xml": (('<?xml version="1.0" encoding="x-klingon"?>\n'
@@ -275,7 +275,7 @@ BROKEN = {
     "deep-5000.xml": (tei("<p>" + "<hi>" * 5000 + "x" + "</hi>" * 5000 + "</p>").encode(),
                       "read.depth", 1, None),
     "deep-150.xml": (tei("\n<p>" + "<hi>\n" * 150 + "x" + "</hi>" * 150 + "</p>").encode(),
-                     "read.depth", 2 + reader.MAX_DEPTH - 5, 1),
+                     "read.depth", 2 + reader.MAX_DEPTH - 4, 1),
     "huge-text-node.xml": (tei("<p>" + "x" * 10_000_001 + "</p>").encode(), "read.too-large",
                            1, None),
     "wrong-root.xml": (b"<html><body><p>x</p></body></html>", "tei.root", 1, 1),
@@ -381,12 +381,15 @@ def test_unknown_elements_warn_and_render(tmp_path):
             '<h:script xmlns:h="http://www.w3.org/1999/xhtml">alert(1)</h:script></p>')
     proj = project(tmp_path / "p", {"tei/d.xml": tei(body)})
     r = run_editio("text", proj / "tei" / "d.xml", "--project", proj)
-    assert (r.returncode, r.stdout) == (0, "a b c d alert(1)")
+    # unknown TEI elements keep their text; foreign active content (XHTML script) does not
+    assert (r.returncode, r.stdout) == (0, "a b c d ")
     c = run_editio("check", "--project", proj, "--format", "json")
     diags = json.loads(c.stdout)["diagnostics"]
     assert c.returncode == 0
-    unknown = sorted(d["message"].split(">")[0] for d in diags if d["code"] == "element.unknown")
-    assert unknown == ["<blink", "<frobnicate", "<{http://www.w3.org/1999/xhtml}script"]
+    unknown = sorted(d["message"] for d in diags if d["code"] == "element.unknown")
+    assert [m.split(">")[0] for m in unknown] == [
+        "<blink", "<frobnicate", "<{http://www.w3.org/1999/xhtml}script"]
+    assert "active content" in unknown[2]
 
 
 # ================================================================================
@@ -423,3 +426,418 @@ def test_witness_outside_the_project_is_not_read(tmp_path):
     r = run_editio("check", "--project", proj)
     assert SECRET not in r.stdout + r.stderr
     assert "[ref.unsafe]" in r.stdout and "witness" not in r.stdout
+
+
+# ================================================================================
+# 2 and 3. Safe HTML output; nothing outside the project read or copied
+HOSTILE_BODY = """
+<div>
+<head>Heading &lt;img src=x onerror=alert(1)&gt;</head>
+<p xml:id="p-script">Text that looks like markup: &lt;script&gt;alert('xss')&lt;/script&gt; and &lt;b onmouseover="alert(1)"&gt;bold&lt;/b&gt; &amp; **stars**.</p>
+<p><ref target="javascript:alert(1)">js link</ref>, <ref target="JaVaScRiPt:alert(2)">mixed case</ref>,
+<ref target="vbscript:msgbox(1)">vb link</ref>, <ref target="data:text/html,&lt;script&gt;alert(3)&lt;/script&gt;">data link</ref>,
+<ref target="https://example.org/&quot;onmouseover=&quot;alert(4)">quoted url</ref>,
+<ptr target="javascript:alert(5)"/>, <persName ref="javascript:alert(6)">Evil Person</persName>,
+<placeName ref="data:text/html,x">Evil Place</placeName>, <ref target="https://example.org/ok">good link</ref>.</p>
+<p rend="x&quot; onmouseover=&quot;alert(7)" xml:lang="en&quot; onload=&quot;alert(8)">Attributes that try to break out.</p>
+<figure><graphic url="javascript:alert(9)"/></figure>
+<figure><graphic url="data:image/svg+xml,&lt;svg%20onload=alert(10)&gt;"/></figure>
+<figure><graphic url="../../../../../../etc/passwd"/></figure>
+<figure><graphic url="/etc/passwd"/></figure>
+<figure><graphic url="file:///etc/passwd"/></figure>
+<figure><graphic url="../../outside/secret.png"/></figure>
+<figure><graphic url="../img/link-out.png"/></figure>
+<figure><graphic url="../.git/config"/></figure>
+<figure><graphic url="../img/ok.png"><desc>a legitimate image</desc></graphic></figure>
+<p facs="data:text/html,x">facsimile pointer</p>
+<p facs="../../outside/secret.png">facsimile outside</p>
+</div>"""
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile-site")
+    outside = base / "outside"
+    outside.mkdir()
+    (outside / "secret.png").write_text(SECRET)
+    proj = project(base / "proj", {
+        "tei/d001.xml": tei(HOSTILE_BODY, title="Title &lt;/title&gt;&lt;script&gt;alert(11)"
+                                               "&lt;/script&gt;"),
+        "img/ok.png": b"\x89PNG\r\n\x1a\nOK-IMAGE",
+        ".git/config": f"[remote]\n url = https://user:{SECRET}@example.org/\n",
+    }, toml='title = "Hostile <script>alert(12)</script> edition"\n')
+    os.symlink(outside / "secret.png", proj / "img" / "link-out.png")
+    r = run_editio("build", "--project", proj, "--format", "html", timeout=600)
+    return proj, r
+
+
+def _pages(proj: Path) -> list[Path]:
+    pages = sorted((proj / "build" / "html").glob("*.html"))
+    assert pages
+    return pages
+
+
+def test_hostile_site_builds_with_warnings(hostile_site):
+    proj, r = hostile_site
+    no_traceback(r)
+    assert r.returncode == 0, r.stderr
+    unsafe = [ln for ln in r.stderr.splitlines() if ln.endswith("[ref.unsafe]")]
+    for needle in ("javascript:alert(1)", "JaVaScRiPt:alert(2)", "vbscript:msgbox(1)",
+                   "data:text/html,<script>", "javascript:alert(5)", "javascript:alert(6)",
+                   "data:text/html,x", "javascript:alert(9)", "data:image/svg+xml",
+                   "../../../../../../etc/passwd", "/etc/passwd", "file:///etc/passwd",
+                   "../../outside/secret.png", "../img/link-out.png", "../.git/config"):
+        assert any(needle in ln for ln in unsafe), (needle, unsafe)
+    assert all(re.match(r"^tei/d001\.xml:\d+:\d+: warning: ", ln) for ln in unsafe), unsafe
+
+
+def test_every_page_has_a_strict_csp(hostile_site):
+    proj, _ = hostile_site
+    for page in _pages(proj):
+        doc = lhtml.parse(str(page)).getroot()
+        metas = doc.xpath('//meta[translate(@http-equiv, "CSP", "csp")="content-security-policy"]')
+        assert len(metas) == 1, page.name
+        csp = metas[0].get("content")
+        directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
+        scripts = directives.get("script-src", directives.get("default-src"))
+        assert scripts is not None, csp
+        assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts, csp
+        assert "*" not in scripts and not any(s.startswith(("http:", "https:")) for s in scripts)
+        assert directives.get("object-src") == ["'none'"], csp
+        assert "base-uri" in directives, csp
+
+
+URL_ATTRS = ("href", "src", "action", "formaction", "srcset", "poster", "data", "background",
+             "xlink:href", "cite", "longdesc")
+
+
+def test_no_script_can_run_on_any_page(hostile_site):
+    proj, _ = hostile_site
+    for page in _pages(proj):
+        doc = lhtml.parse(str(page)).getroot()
+        for s in doc.iter("script"):
+            if s.get("src"):
+                assert not (s.text or "").strip(), page.name
+                assert not re.match(r"^[a-z][a-z0-9+.-]*:", s.get("src"), re.I), s.get("src")
+            else:  # only data blocks, never code
+                assert s.get("type") == "application/ld+json", (page.name, s.get("type"))
+                json.loads(s.text)
+                assert "<" not in s.text
+        for el in doc.iter():
+            if not isinstance(el.tag, str):
+                continue
+            assert el.tag not in ("iframe", "object", "embed", "base", "frame", "applet",
+                                  "foreignobject"), (page.name, el.tag)
+            for k, v in el.attrib.items():
+                assert not k.lower().startswith("on"), (page.name, el.tag, k, v)
+                if k.lower() in URL_ATTRS and not (el.tag == "link" and v == "data:,"):
+                    # (the one data: URL allowed is the empty favicon, "data:,")
+                    scheme = re.match(r"^\s*([a-z][a-z0-9+.-]*):", v, re.I)
+                    assert scheme is None or scheme.group(1).lower() in (
+                        "http", "https", "mailto"), (page.name, el.tag, k, v)
+        raw = page.read_text(encoding="utf-8")
+        assert "javascript:" not in raw.lower() or "javascript:" in _visible(doc).lower()
+        assert "vbscript:" not in raw.lower() or "vbscript:" in _visible(doc).lower()
+
+
+def _visible(doc) -> str:
+    return "".join(t for t in doc.xpath("//body//text()")
+                   if t.getparent().tag not in ("script", "style"))
+
+
+def test_markup_in_text_is_shown_as_text(hostile_site):
+    proj, _ = hostile_site
+    texts = {p.name: _visible(lhtml.parse(str(p)).getroot()) for p in _pages(proj)}
+    page = next(n for n, t in texts.items() if "Text that looks like markup" in t)
+    t = " ".join(texts[page].split())
+    assert "<script>alert('xss')</script>" in t
+    assert '<b onmouseover="alert(1)">bold</b> & **stars**' in t
+    assert "Heading <img src=x onerror=alert(1)>" in t
+    for label in ("js link", "mixed case", "vb link", "data link", "Evil Person", "Evil Place"):
+        assert label in t  # rendered inert, as text
+    doc = lhtml.parse(str(proj / "build" / "html" / page)).getroot()
+    assert doc.xpath('//a[@href="https://example.org/ok"][contains(., "good link")]')
+    assert not doc.xpath('//a[contains(., "js link") or contains(., "vb link")]')
+    title = doc.find(".//title").text
+    assert "</title><script>alert(11)</script>" in title  # escaped, still only text
+
+
+def test_nothing_outside_the_project_is_copied(hostile_site):
+    proj, _ = hostile_site
+    out = proj / "build"
+    passwd = Path("/etc/passwd").read_bytes()
+    for f in out.rglob("*"):
+        if f.is_file():
+            data = f.read_bytes()
+            assert SECRET.encode() not in data, f
+            assert data != passwd and b"root:x:0:0" not in data, f
+        assert not f.is_symlink(), f
+    imgs = [f for f in out.rglob("*") if f.is_file() and f.read_bytes().endswith(b"OK-IMAGE")]
+    assert len(imgs) == 1  # the legitimate image is copied once
+    page = next(p for p in _pages(proj) if "legitimate image" in p.read_text(encoding="utf-8"))
+    doc = lhtml.parse(str(page)).getroot()
+    srcs = [i.get("src") for i in doc.iter("img")]
+    assert len(srcs) == 1 and (page.parent / srcs[0]).resolve() == imgs[0].resolve()
+
+
+# ================================================================================
+# 4. Nothing lost: staging, signals, the lock
+def _big_docs(n=100, paras=150) -> dict:
+    out = {}
+    for i in range(n):
+        ps = "".join(f'<p>Paragraph {k} of document {i}: the <hi rend="italic">volunteers</hi> '
+                     f'withdrew in <date when="1958-10-26">October 1958</date>. '
+                     + "Lorem ipsum dolor sit amet. " * 8 + "</p>" for k in range(paras))
+        out[f"tei/big{i:03}.xml"] = tei(f"<div>{ps}</div>", title=f"Big {i}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def big_docs():
+    return _big_docs()
+
+
+def _first_build(tmp_path) -> tuple[Path, dict]:
+    """A built one-document project: the 'previous build' every test must keep."""
+    proj = project(tmp_path / "p", {"tei/d000.xml": tei("<p>The previous build.</p>",
+                                                        title="Previous")})
+    r = run_editio("build", "--project", proj, "--format", "html")
+    assert r.returncode == 0, r.stderr
+    before = tree_digest(proj / "build")
+    assert any(k.startswith("html/") and k.endswith(".html") for k in before)
+    return proj, before
+
+
+def _add(proj: Path, files: dict) -> None:
+    for rel, text in files.items():
+        (proj / rel).write_text(text, encoding="utf-8")
+
+
+def _start_build(proj: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "editio", "build", "--project", str(proj),
+                             "--format", "html"], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(cond, proc: subprocess.Popen, timeout=120.0) -> None:
+    t0 = time.monotonic()
+    while not cond():
+        assert proc.poll() is None, f"build ended before the signal: {proc.communicate()}"
+        assert time.monotonic() - t0 < timeout, "timed out"
+        time.sleep(0.01)
+
+
+def _lock_held(proj: Path) -> bool:
+    lock = proj / ".editio-build.lock"
+    return lock.exists() and lock.read_text().strip() != ""
+
+
+def _staged(proj: Path, inner: str) -> bool:
+    return any((d / inner).exists() for d in proj.glob(".build.tmp-*"))
+
+
+PHASES = {
+    "reading": lambda proj: _lock_held(proj) and not list(proj.glob(".build.tmp-*")),
+    "rendering": lambda proj: _staged(proj, "html"),
+    "indexing": lambda proj: _staged(proj, "html/pagefind"),
+}
+
+
+@pytest.mark.parametrize("sig,phase", [
+    (signal.SIGINT, "reading"), (signal.SIGINT, "rendering"), (signal.SIGINT, "indexing"),
+    (signal.SIGTERM, "reading"), (signal.SIGTERM, "rendering"), (signal.SIGTERM, "indexing"),
+    (signal.SIGHUP, "rendering"),
+], ids=lambda v: getattr(v, "name", v))
+def test_interrupted_build_keeps_the_previous_one(tmp_path, big_docs, sig, phase):
+    proj, before = _first_build(tmp_path)
+    _add(proj, big_docs)
+    p = _start_build(proj)
+    _wait_for(lambda: PHASES[phase](proj), p)
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 128 + sig, err
+    assert err.strip().endswith("editio: interrupted; output left as it was"), err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert tree_digest(proj / "build") == before
+    assert temp_dirs(proj) == []
+    assert _descendants_of_nobody() == []
+
+
+def _descendants_of_nobody() -> list[str]:
+    """Helper processes (the search indexer) left running by a build that was stopped."""
+    r = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True)
+    return [ln for ln in r.stdout.splitlines()
+            if "pagefind" in ln and "--service" in ln and re.match(r"\s*\d+\s+1\s", ln)]
+
+
+def test_killed_build_is_cleaned_up_by_the_next(tmp_path, big_docs):
+    proj, before = _first_build(tmp_path)
+    _add(proj, big_docs)
+    p = _start_build(proj)
+    _wait_for(lambda: _staged(proj, "html"), p)
+    p.kill()
+    p.communicate(timeout=60)
+    assert tree_digest(proj / "build") == before  # SIGKILL: no clean-up, but nothing lost
+    for f in big_docs:
+        (proj / f).unlink()
+    (proj / "tei" / "d000.xml").write_text(tei("<p>The next build.</p>", title="Next"))
+    r = run_editio("build", "--project", proj, "--format", "html")
+    assert r.returncode == 0, r.stderr
+    assert temp_dirs(proj) == []
+    assert any("The next build." in (proj / "build" / k).read_text(encoding="utf-8")
+               for k in tree_digest(proj / "build") if k.endswith(".html"))
+
+
+def test_failed_build_keeps_the_previous_one(tmp_path):
+    proj, before = _first_build(tmp_path)
+    (proj / "tei" / "d000.xml").write_text(tei("<p>broken</q>"))
+    r = run_editio("build", "--project", proj, "--format", "html")
+    no_traceback(r)
+    assert r.returncode == 1 and "[read.syntax]" in r.stderr
+    assert "build/ left as it was" in r.stderr
+    assert tree_digest(proj / "build") == before and temp_dirs(proj) == []
+
+
+def test_crashing_builder_keeps_the_previous_one(tmp_path):
+    """A builder that raises (here: web.css is a folder) leaves no half-written output."""
+    proj, before = _first_build(tmp_path)
+    (proj / "tei" / "d000.xml").write_text(tei("<p>Changed.</p>"))
+    (proj / "styles" / "web.css").mkdir(parents=True)
+    r = run_editio("build", "--project", proj, "--format", "html")
+    assert r.returncode != 0
+    assert tree_digest(proj / "build") == before and temp_dirs(proj) == []
+
+
+def test_second_build_stops_with_a_clear_message(tmp_path, big_docs):
+    proj, before = _first_build(tmp_path)
+    _add(proj, big_docs)
+    first = _start_build(proj)
+    _wait_for(lambda: _lock_held(proj), first)
+    second = run_editio("build", "--project", proj, "--format", "html")
+    assert second.returncode == 1
+    assert re.search(rf"another build of this project is running \(pid {first.pid}\).*"
+                     r"\[build\.locked\]", second.stderr), second.stderr
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert temp_dirs(proj) == []
+    assert len([k for k in tree_digest(proj / "build") if re.match(r"html/.*big\d+", k)]) >= 100
+
+
+def test_two_builds_started_together(tmp_path, big_docs):
+    proj, before = _first_build(tmp_path)
+    _add(proj, dict(list(big_docs.items())[:30]))
+    procs = [_start_build(proj), _start_build(proj)]
+    results = [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
+    codes = sorted(rc for rc, _ in results)
+    assert codes in ([0, 0], [0, 1]), results
+    for rc, err in results:
+        if rc == 1:
+            assert "[build.locked]" in err, err
+    assert temp_dirs(proj) == []
+    assert tree_digest(proj / "build") != before
+
+
+def test_staging_swap_without_renameat2(tmp_path, monkeypatch):
+    from editio import build
+    out = tmp_path / "build"
+    with build.staging(out) as tmp:
+        (tmp / "html").mkdir()
+        (tmp / "html" / "index.html").write_text("one")
+    monkeypatch.setattr(build, "_exchange", lambda a, b: False)
+    with build.staging(out) as tmp:
+        (tmp / "html").mkdir()
+        (tmp / "html" / "index.html").write_text("two")
+    assert (out / "html" / "index.html").read_text() == "two"
+    assert temp_dirs(tmp_path) == []
+
+
+def test_staging_restores_output_killed_between_renames(tmp_path):
+    from editio import build
+    out = tmp_path / "build"
+    old = tmp_path / ".build.tmp-old-4242"
+    (old / "html").mkdir(parents=True)
+    (old / "html" / "index.html").write_text("previous")
+    (tmp_path / ".build.tmp-abcd").mkdir()  # a half-written staging directory
+    build._recover(out)
+    assert (out / "html" / "index.html").read_text() == "previous"
+    assert temp_dirs(tmp_path) == []
+
+
+def test_building_one_format_keeps_the_other(tmp_path):
+    from editio import build
+    out = tmp_path / "build"
+    with build.staging(out) as tmp:
+        for fmt in ("html", "pdf"):
+            (tmp / fmt).mkdir()
+            (tmp / fmt / "x").write_text(f"old {fmt}")
+    with build.staging(out) as tmp:
+        (tmp / "html").mkdir()
+        (tmp / "html" / "x").write_text("new html")
+    assert (out / "html" / "x").read_text() == "new html"
+    assert (out / "pdf" / "x").read_text() == "old pdf"
+
+
+def test_failure_inside_staging_keeps_output(tmp_path):
+    from editio import build
+    out = tmp_path / "build"
+    with build.staging(out) as tmp:
+        (tmp / "html").mkdir()
+        (tmp / "html" / "x").write_text("kept")
+    with pytest.raises(RuntimeError):
+        with build.staging(out) as tmp:
+            (tmp / "html").mkdir()
+            (tmp / "html" / "x").write_text("lost")
+            raise RuntimeError("builder failed")
+    assert (out / "html" / "x").read_text() == "kept"
+    assert temp_dirs(tmp_path) == []
+
+
+@pytest.mark.parametrize("output,why", [(".", "is the project itself"),
+                                        ("tei", "overlaps the input directory"),
+                                        ("styles", "is the edition's styles/")])
+def test_output_that_must_not_be_replaced(tmp_path, output, why):
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>"), "styles/web.css": "x{}"},
+                   toml=f'title = "t"\noutput = "{output}"\n')
+    before = tree_digest(proj)
+    r = run_editio("build", "--project", proj, "--format", "html")
+    no_traceback(r)
+    assert r.returncode == 1 and why in r.stderr and "[build.output]" in r.stderr
+    after = tree_digest(proj)
+    after.pop(".editio-build.lock", None)
+    assert after == before
+
+
+def test_output_with_foreign_files_is_not_replaced(tmp_path):
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>"),
+                                    "build/thesis.docx": b"my only copy"})
+    r = run_editio("build", "--project", proj, "--format", "html")
+    assert r.returncode == 1 and "thesis.docx" in r.stderr and "[build.output]" in r.stderr
+    assert (proj / "build" / "thesis.docx").read_bytes() == b"my only copy"
+
+
+# ================================================================================
+# 5 (continued). A 10 MB document: checked, read and built, in reasonable time
+@pytest.mark.slow
+def test_ten_megabyte_document(tmp_path):
+    para = ("<p>In October 1958 the last <persName>volunteers</persName> left Korea; "
+            "the <hi rend=\"italic\">withdrawal</hi> was complete &amp; documented. "
+            + "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 3 + "</p>\n")
+    n = 10_000_000 // len(para) + 1
+    doc = tei("<div>\n" + para * n + "</div>")
+    assert len(doc.encode()) > 10_000_000
+    proj = project(tmp_path / "p", {"tei/big.xml": doc})
+    t0 = time.perf_counter()
+    c = run_editio("check", "--project", proj, "--format", "json")
+    t_check = time.perf_counter() - t0
+    assert c.returncode == 0, c.stdout[-2000:]
+    t = run_editio("text", proj / "tei" / "big.xml", "--project", proj)
+    assert t.returncode == 0
+    lines = t.stdout.split("\n")
+    assert len(lines) == n and lines[0].startswith("In October 1958 the last volunteers left")
+    t0 = time.perf_counter()
+    b = run_editio("build", "--project", proj, "--format", "html", timeout=900)
+    t_build = time.perf_counter() - t0
+    assert b.returncode == 0, b.stderr[-2000:]
+    page = max((proj / "build" / "html").glob("*.html"), key=lambda p: p.stat().st_size)
+    assert page.read_text(encoding="utf-8").count("withdrawal</") == n
+    assert t_check < 120 and t_build < 600, (t_check, t_build)

@@ -93,39 +93,61 @@ def project_lock(project: Project):
 
 
 class _Signals:
-    """While a build runs, SIGINT/SIGTERM/SIGHUP raise :class:`Interrupted` (so every
-    ``finally`` runs and the staging directory goes); inside :meth:`deferred` they wait
-    until the block is over."""
+    """While a build runs, SIGINT, SIGTERM and SIGHUP stop it the way Ctrl-C does: a
+    ``KeyboardInterrupt`` that runs every ``finally`` (the staging directory goes),
+    reported as :class:`Interrupted` with the signal's number.
+
+    SIGINT keeps Python's own handler, so code running an asyncio loop (the search
+    indexer) gets asyncio's graceful Ctrl-C: its task is cancelled and its helper
+    process shut down before the loop closes.  SIGTERM and SIGHUP are passed on as
+    SIGINT.  Inside :meth:`deferred` all three wait until the block is over."""
 
     def __init__(self):
-        self.pending: int | None = None
-        self.deferring = False
+        self.received: int | None = None
         self.saved: dict = {}
+        self.active = False
 
-    def _handler(self, signum, frame):
-        if self.deferring:
-            self.pending = signum
-            return
-        raise Interrupted(signum)
+    def _forward(self, signum, frame):
+        self.received = signum
+        _signal_children(signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def _defer(self, signum, frame):
+        self.received = signum
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
+            self.active = True
             for s in SIGNALS:
-                self.saved[s] = signal.signal(s, self._handler)
+                self.saved[s] = signal.getsignal(s)
+            self._install()
         return self
 
-    def __exit__(self, *exc):
+    def _install(self):
+        for s in SIGNALS:
+            signal.signal(s, signal.default_int_handler if s == signal.SIGINT else self._forward)
+
+    def __exit__(self, exc_type, exc, tb):
         for s, h in self.saved.items():
             signal.signal(s, h)
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt) \
+                and not isinstance(exc, Interrupted):
+            raise Interrupted(self.received or signal.SIGINT) from None
         return False
 
     @contextlib.contextmanager
     def deferred(self):
-        self.deferring = True
+        """A block no signal cuts in half (a signal that comes meanwhile is ignored: the
+        blocks deferred are the last steps of a build or of its clean-up)."""
+        if not self.active:
+            yield
+            return
+        for s in SIGNALS:
+            signal.signal(s, self._defer)
         try:
             yield
         finally:
-            self.deferring = False
+            self._install()
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -174,6 +196,67 @@ def _recover(output: Path) -> None:
         os.replace(olds[-1], output)  # killed between the two renames: the previous output
     for stale in output.parent.glob(f".{output.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (Linux /proc; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for e in entries:
+        if not e.isdigit():
+            continue
+        try:
+            with open(f"/proc/{e}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(e))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _signal_children(sig: int) -> None:
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            os.kill(pid, sig)
+
+
+def _stop_children(timeout: float = 3.0) -> None:
+    """Terminate every process this build started (then kill what is left), so none of
+    them writes into a staging directory after it is removed."""
+    procs = _descendants(os.getpid())
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in procs:
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while procs and time.monotonic() < deadline:
+            for pid in list(procs):
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitpid(pid, os.WNOHANG)  # reap our own children
+                if not _alive(pid):
+                    procs.remove(pid)
+            if procs:
+                time.sleep(0.02)
+        if not procs:
+            return
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z"
+    except OSError:
+        return False
 
 
 def _keep_previous(output: Path, tmp: Path) -> None:
@@ -228,7 +311,13 @@ def staging(output: Path, signals: "_Signals | None" = None):
         finally:
             if tmp.exists():
                 with signals.deferred():
-                    shutil.rmtree(tmp, ignore_errors=True)
+                    # a builder's helper (e.g. the search indexer) may still be writing into tmp
+                    _stop_children()
+                    for _ in range(3):
+                        shutil.rmtree(tmp, ignore_errors=True)
+                        if not tmp.exists():
+                            break
+                        time.sleep(0.2)
 
 
 def prepare(project: Project, strict: bool = False, schema: Path | None = None) -> tuple[Edition, Report]:

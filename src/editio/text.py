@@ -24,6 +24,7 @@ ORIGINAL = ("orig", "sic", "abbr")
 EDITED = ("corr", "reg", "expan", "supplied")
 ELEMENT_ONLY = {"choice", "subst", "app"}
 UNRESTORED = "[…]"
+MAX_BLANK_LINES = 1000  # a <space dim="vertical" quantity="1e9"/> must not exhaust memory
 
 
 def choice_reading(choice, view: str):
@@ -82,20 +83,82 @@ class TextView:
         if b.layout == SPACE:
             try:
                 n = int(float(el.get("quantity", "1")))
-            except ValueError:
+            except (ValueError, OverflowError):  # "nan", "inf"
                 n = 1
-            for _ in range(max(n, 0)):
+            for _ in range(min(max(n, 0), MAX_BLANK_LINES)):
                 self._new_line()
-        elif b.layout == CONTAINER or contains_lines(el):
+        elif b.layout == CONTAINER:
             for c in el:
                 if isinstance(c.tag, str):
                     self.lines(c)
+        elif contains_lines(el):
+            self._mixed(el)
         else:
             self._new_line()
             start = self.pos
             self.inline(el)
         if self.spans is not None:
             self.spans[el] = (start, self.pos)
+
+    def _mixed(self, el) -> None:
+        """A line (or inline) element holding lines, e.g. ``<item>Intro <list>…</list></item>``
+        or a ``p`` inside a ``p``: each child line is a line, and the text and inline
+        children between them form lines of their own (unless only white space), so that
+        no text is lost."""
+        mark = None  # (parts, pos, nlines, spans) where the current run of loose content began
+        pending = ""  # white space that counts only if more of the run follows
+
+        def open_run():
+            nonlocal mark
+            if mark is None:
+                mark = (len(self.parts), self.pos, self.nlines,
+                        len(self.spans) if self.spans is not None else 0)
+                self._new_line()
+
+        def flush():
+            nonlocal pending
+            self._emit(pending)
+            pending = ""
+
+        def close_run():
+            nonlocal mark, pending
+            pending = ""  # white space before a line boundary is layout, not text
+            if mark is not None and not "".join(self.parts[mark[0]:]).strip():
+                del self.parts[mark[0]:]                 # only white space: no line
+                self.pos, self.nlines = mark[1], mark[2]
+                if self.spans is not None:
+                    for k in list(self.spans)[mark[3]:]:
+                        self.spans[k] = (self.pos, self.pos)
+            mark = None
+
+        def loose(s):
+            nonlocal pending
+            if not s:
+                return
+            if mark is None:
+                s = s.lstrip()  # white space after a line boundary is layout too
+                if not s:
+                    return
+                open_run()
+            body = s.rstrip()
+            if body:
+                flush()
+                self._emit(body)
+            pending += s[len(body):]
+
+        loose(el.text)
+        for c in el:
+            if isinstance(c.tag, str):
+                lay = behaviour(c).layout
+                if lay in (CONTAINER, LINE, SPACE) or contains_lines(c):
+                    close_run()
+                    self.lines(c)
+                elif lay != OMIT:
+                    open_run()
+                    flush()
+                    self._node(c)
+            loose(c.tail)
+        close_run()
 
     # inline level
     def inline(self, el) -> None:
@@ -122,12 +185,19 @@ class TextView:
         if b.layout == OMIT:
             return
         start = self.pos
-        if b.name == "linebreak":
+        if self.view == "diplomatic" and local(el) == "supplied" and not _in_choice(el):
+            pass  # the editors' addition is not the witness's text (as in the HTML)
+        elif b.name == "linebreak":
             self._emit("\n")
         else:
             self.inline(el)
         if self.spans is not None:
             self.spans[el] = (start, self.pos)
+
+
+def _in_choice(el) -> bool:
+    p = el.getparent()
+    return p is not None and local(p) == "choice"
 
 
 def text_root(root):
