@@ -320,11 +320,18 @@ def staging(output: Path, signals: "_Signals | None" = None):
                         time.sleep(0.2)
 
 
-def prepare(project: Project, strict: bool = False, schema: Path | None = None) -> tuple[Edition, Report]:
+def prepare(project: Project, strict: bool = False, schema: Path | None = None,
+            keep_going: bool = False) -> tuple[Edition, Report]:
+    """Read, check and resolve.  Check errors stop here, unless ``keep_going``: then the
+    readable documents are built anyway (errors reported as warnings; a file that cannot
+    be read at all is left out), which is what TEI from elsewhere (a FRUS volume with
+    pointers into other volumes) needs."""
     corpus = Corpus.load(project)
     report = check(corpus, schema=schema)
     if strict:
         report = report.strict()
+    if report.errors and keep_going:
+        report = report.demoted()
     if report.errors:
         return None, report
     if not corpus.texts:
@@ -334,14 +341,14 @@ def prepare(project: Project, strict: bool = False, schema: Path | None = None) 
 
 
 def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool = False,
-          schema: Path | None = None, progress=None) -> BuildResult:
+          schema: Path | None = None, progress=None, keep_going: bool = False) -> BuildResult:
     """Build ``formats`` into ``project.output_dir``; raises nothing for bad TEI: the
     report says what is wrong and nothing is written."""
     timings = {}
     t0 = time.perf_counter()
     check_output(project)
     with _Signals() as signals, project_lock(project):
-        edition, report = prepare(project, strict=strict, schema=schema)
+        edition, report = prepare(project, strict=strict, schema=schema, keep_going=keep_going)
         timings["read+check"] = time.perf_counter() - t0
         if edition is None:
             return BuildResult(report, project.output_dir, timings)

@@ -144,6 +144,7 @@ def cmd_build(args) -> int:
         from editio.progress import Progress
         progress = Progress()
     result = build(project, formats=formats, view=args.view, strict=args.strict,
+                   keep_going=args.keep_going,
                    schema=Path(args.schema).resolve() if args.schema else None, progress=progress)
     rep = result.report.strict() if args.strict else result.report
     for d in rep.sorted():
@@ -202,6 +203,8 @@ def parser() -> argparse.ArgumentParser:
                    help="the reading text of the PDF")
     b.add_argument("--schema", help="validate against this RELAX NG schema instead")
     b.add_argument("--strict", action="store_true", help="warnings stop the build")
+    b.add_argument("--keep-going", action="store_true",
+                   help="build despite check errors (reported as warnings), e.g. for TEI from elsewhere")
     b.add_argument("--quiet", "-q", action="store_true")
     b.set_defaults(func=cmd_build)
 

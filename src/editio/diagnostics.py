@@ -84,6 +84,14 @@ class Report:
             r.add(d.file, d.line, d.col, sev, d.code, d.message)
         return r
 
+    def demoted(self) -> "Report":
+        """Errors become warnings (``editio build --keep-going``)."""
+        r = Report()
+        for d in self.items:
+            sev = "warning" if d.severity == "error" else d.severity
+            r.add(d.file, d.line, d.col, sev, d.code, d.message)
+        return r
+
     def only(self, files: set[str]) -> "Report":
         """The diagnostics about ``files`` (and those with no file)."""
         r = Report()
