@@ -77,28 +77,24 @@ class Report:
     def warnings(self) -> int:
         return self.count("warning")
 
-    def strict(self) -> "Report":
+    def _remap(self, severity=lambda sev: sev, keep=lambda d: True) -> "Report":
         r = Report()
         for d in self.items:
-            sev = "error" if d.severity == "warning" else d.severity
-            r.add(d.file, d.line, d.col, sev, d.code, d.message)
+            if keep(d):
+                r.add(d.file, d.line, d.col, severity(d.severity), d.code, d.message)
         return r
+
+    def strict(self) -> "Report":
+        """Warnings become errors (``--strict``)."""
+        return self._remap(lambda sev: "error" if sev == "warning" else sev)
 
     def demoted(self) -> "Report":
         """Errors become warnings (``editio build --keep-going``)."""
-        r = Report()
-        for d in self.items:
-            sev = "warning" if d.severity == "error" else d.severity
-            r.add(d.file, d.line, d.col, sev, d.code, d.message)
-        return r
+        return self._remap(lambda sev: "warning" if sev == "error" else sev)
 
     def only(self, files: set[str]) -> "Report":
         """The diagnostics about ``files`` (and those with no file)."""
-        r = Report()
-        for d in self.items:
-            if d.file in files or not d.file:
-                r.add(d.file, d.line, d.col, d.severity, d.code, d.message)
-        return r
+        return self._remap(keep=lambda d: d.file in files or not d.file)
 
     def sorted(self) -> list[Diagnostic]:
         return sorted(self.items, key=lambda d: (d.file, d.line, d.col, d.code, d.message))
