@@ -165,6 +165,8 @@ def schema_errors(tree, log) -> list[tuple[int, str]]:
         if isinstance(el.tag, str) and el.sourceline and el.sourceline not in first_on_line:
             first_on_line[el.sourceline] = el
     lines = sorted({ln for ln, _ in errs})
+    if any("failed to validate content" not in m for _, m in errs):
+        errs = [(ln, m) for ln, m in errs if "failed to validate content" not in m]
     out = []
     for ln, msg in errs:
         el = first_on_line.get(ln)
