@@ -11,14 +11,15 @@ machine.  The sources are the Debian packages of two OFL fonts:
 
 The book face keeps whole Unicode blocks (Latin, Latin Extended, Greek, Cyrillic,
 punctuation, arrows) and every OpenType feature.  The CJK face is cut down to the
-characters that occur in the edition's TEI (``tei/*.xml`` and any other folder given)
+characters that occur in the edition's TEI (``tei/``, the test editions in
+``tests/roots/``, or the folders given)
 plus a margin (CJK punctuation, full-width forms, kana), so it stays small.
 
 When new names in Chinese, Korean or Japanese are added to the TEI, run again::
 
     apt-get install fonts-ebgaramond fonts-noto-cjk
     .venv/bin/pip install fonttools
-    .venv/bin/python tools/subset_fonts.py            # reads tei/, writes styles/fonts/
+    .venv/bin/python tools/subset_fonts.py   # reads tei/ and tests/roots/, writes styles/fonts/
 
 (``editio build`` warns ``pdf.glyph`` naming any character of the book that the
 shipped fonts lack.)  The subsets are renamed ("editio …") as the SIL Open Font
@@ -129,8 +130,8 @@ def make(src: Path, dest: Path, codepoints: set[int], family: str, font_number: 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("folders", nargs="*", type=Path, default=[REPO / "tei"],
-                    help="folders whose TEI decides the CJK characters (default: tei/)")
+    ap.add_argument("folders", nargs="*", type=Path, default=[REPO / "tei", REPO / "tests" / "roots"],
+                    help="folders whose TEI decides the CJK characters (default: tei/ and tests/roots/)")
     ap.add_argument("--out", type=Path, default=REPO / "styles" / "fonts")
     args = ap.parse_args(argv)
     for f in (GARAMOND / "EBGaramond12-Regular.otf", NOTO_CJK):

@@ -1,19 +1,27 @@
 """The PDF edition: the resolved edition -> print HTML (Jinja2) -> WeasyPrint -> edition.pdf.
 
-    book  = Book(edition, view)             # render every chapter with PrintRenderer
-    html  = book.html(pages=None)           # index pages as target-counter() references
-    doc1  = layout(html)                    # pass 1: where every anchor fell
-    html  = book.html(pages=doc1 anchors)   # index with merged page numbers: 3, 7–9
-    doc2  = layout(html); doc2.write_pdf()  # pass 2 (only the index differs)
+    book   = Book(edition, view)            # render every chapter with PrintRenderer
+    pages  = None                           # anchor id -> page, from the previous pass
+    repeat:                                 # usually twice
+        doc   = book.layout(book.html(pages))   # page numbers filled in from ``pages``
+        new   = book.anchor_pages(doc)
+        stop when new agrees with pages on every anchor the book refers to
+    doc.write_pdf()
 
-Page numbers in the text (cross-references, contents, concordance) are CSS
-``target-counter()``s, exact in one pass.  The index is the last section of the
-book, so rewriting it in pass 2 cannot move any page it refers to; the builder
-checks that and warns (``pdf.index``) if it ever happens.
+Every page number printed in the book (contents, "see Doc. 3, ¶ 4, p. 27", the
+concordance, the index) is a ``<span class="pn" data-ref="anchor">`` slot that the
+builder fills with the page the previous layout pass found for the anchor; the
+last pass must reproduce the pages it was given, so the numbers are exact.  This
+replaces CSS ``target-counter()``, which makes WeasyPrint lay out again every page
+holding a forward reference (with footnotes, several times slower), and it lets the
+index merge its page numbers (``3, 7–9``).  The slots use tabular figures, so a
+placeholder with the right number of digits takes the room of the real number.
 
-Everything lives in a :class:`Book` made per call (no module state), so parts of
-a book can be laid out in separate processes later: a part only needs the
-page offset of the parts before it (``Book.anchor_pages`` gives the pages).
+Everything lives in a :class:`Book` made per call (no module state).  Because the
+layout of a part depends only on its own content (every part starts on a recto and
+the page numbers are literal), parts can later be laid out in separate processes:
+a part needs only the page offset of the parts before it and the anchor pages of
+the others, which is what ``pages`` carries between passes.
 
 The PDF is reproducible: its dates come from ``SOURCE_DATE_EPOCH`` or else from
 the latest ``revisionDesc/change/@when`` of the TEI (never the clock), its file
@@ -22,7 +30,9 @@ identifier is a hash of the input, and the fonts are the subsets shipped in
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import inspect
 import logging
 import os
 import re
@@ -48,6 +58,8 @@ T = "{%s}" % TEI_NS
 # "associated file" relationship and archival constraints that a reader never sees.
 PDF_VARIANT = "pdf/ua-1"
 KINDS = (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
+MAX_PASSES = 4
+PN = re.compile(r'(<span class="pn" data-ref=")([^"]*)(">)([^<]*)(</span>)')
 VIEW_LABELS = {"edited": "Edited reading text", "diplomatic": "Diplomatic text"}
 
 
@@ -57,24 +69,14 @@ def build_pdf(edition: Edition, out_dir: Path, report: Report, view: str = "edit
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     book = Book(edition, report, view=view)
-    n_steps = len(edition.docs) + 3
     if progress is not None:
-        progress.start("PDF", n_steps)
+        progress.start("PDF", len(edition.docs) + MAX_PASSES)
     try:
         book.render_chapters(progress)
         book.check_glyphs()
-        first = book.layout(book.html())
-        if progress is not None:
-            progress.advance()
-        pages = book.anchor_pages(first)
-        final = book.layout(book.html(pages))
-        if progress is not None:
-            progress.advance()
-        book.verify(pages, book.anchor_pages(final))
+        document, _ = book.converge(progress)
         target = out_dir / "edition.pdf"
-        book.write(final, target)
-        if progress is not None:
-            progress.advance()
+        book.write(document, target)
     finally:
         if progress is not None:
             progress.stop()
@@ -106,6 +108,7 @@ class Book:
         self.view = view
         self.links = PrintLinks()
         self.chapters: list[Chapter] = []
+        self.passes = 0
         self.styles = styles_dir(self.project)
         self.env = Environment(loader=FileSystemLoader([str(d) for d in template_dirs(self.project, "print")]),
                                autoescape=select_autoescape(["html"]), trim_blocks=False)
@@ -131,6 +134,7 @@ class Book:
 
     def context(self, pages: dict | None = None) -> dict:
         p = self.project
+        concordance, index = self.concordance(), self.index(pages)
         return {
             "project": p, "book_short": short_title(p.title, 70), "version": __version__, "view": self.view, "view_label": VIEW_LABELS[self.view],
             "subject": p.description or p.subtitle or p.title, "keywords": self.keywords(),
@@ -145,11 +149,11 @@ class Book:
                 {"id": "principles", "label": "Editorial principles"},
                 {"id": "key", "label": "Key to the editorial signs"}) if x],
             "chapters": self.chapters,
-            "concordance": self.concordance(),
-            "index": self.index(pages),
+            "concordance": concordance,
+            "index": index,
             "back_toc": [x for x in (
-                {"id": "concordance", "label": "Concordance of events"} if self.concordance() else None,
-                {"id": "index", "label": "Index of persons, places and organisations"} if self.index(pages) else None)
+                {"id": "concordance", "label": "Concordance of events"} if concordance else None,
+                {"id": "index", "label": "Index of persons, places and organisations"} if index else None)
                 if x],
         }
 
@@ -333,26 +337,60 @@ class Book:
         from weasyprint.text.fonts import FontConfiguration
         fc = FontConfiguration()
         css = CSS(filename=str(self.styles / "print.css"), font_config=fc)
-        with _weasyprint_log(self.report):
+        with _weasyprint_log(self.report), footnotes_stay_with_their_calls(self.report):
             return HTML(string=html, base_url=str(self.styles) + "/").render(
                 stylesheets=[css], font_config=fc, pdf_variant=PDF_VARIANT,
                 presentational_hints=False)
 
+    def fill(self, html: str, pages: dict | None, digits: int) -> str:
+        """Write the page numbers into the ``pn`` slots (placeholders on the first pass)."""
+        def sub(m):
+            if pages is None:
+                n = "0" * digits
+            else:
+                p = pages.get(m.group(2))
+                if p is None:
+                    self.report.warning("build/pdf/edition.pdf", 0, "pdf.ref",
+                                        f'page reference to "#{m.group(2)}", which is not in the book')
+                    n = "?"
+                else:
+                    n = str(p)
+            return m.group(1) + m.group(2) + m.group(3) + n + m.group(5)
+        return PN.sub(sub, html)
+
+    def converge(self, progress=None):
+        """Lay the book out until the page numbers it prints are the pages it has."""
+        pages = None
+        digits = 2
+        refs: set[str] = set()
+        for n in range(1, MAX_PASSES + 1):
+            html = self.fill(self.html(pages), pages, digits)
+            refs = set(m.group(2) for m in PN.finditer(html))
+            refs.update(a for ch in self.chapters for _, a in ch.mentions)  # the merged index
+            document = self.layout(html)
+            new = self.anchor_pages(document)
+            if progress is not None:
+                progress.advance()
+            if pages is not None and all(new.get(r) == pages.get(r) for r in refs):
+                self.passes = n
+                return document, new
+            digits = len(str(len(document.pages)))
+            pages = new
+        moved = sorted(r for r in refs if new.get(r) != pages.get(r))
+        self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
+                            f"page numbers did not settle after {MAX_PASSES} layout passes "
+                            f"({len(moved)} reference(s), e.g. #{moved[0] if moved else ''}); some may be off by one")
+        self.passes = MAX_PASSES
+        return document, new
+
     @staticmethod
     def anchor_pages(document) -> dict[str, int]:
-        """anchor id -> the number printed on its page (pages are numbered from 1)."""
+        """anchor id -> the number of its page (pages are numbered from 1)."""
         out: dict[str, int] = {}
         for i, page in enumerate(document.pages, 1):
             for name in page.anchors:
                 out.setdefault(name, i)
         return out
-
-    def verify(self, before: dict, after: dict) -> None:
-        moved = [a for a, p in before.items() if not a.startswith("index") and after.get(a) != p]
-        if moved:
-            self.report.warning("build/pdf/edition.pdf", 0, "pdf.index",
-                                f"{len(moved)} anchor(s) moved between the two layout passes "
-                                f"(first: {moved[0]}); index page numbers may be off")
 
     def write(self, document, target: Path) -> None:
         from weasyprint import Attachment
@@ -392,8 +430,8 @@ def _sort_key(name: str) -> str:
 
 
 def _page_list(anchors: list[str], pages: dict | None) -> list[dict]:
-    """Pass 1: one target-counter reference per mention.  Pass 2: page numbers merged
-    into runs (``12–14``), each linked to the first mention on its first page."""
+    """First pass: one page slot per mention.  Later passes: the pages merged into runs
+    (``12–14``), each linked to the first mention on its first page."""
     if pages is None:
         return [{"anchor": a, "label": ""} for a in anchors]
     first: dict[int, str] = {}
@@ -423,6 +461,45 @@ def _paragraphs(value) -> list[str]:
 
 def _html(el) -> str:
     return etree.tostring(el, encoding="unicode", method="html")
+
+
+_DEFER = "report = not context.in_column and can_break_now and not could_break_before"
+
+
+@contextlib.contextmanager
+def footnotes_stay_with_their_calls(report: Report):
+    """Lay out with WeasyPrint's "defer earlier footnotes to fit one more line" turned off.
+
+    When a line at the foot of a page overflows and the paragraph may break after it,
+    WeasyPrint (``layout/block.py``, ``_linebox_layout``) moves footnotes whose calls are
+    already on the page to the next page to make room, and keeps them deferred even
+    when that did not help; a deferred footnote is deferred again on every following
+    page that ends the same way (in this edition a note drifted four pages from its
+    call).  ``footnote-policy`` does not govern this path.  A scholarly edition needs
+    every note on the page of its call, so for the duration of our layout the one
+    statement that decides it is replaced (the line then simply breaks to the next
+    page).  If a WeasyPrint release changes that code, nothing is patched, a
+    ``pdf.footnotes`` warning says so, and the tests catch any displaced note.
+    The swap lasts for one layout in this process; lay out parts in parallel with
+    processes, not threads."""
+    from weasyprint.layout import block
+    original = block._linebox_layout
+    try:
+        src = inspect.getsource(original)
+    except (OSError, TypeError):
+        src = ""
+    if _DEFER not in src:
+        report.warning("build/pdf/edition.pdf", 0, "pdf.footnotes",
+                       "this WeasyPrint version may move footnotes away from their calls")
+        yield
+        return
+    namespace = dict(block.__dict__)
+    exec(compile(src.replace(_DEFER, "report = False"), block.__file__, "exec"), namespace)
+    block._linebox_layout = namespace[original.__name__]
+    try:
+        yield
+    finally:
+        block._linebox_layout = original
 
 
 class _weasyprint_log:

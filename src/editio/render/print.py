@@ -68,8 +68,21 @@ class PrintRenderer(HtmlRenderer):
         self.mentions: list[tuple[str, str]] = []   # (entity id, anchor id) in reading order
         self._seq = 0
         self._in_footnote = False
+        self._ids: set[str] = set()
 
     # ----------------------------------------------------------- structure
+    def el(self, out, tag: str, src=None, cls: str = "", **attrs):
+        """As the site's, but an id is given once only: a note attached to two passages
+        is printed in both footnotes, and the book is one HTML document."""
+        node = super().el(out, tag, src, cls, **attrs)
+        i = node.get("id")
+        if i is not None:
+            if i in self._ids:
+                del node.attrib["id"]
+            else:
+                self._ids.add(i)
+        return node
+
     def permalink(self, node, p):
         pass                                         # a book has no permalinks
 
@@ -109,6 +122,9 @@ class PrintRenderer(HtmlRenderer):
         fn = etree.SubElement(out, "span", {"class": f"footnote fn-{ann.kind}",
                                             "id": self.links.anchor(self.rdoc, f"note-{ann.n}"),
                                             "data-n": str(ann.n), "role": "doc-footnote"})
+        own_id = ann.element.get(XML_ID) if local(ann.element) == "note" else None
+        if own_id:   # an authorial note that others point to: keep its xml:id as an anchor
+            etree.SubElement(fn, "span", {"class": "note-id", "id": self.links.anchor(self.rdoc, own_id)})
         self._in_footnote = True
         try:
             self.note_body(ann, fn)
@@ -118,9 +134,10 @@ class PrintRenderer(HtmlRenderer):
 
     # ----------------------------------------------------- page references
     def page_ref(self, out, href: str, label: str = "", cls: str = "pageref"):
-        """``label, p. N`` as a link whose page number WeasyPrint fills in."""
+        """``label, p. N`` as a link; N is a :func:`page_number` slot the builder fills in."""
         a = etree.SubElement(out, "a", {"class": cls, "href": href})
         a.text = (label + ", " if label else "") + "p.\u00a0"
+        page_number(a, href)
         return a
 
     def b_link(self, el, out):
@@ -167,10 +184,14 @@ class PrintRenderer(HtmlRenderer):
             return None
         if r.element is r.doc.root:
             return f"Doc. {rd.number}"
+        parts = [] if rd is self.rdoc else [f"Doc. {rd.number}"]
+        p = rd.paragraph_of(r.element)
+        if p:
+            parts.append(f"¶ {p[1]}")
         ann = rd.by_element.get(r.element)
-        if ann is not None and r.element.get(XML_ID) and rd.paragraph_of(r.element) is None:
-            return f"Doc. {rd.number}, note {ann.n}"
-        return self.place_label(rd, r.element)
+        if ann is not None:
+            parts.append(f"n. {ann.n}")
+        return ", ".join(parts)
 
     def related(self, ann: Annotation, out):
         """The other passages on the same event, each with its page."""
@@ -246,6 +267,15 @@ class PrintRenderer(HtmlRenderer):
                 add_text(last, " " + tail.lstrip(",;: "))
 
 
+def page_number(parent, href: str):
+    """A slot for the page number of ``href`` (``#anchor``): ``<span class="pn"
+    data-ref="anchor">``.  The PDF builder writes the page found by the previous layout
+    pass into it (exact, and cheaper for WeasyPrint than ``target-counter()``)."""
+    pn = etree.SubElement(parent, "span", {"class": "pn", "data-ref": href.lstrip("#")})
+    pn.text = "0"
+    return pn
+
+
 def _source_holders(sd):
     kids = [c for c in sd if isinstance(c.tag, str)]
     return kids
@@ -254,7 +284,7 @@ def _source_holders(sd):
 _LABELS = {
     ("title", "desc"): "Description", ("title", "main"): "Title", ("title", "a"): "Title",
     ("title", "m"): "Book", ("title", "j"): "Journal", ("title", "s"): "Series",
-    ("note", "publication"): "Publication", ("note", "translation"): "Machine translation",
+    ("note", "publication"): "Publication", ("note", "translation"): "Translation",
     ("note", "references"): "References", ("note", "title"): "On the title",
     ("date", "updated"): "Updated",
 }

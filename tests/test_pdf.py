@@ -1,0 +1,454 @@
+"""The PDF edition: structure, page numbers, footnotes, index, fonts, reproducibility.
+
+Every check reads the PDF as a reader's tools do: pypdf for the document model
+(outline, named destinations, link annotations, attachments, metadata), poppler's
+``pdftotext -bbox`` for the words on each page, ``pdffonts`` for the fonts.
+The small book ``tests/roots/pdf-basic`` is checked exhaustively; the real edition
+(built once per session by ``edition_build``) on the same properties.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from conftest import ROOTS, run_editio
+
+pypdf = pytest.importorskip("pypdf")
+POPPLER = shutil.which("pdftotext") and shutil.which("pdffonts")
+needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftotext, pdffonts) not installed")
+NUM_END = re.compile(r"(\d+)(?:\s*[–-]\s*(\d+))?[).,;:]*\s*$")
+
+
+# ------------------------------------------------------------------ helpers
+class Pdf:
+    """A built PDF, read once: pages, named destinations, links, words."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.reader = pypdf.PdfReader(str(path))
+        self.dests = {name: self.reader.get_destination_page_number(d) + 1
+                      for name, d in self.reader.named_destinations.items()}
+        self._words = None
+
+    @property
+    def n(self) -> int:
+        return len(self.reader.pages)
+
+    def links(self):
+        """(page number, rect, destination name) of every internal link."""
+        out = []
+        for i, page in enumerate(self.reader.pages, 1):
+            for ref in page.get("/Annots") or []:
+                a = ref.get_object()
+                if a.get("/Subtype") == "/Link" and "/Dest" in a:
+                    out.append((i, [float(x) for x in a["/Rect"]], str(a["/Dest"])))
+        return out
+
+    def words(self):
+        """page number -> (page height, [(x0, y0, x1, y1, word)]) in points, top-left origin."""
+        if self._words is None:
+            out = subprocess.run(["pdftotext", "-bbox", str(self.path), "-"], capture_output=True,
+                                 check=True).stdout
+            tree = etree.fromstring(out, etree.XMLParser(recover=True, huge_tree=True))
+            self._words = {}
+            for i, page in enumerate(tree.iter("{*}page"), 1):
+                ws = [(float(w.get("xMin")), float(w.get("yMin")), float(w.get("xMax")), float(w.get("yMax")),
+                       w.text or "") for w in page.iter("{*}word")]
+                self._words[i] = (float(page.get("height")), ws)
+        return self._words
+
+    def text_in(self, page: int, rect) -> str:
+        height, ws = self.words()[page]
+        x1, y1, x2, y2 = rect
+        top, bottom = height - max(y1, y2), height - min(y1, y2)
+        inside = [w for w in ws if min(x1, x2) - 1 <= (w[0] + w[2]) / 2 <= max(x1, x2) + 1
+                  and top - 1 <= (w[1] + w[3]) / 2 <= bottom + 1]
+        return " ".join(w[4] for w in inside)
+
+    def text(self, first: int | None = None, last: int | None = None) -> str:
+        args = ["pdftotext", "-enc", "UTF-8"]
+        if first:
+            args += ["-f", str(first)]
+        if last:
+            args += ["-l", str(last)]
+        return subprocess.run(args + [str(self.path), "-"], capture_output=True, check=True,
+                              text=True).stdout
+
+
+def squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def mentions_of(project: Path) -> dict[str, list[str]]:
+    """entity id -> the anchor ids of its mentions, as the builder records them."""
+    from editio.build import prepare
+    from editio.builders.pdf import Book
+    from editio.config import load
+    edition, report = prepare(load(project))
+    book = Book(edition, report)
+    book.render_chapters()
+    out: dict[str, list[str]] = {}
+    for ch in book.chapters:
+        for ent, anchor in ch.mentions:
+            out.setdefault(ent, []).append(anchor)
+    return out
+
+
+def build(project: Path, *extra) -> subprocess.CompletedProcess:
+    r = run_editio("build", "--project", project, "--format", "pdf", *extra)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.fixture(scope="module")
+def basic(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("pdf") / "pdf-basic"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+    r = build(dest)
+    assert "(0 warning(s))" in r.stderr, r.stderr
+    return dest
+
+
+@pytest.fixture(scope="module")
+def basic_pdf(basic) -> Pdf:
+    return Pdf(basic / "build" / "pdf" / "edition.pdf")
+
+
+@pytest.fixture(scope="module")
+def edition_pdf(edition_build) -> Pdf:
+    return Pdf(edition_build / "build" / "pdf" / "edition.pdf")
+
+
+@pytest.fixture(params=["basic", "edition"])
+def book(request):
+    """Both books, for the properties that hold of any book."""
+    name = request.param
+    project = request.getfixturevalue(name)
+    pdf = request.getfixturevalue(f"{name}_pdf")
+    return project, pdf
+
+
+@pytest.fixture(scope="module")
+def edition(edition_build):
+    return edition_build
+
+
+# ---------------------------------------------------------------- structure
+def test_metadata_and_tagging(book):
+    project, pdf = book
+    from editio.config import load
+    p = load(project)
+    meta = pdf.reader.metadata
+    assert meta.title == p.title
+    assert meta.author == ", ".join(p.editors)
+    assert meta.subject == (p.description or p.subtitle or p.title)
+    assert "TEI" in meta.get("/Keywords", "")
+    assert meta.get("/CreationDate") and meta.get("/CreationDate") == meta.get("/ModDate")
+    root = pdf.reader.trailer["/Root"]
+    assert str(root["/Lang"]) == p.language
+    assert root["/MarkInfo"]["/Marked"]                      # tagged PDF (PDF/UA-1)
+    assert "/StructTreeRoot" in root
+    assert b"pdfuaid" in root["/Metadata"].get_object().get_data()
+
+
+def test_bookmarks(book):
+    project, pdf = book
+    top = [o for o in pdf.reader.outline if not isinstance(o, list)]
+    titles = [o.title for o in top]
+    for want in ("Contents", "Editorial principles", "Key to the editorial signs", "Index"):
+        assert want in titles, titles
+    chapters = [t for t in titles if re.match(r"\d+\. ", t)]
+    from editio.config import load
+    from editio.corpus import Corpus
+    assert len(chapters) == len(Corpus.load(load(project)).texts)
+    # each chapter bookmark points to the chapter's first page
+    for o in top:
+        m = re.match(r"(\d+)\. ", o.title)
+        if m:
+            page = pdf.reader.get_destination_page_number(o) + 1
+            chapter_anchor = [k for k in pdf.dests if k.startswith("chapter-")][int(m.group(1)) - 1]
+            assert page == pdf.dests[chapter_anchor]
+
+
+def test_attachments_are_the_tei_sources(book):
+    project, pdf = book
+    att = pdf.reader.attachments
+    from editio.config import load
+    p = load(project)
+    for f in sorted((project / p.input).rglob("*.xml")):
+        name = f.relative_to(project / p.input).as_posix()
+        assert name in att, sorted(att)
+        assert att[name][0] == f.read_bytes()
+
+
+def test_title_page_and_contents(basic_pdf):
+    first = basic_pdf.text(1, 1)
+    assert "A Test Book" in first and "A. Editor, B. Editor" in first and "Test Press" in first
+    assert "2026" in first
+    verso = basic_pdf.text(2, 2)
+    assert "CC BY 4.0" in verso
+    contents = basic_pdf.text(3, 3)
+    assert "Contents" in contents and "Document A" in contents and "Index" in contents
+
+
+# -------------------------------------------------------------- page numbers
+@needs_poppler
+def test_every_printed_page_number_is_the_page_of_its_target(book):
+    """Contents, cross-references ("Doc. 2, ¶ 4, p. 27"), concordance and index: the
+    number a link prints is the page its destination is on."""
+    _, pdf = book
+    checked = 0
+    groups: list[list] = []                 # the pieces of one link broken over lines
+    for page, rect, dest in pdf.links():
+        if groups and groups[-1][0] == page and groups[-1][2] == dest:
+            groups[-1][1].append(rect)
+        else:
+            groups.append([page, [rect], dest])
+    for page, rects, dest in groups:
+        txt = " ".join(pdf.text_in(page, r) for r in rects)
+        m = NUM_END.search(txt)
+        if not m or dest not in pdf.dests:
+            continue
+        assert int(m.group(1)) == pdf.dests[dest], f"p. {page}: link {txt!r} -> #{dest} on p. {pdf.dests[dest]}"
+        checked += 1
+    assert checked >= 20
+
+
+@needs_poppler
+def test_cross_references_print_see_page(basic_pdf):
+    pageref_links = [(p, r, d) for p, r, d in basic_pdf.links() if d.startswith(("a--", "b--"))]
+    texts = [basic_pdf.text_in(p, r) for p, r, _ in pageref_links]
+    assert any(re.search(r"Doc\. 2, ¶ \d+(, n\. \d+)?, p\. \d+\W*$", t) for t in texts), texts
+    # the <ptr> in b.xml prints the place and page of a.xml#a-x02
+    want = basic_pdf.dests["a--a-x02"]
+    assert any(re.search(rf"Doc\. 1, ¶ \d+, n\. \d+, p\. {want}\W*$", t) for t in texts), texts
+
+
+def test_footnote_is_on_the_page_of_its_call(book):
+    _, pdf = book
+    notes = {k: v for k, v in pdf.dests.items() if re.search(r"--note-\d+$", k)}
+    assert notes
+    for name, page in notes.items():
+        call = name.replace("--note-", "--call-")
+        assert pdf.dests.get(call) == page, f"{name} on p. {page}, its call on p. {pdf.dests.get(call)}"
+
+
+@needs_poppler
+def test_footnote_text_at_the_foot(basic_pdf):
+    """The footnote body is printed on its page, below the text."""
+    page = basic_pdf.dests["a--note-1"]
+    txt = basic_pdf.text(page, page)
+    assert "The subject of “crossed” is the UN forces." in txt or 'The subject of "crossed"' in txt
+
+
+def _index_pages(pdf, mentions):
+    """entity -> set of page numbers printed in the index (ranges expanded)."""
+    anchor_entity = {a: e for e, anchors in mentions.items() for a in anchors}
+    out: dict[str, set] = {}
+    index_start = pdf.dests["index"]
+    for page, rect, dest in pdf.links():
+        if page < index_start or dest not in anchor_entity:
+            continue
+        m = NUM_END.search(pdf.text_in(page, rect))
+        assert m, pdf.text_in(page, rect)
+        a, b = int(m.group(1)), int(m.group(2) or m.group(1))
+        out.setdefault(anchor_entity[dest], set()).update(range(a, b + 1))
+    return out
+
+
+@needs_poppler
+def test_index_page_numbers_basic(basic, basic_pdf):
+    mentions = mentions_of(basic)
+    printed = _index_pages(basic_pdf, mentions)
+    for ent, anchors in mentions.items():
+        want = {basic_pdf.dests[a] for a in anchors}
+        assert printed.get(ent) == want, (ent, printed.get(ent), want)
+    # duplicates merged into runs: Kim Il Sung is on many consecutive pages
+    txt = basic_pdf.text(basic_pdf.dests["index"])
+    assert re.search(r"Kim Il Sung.*\d+–\d+", squash(txt).replace("KimIlSung", "Kim Il Sung"))
+
+
+@needs_poppler
+def test_index_page_numbers_edition_sample(edition, edition_pdf):
+    mentions = mentions_of(edition)
+    printed = _index_pages(edition_pdf, mentions)
+    ranked = sorted(mentions, key=lambda e: (-len(mentions[e]), e))
+    sample = ranked[:6] + ranked[len(ranked) // 2: len(ranked) // 2 + 3] + ranked[-3:]
+    for ent in sample:
+        want = {edition_pdf.dests[a] for a in mentions[ent]}
+        assert printed.get(ent) == want, (ent, printed.get(ent), want)
+
+
+@needs_poppler
+def test_concordance_lists_every_passage(basic_pdf):
+    txt = basic_pdf.text(basic_pdf.dests["concordance"], basic_pdf.dests["index"] - 1)
+    assert "Moscow meeting, November 1957" in txt and "Last Volunteers leave Korea" in txt
+    assert txt.count("disagrees") >= 1
+
+
+# -------------------------------------------------------------------- text
+@needs_poppler
+def test_editorial_signs_in_the_edited_text(basic_pdf):
+    body = squash(basic_pdf.text(basic_pdf.dests["chapter-a"], basic_pdf.dests["chapter-b"] - 1))
+    assert squash("[forces]") in body                        # restored, high certainty
+    assert squash("[Mao Zedong?]") in body                   # medium
+    assert squash("[Zhou??]") in body                        # low
+    assert "[…]" in body                                     # not restored
+    assert "⸢Khrushchev⸣" in body                            # corrected
+    assert squash("†some factions were replaced and even happened†") in body
+    assert "**" not in body.split("Mask")[0]                 # masks only quoted in the notes
+
+
+@needs_poppler
+def test_diplomatic_view(tmp_path):
+    dest = tmp_path / "dip"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+    build(dest, "--view", "diplomatic")
+    pdf = Pdf(dest / "build" / "pdf" / "edition.pdf")
+    body = pdf.text(pdf.dests["chapter-a"], pdf.dests["chapter-b"] - 1)
+    assert re.search(r"The joint \*\*\s*\d*\s*crossed", body)
+    assert re.search(r"Stalin\s*\d*\s*met", body)
+    assert "[forces]" not in squash(body)
+    assert "Diplomatic text" in pdf.text(1, 1)
+
+
+@needs_poppler
+def test_original_script_names_survive_extraction(book):
+    project, pdf = book
+    from editio.config import load
+    from editio.corpus import Corpus
+    corpus = Corpus.load(load(project))
+    names = [t for k in ("person", "place", "org") for e in corpus.entities_of(k)
+             for t, _ in e.original_names if corpus.mentions.get(e.id)]
+    assert names
+    txt = squash(pdf.text(pdf.dests["index"]))
+    missing = [n for n in names if squash(n) not in txt]
+    assert not missing, missing
+
+
+@needs_poppler
+def test_only_the_shipped_fonts_are_embedded(book):
+    _, pdf = book
+    out = subprocess.run(["pdffonts", str(pdf.path)], capture_output=True, text=True, check=True).stdout
+    rows = out.splitlines()[2:]
+    assert rows
+    for row in rows:
+        name = row.split()[0]
+        assert re.match(r"[A-Z]{6}\+editio-?(Garamond|Serif-?CJK)", name), row
+        assert " yes " in row[row.index(name) + len(name):], row        # embedded
+
+
+def test_hyphenation_and_language(basic):
+    from editio.build import prepare
+    from editio.builders.pdf import Book
+    from editio.config import load
+    edition, report = prepare(load(basic))
+    book = Book(edition, report)
+    book.render_chapters()
+    html = book.html()
+    assert '<html lang="en">' in html
+    css = (Path(__file__).resolve().parents[1] / "styles" / "print.css").read_text()
+    assert "hyphens: auto" in css and "widows: 2" in css and "float: footnote" in css
+
+
+# ------------------------------------------------------------ reproducibility
+def test_same_input_same_bytes(basic, tmp_path):
+    """Built again elsewhere, the PDF is byte-identical."""
+    again = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(ROOTS / "pdf-basic", again)
+    build(again)
+    assert (again / "build/pdf/edition.pdf").read_bytes() == (basic / "build/pdf/edition.pdf").read_bytes()
+
+
+def test_source_date_epoch(tmp_path):
+    dest = tmp_path / "sde"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+    r = run_editio("build", "--project", dest, "--format", "pdf", env={"SOURCE_DATE_EPOCH": "1700000000"})
+    assert r.returncode == 0, r.stderr
+    meta = pypdf.PdfReader(str(dest / "build/pdf/edition.pdf")).metadata
+    assert meta["/CreationDate"].startswith("D:20231114")
+
+
+# ---------------------------------------------------------------- units
+def test_page_list_merges_runs():
+    from editio.builders.pdf import _page_list
+    pages = {"a": 3, "b": 3, "c": 7, "d": 8, "e": 9, "f": 12, "g": 14, "h": 15}
+    got = _page_list(list(pages), pages)
+    assert [p["label"] for p in got] == ["3", "7–9", "12", "14–15"]
+    assert [p["anchor"] for p in got] == ["a", "c", "f", "g"]
+    assert [p["label"] for p in _page_list(["a", "b"], None)] == ["", ""]
+
+
+def test_short_title():
+    from editio.builders.pdf import short_title
+    assert short_title("Volunteers in Korea: Five Web Articles") == "Volunteers in Korea"
+    long = "word " * 30
+    assert len(short_title(long)) <= 62 and short_title(long).endswith("…")
+
+
+def test_print_renderer_footnotes_and_mentions(basic):
+    """Every annotation becomes one footnote; every tagged mention gets an anchor."""
+    from editio.build import prepare
+    from editio.config import load
+    from editio.render.print import PrintLinks, PrintRenderer
+    edition, report = prepare(load(basic))
+    rdoc = edition.docs[0]
+    r = PrintRenderer(edition, rdoc, PrintLinks(), report, view="edited")
+    out = r.render()
+    notes = out.xpath("//span[contains(@class, 'footnote')]")
+    assert [int(n.get("data-n")) for n in notes] == sorted(a.n for a in rdoc.annotations)
+    assert all(n.get("id") == f"{rdoc.id}--note-{n.get('data-n')}" for n in notes)
+    ids = out.xpath("//@id")
+    assert len(ids) == len(set(ids))
+    assert len(r.mentions) == len(out.xpath("//span[@data-entity]"))
+    assert not out.xpath("//a[contains(@class, 'permalink')]")
+    assert not [d for d in report.items if d.code == "element.unknown"]
+
+
+def test_missing_glyph_is_reported(tmp_path):
+    """A character no shipped font has is named, with its line."""
+    dest = tmp_path / "glyph"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+    auth = dest / "tei" / "authority.xml"
+    auth.write_text(auth.read_text(encoding="utf-8").replace("Москва", "Москва</placeName>"
+                    '<placeName xml:lang="bug">ᨀᨁ'), encoding="utf-8")
+    from editio.build import prepare
+    from editio.builders.pdf import Book
+    from editio.config import load
+    edition, report = prepare(load(dest))
+    book = Book(edition, report)
+    book.render_chapters()
+    book.check_glyphs()
+    glyph = [d for d in report.items if d.code == "pdf.glyph"]
+    assert glyph and glyph[0].file == "tei/authority.xml" and glyph[0].line > 0
+
+
+def test_frus_volume_builds(tmp_path):
+    """A real FRUS volume becomes a book: unknown elements fall back with located
+    warnings, every page reference and footnote lands.  The volume points to other
+    volumes (errors for ``editio check``), so the builder is driven directly."""
+    from conftest import FRUS
+    src = FRUS / "frus1917-72PubDip.xml"
+    if not src.exists():
+        pytest.skip("FRUS corpus not available")
+    from editio.builders.pdf import build_pdf
+    from editio.config import load
+    from editio.corpus import Corpus
+    from editio.diagnostics import Report
+    from editio.transforms import resolve
+    (tmp_path / "tei").mkdir()
+    shutil.copy(src, tmp_path / "tei" / src.name)
+    report = Report()
+    out = build_pdf(resolve(Corpus.load(load(tmp_path))), tmp_path / "pdf", report)
+    pdf = Pdf(out)
+    assert pdf.n > 50
+    assert all(d.line for d in report.items if d.code == "element.unknown")
+    assert not [d for d in report.items if d.code.startswith("pdf.")], [d.format() for d in report.items]
+    for name, page in pdf.dests.items():
+        if "--note-" in name:
+            assert pdf.dests.get(name.replace("--note-", "--call-")) == page, name
