@@ -234,7 +234,8 @@ def test_opened_from_disk(browser, edition_site):
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto((edition_site / "index.html").as_uri())
     doc = pg.locator(".doc-list a").first
-    doc.click()
+    with pg.expect_navigation(wait_until="load"):
+        doc.click()
     assert pg.evaluate("document.documentElement.classList.contains('js')"), "site.js runs from disk"
     assert pg.locator("link[rel=stylesheet]").count() >= 1
     assert pg.evaluate("getComputedStyle(document.querySelector('.site-header')).borderBottomStyle") == "solid"

@@ -133,6 +133,31 @@ class Entity:
                 out.append((plain(c), c.get(XML_LANG, ""), c.get("type", "")))
         return out
 
+    @cached_property
+    def index_name(self) -> str:
+        """The name as an index prints it: "Mikoyan, Anastas" where the standard name is
+        marked up forename-first with ``forename``/``surname``; otherwise as it stands
+        (Chinese and Korean names already stand surname first)."""
+        std = next((c for c in self.element if isinstance(c.tag, str) and local(c) == "persName"
+                    and c.get("type") == "standard"), None)
+        if std is not None:
+            parts = [c for c in std if isinstance(c.tag, str)]
+            names = [local(c) for c in parts]
+            if "surname" in names and "forename" in names and names.index("forename") < names.index("surname"):
+                sur = " ".join(plain(c) for c in parts if local(c) == "surname")
+                fore = " ".join(plain(c) for c in parts if local(c) == "forename")
+                return f"{sur}, {fore}"
+        return self.name
+
+    @cached_property
+    def sort_key(self) -> str:
+        """``@sortKey`` if the entry has one, else the index name folded for sorting."""
+        import unicodedata
+        s = self.element.get("sortKey") or self.index_name
+        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+        s = re.sub(r"^(the|a|an)\s+", "", s.lower())
+        return re.sub(r"[^\w\s]", "", s)
+
     @property
     def original_names(self) -> list[tuple[str, str]]:
         return [(t, lang) for t, lang, _ in self.names if lang and not lang.startswith("en")]
@@ -232,7 +257,7 @@ class Corpus:
         ents = [e for e in self.entities.values() if e.kind == kind and not self.is_editor(e)]
         if kind == "event":
             return sorted(ents, key=lambda e: (e.when or "9999", e.name))
-        return sorted(ents, key=lambda e: e.name.lower())
+        return sorted(ents, key=lambda e: e.sort_key)
 
     def is_editor(self, ent: Entity) -> bool:
         p = ent.element.getparent()

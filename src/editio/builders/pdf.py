@@ -284,13 +284,13 @@ class Book:
                 anchors = by_entity.get(ent.id)
                 if not anchors:
                     continue
-                entries.append({"id": ent.id, "name": ent.name, "sort": _sort_key(ent.name),
+                entries.append({"id": ent.id, "name": ent.index_name, "sort": ent.sort_key,
                                 "originals": [{"text": t, "lang": lang} for t, lang in ent.original_names],
                                 "dates": ent.dates if kind == "person" else "",
                                 "pages": _page_list(anchors, pages)})
                 for v in ent.variants:
                     if _sort_key(v) != _sort_key(ent.name):
-                        entries.append({"see": ent.name, "name": v, "sort": _sort_key(v)})
+                        entries.append({"see": ent.index_name, "name": v, "sort": _sort_key(v)})
             if entries:
                 entries.sort(key=lambda e: (e["sort"], "see" in e))
                 parts.append({"kind": kind, "label": label, "entries": entries})
