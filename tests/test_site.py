@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import html as lhtml
 
-from conftest import FRUS, ROOTS, TEI_ALL, run_editio
+from conftest import FRUS, ROOTS, run_editio
 from sitecheck import broken_links, html_errors, pages, security_problems
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

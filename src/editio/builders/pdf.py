@@ -63,9 +63,23 @@ PN = re.compile(r'(<span class="pn" data-ref=")([^"]*)(">)([^<]*)(</span>)')
 VIEW_LABELS = {"edited": "Edited reading text", "diplomatic": "Diplomatic text"}
 
 
+# WeasyPrint lays a book out in one process, in memory: about 6 MB of memory per 1,000
+# characters of text and three passes.  Beyond this the PDF is not attempted (a later
+# version lays out parts in separate processes); the HTML is still built.
+MAX_TEXT_CHARS = 2_500_000
+
+
 def build_pdf(edition: Edition, out_dir: Path, report: Report, view: str = "edited",
-              progress=None) -> Path:
-    """Write ``out_dir/edition.pdf``; return its path."""
+              progress=None) -> Path | None:
+    """Write ``out_dir/edition.pdf``; return its path (None when the book is too large)."""
+    sizes = [(len(rd.doc.diplomatic.text()), rd.doc) for rd in edition.docs]
+    total = sum(n for n, _ in sizes)
+    if total > MAX_TEXT_CHARS:
+        n, biggest = max(sizes, key=lambda x: x[0])
+        report.warning(biggest.rel, 1, "pdf.too-large",
+                       f"the texts hold {total:,} characters, over the {MAX_TEXT_CHARS:,} one PDF "
+                       f"can be laid out from in memory (this file: {n:,}); no PDF written")
+        return None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     book = Book(edition, report, view=view)
