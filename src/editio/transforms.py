@@ -53,6 +53,18 @@ class ResolvedDoc:
         return None
 
     @cached_property
+    def first_with_note(self) -> dict:
+        """note element -> the first annotation (in note order) that it explains.
+
+        One note may explain several annotations (forty identical typographic slips);
+        it is printed in full once and referred to from the others."""
+        out: dict = {}
+        for a in self.annotations:
+            for n in a.notes:
+                out.setdefault(n, a)
+        return out
+
+    @cached_property
     def counts(self) -> dict:
         out: dict = {}
         for a in self.annotations:

@@ -509,15 +509,27 @@ class HtmlRenderer:
         lab.tail = ". "
         if ann.kind in ("redaction", "correction", "normalisation"):
             r = etree.SubElement(out, "span", {"class": "note-readings"})
+            dip, ed = ann.diplomatic, ann.edited.strip()
             q1 = etree.SubElement(r, "q", {"class": "note-dip"})
-            q1.text = ann.diplomatic
+            q1.text = dip
             q1.tail = " → "
             q2 = etree.SubElement(r, "q", {"class": "note-ed"})
-            q2.text = ann.edited.strip()
+            q2.text = ann.edited if dip.strip() == ed else ed
             r.tail = ". "
+            if dip.strip() == ed and dip != ann.edited:  # only the spacing differs
+                r.tail = (" (space added). " if len(ann.edited) > len(dip) else " (space removed). ")
+        first = self.rdoc.first_with_note
         for n in ann.notes:
             span = etree.SubElement(out, "span", {"class": "note-text"})
-            self.note_content(n, span)
+            earlier = first.get(n)
+            if earlier is not None and earlier is not ann:
+                span.text = "As "
+                a = etree.SubElement(span, "a", {"class": "note-ref",
+                                                 "href": self.links.note(self.rdoc, earlier)})
+                a.text = f"note {earlier.n}"
+                a.tail = "."
+            else:
+                self.note_content(n, span)
             add_text(out, " ")
         if ann.kind == "crossref":
             self.related(ann, out)
