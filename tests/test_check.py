@@ -40,33 +40,33 @@ CASES = {
                   ["tei/a.xml:16:216: error: not well-formed: Opening and ending tag mismatch: "
                    "hi line 16 and p [read.syntax]"]),
     "unknown reference": ("b.xml", "authority.xml#moscow", "authority.xml#mosc0w",
-                          ['tei/b.xml:13:1: error: @ref "authority.xml#mosc0w" resolves to nothing '
+                          ['tei/b.xml:13:248: error: @ref "authority.xml#mosc0w" resolves to nothing '
                            "[ref.missing]"]),
     "duplicate id": ("b.xml", 'xml:id="b-x01"', 'xml:id="a-m01"',
-                     ['tei/a.xml:24:1: error: @target "b.xml#b-x01" resolves to nothing [ref.missing]',
-                      'tei/b.xml:13:1: error: xml:id "a-m01" is already used at tei/a.xml:16 '
+                     ['tei/a.xml:24:81: error: @target "b.xml#b-x01" resolves to nothing [ref.missing]',
+                      'tei/b.xml:13:15: error: xml:id "a-m01" is already used at tei/a.xml:16 '
                       "[id.duplicate]"]),
     "schema violation": ("b.xml", '<p><seg xml:id="b-x01"', '<p><index indexName="x"/><seg xml:id="b-x01"',
-                         ["tei/b.xml:13:1: warning: <index> has no behaviour; rendered as a generic "
+                         ["tei/b.xml:13:10: warning: <index> has no behaviour; rendered as a generic "
                           "inline [element.unknown]",
-                          "tei/b.xml:13:1: error: <index> is not allowed by the schema editio.rng "
+                          "tei/b.xml:13:10: error: <index> is not allowed by the schema editio.rng "
                           "[schema.invalid]"]),
     "error class": ("a.xml", 'corr type="factual"', 'corr type="stylistic"',
-                    ['tei/a.xml:17:1: error: <corr type="stylistic">: the error classes are factual, '
+                    ['tei/a.xml:17:153: error: <corr type="stylistic">: the error classes are factual, '
                      "translation, name, typographic, contradiction [annot.type-value]"]),
     "missing certainty": ("a.xml", 'reason="masked" cert="high" resp', 'reason="masked" resp',
-                          ["tei/a.xml:16:1: error: mask <supplied> has no @cert [annot.cert-missing]"]),
+                          ["tei/a.xml:16:60: error: mask <supplied> has no @cert [annot.cert-missing]"]),
     "missing resp": ("a.xml", 'cert="high" resp="authority.xml#ed">forces', 'cert="high">forces',
-                     ["tei/a.xml:16:1: error: mask <supplied> has no @resp [annot.resp-missing]"]),
+                     ["tei/a.xml:16:60: error: mask <supplied> has no @resp [annot.resp-missing]"]),
     "missing note": ("a.xml", '<note type="redaction" target="#a-m01">', '<note type="redaction">',
-                     ['tei/a.xml:16:1: error: mask has no explanatory note (a <note> with '
+                     ['tei/a.xml:16:22: error: mask has no explanatory note (a <note> with '
                       '@target="#a-m01") [annot.note-missing]',
-                      "tei/a.xml:22:1: warning: editorial note points to nothing (no @target) "
+                      "tei/a.xml:22:9: warning: editorial note points to nothing (no @target) "
                       "[note.orphan]"]),
     "invalid date": ("b.xml", 'when="1957-11"', 'when="1957-02-30"',
-                     ['tei/b.xml:13:1: error: @when "1957-02-30" is not an ISO 8601 date [date.invalid]']),
+                     ['tei/b.xml:13:303: error: @when "1957-02-30" is not an ISO 8601 date [date.invalid]']),
     "witness mismatch": ("b.xml", "Kim Il Sung</persName> met", "Kim Il-sung</persName> met",
-                         ["tei/b.xml:13:1: error: diplomatic text differs from witness b.txt at "
+                         ["tei/b.xml:13:102: error: diplomatic text differs from witness b.txt at "
                           "character 6: text has '-sung met Mao Zedong in Moscow', witness has "
                           "' Sung met Mao Zedong in Moscow' [witness.mismatch]"]),
 }
@@ -88,10 +88,10 @@ def test_sic_without_corr_is_a_warning_and_strict_makes_it_an_error(project):
     mutate(project, "b.xml", "Moscow</placeName>", "Moscow</placeName><sic></sic>")
     code, out, _ = check(project)
     assert code == 0
-    assert out == ["tei/b.xml:13:1: warning: <sic> without a <corr> in a <choice> [sic.no-corr]"]
+    assert out == ["tei/b.xml:13:293: warning: <sic> without a <corr> in a <choice> [sic.no-corr]"]
     code, out, err = check(project, "--strict")
     assert code == 1
-    assert out == ["tei/b.xml:13:1: error: <sic> without a <corr> in a <choice> [sic.no-corr]"]
+    assert out == ["tei/b.xml:13:293: error: <sic> without a <corr> in a <choice> [sic.no-corr]"]
 
 
 def test_unencoded_mask_is_reported(project):
@@ -99,7 +99,7 @@ def test_unencoded_mask_is_reported(project):
         p = project / f
         p.write_text(p.read_text().replace("crossed the river", "crossed the ** river"))
     code, out, _ = check(project)
-    assert out == ['tei/a.xml:16:1: warning: mask "**" at character 39 is not encoded '
+    assert out == ['tei/a.xml:16:9: warning: mask "**" at character 39 is not encoded '
                    '(<choice><orig>**</orig><supplied reason="masked">…) [mask.unencoded]']
     assert code == 0
 
@@ -110,7 +110,7 @@ def test_json_format(project):
     assert r.returncode == 1
     data = json.loads(r.stdout)
     assert data["files"] == 3 and data["errors"] == 1 and data["warnings"] == 0
-    assert data["diagnostics"] == [{"file": "tei/b.xml", "line": 13, "col": 1, "severity": "error",
+    assert data["diagnostics"] == [{"file": "tei/b.xml", "line": 13, "col": 248, "severity": "error",
                                     "code": "ref.missing",
                                     "message": '@ref "authority.xml#nowhere" resolves to nothing'}]
 
@@ -125,7 +125,7 @@ def test_other_schema(project):
     mutate(project, "b.xml", "<p><seg", '<p><index indexName="x"/><seg')
     code, out, _ = check(project, "--schema", TEI_ALL)
     assert code == 0
-    assert out == ["tei/b.xml:13:1: warning: <index> has no behaviour; rendered as a generic inline "
+    assert out == ["tei/b.xml:13:10: warning: <index> has no behaviour; rendered as a generic inline "
                    "[element.unknown]"]
 
 

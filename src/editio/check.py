@@ -40,6 +40,7 @@ from editio.read import read
 
 T = "{%s}" % TEI_NS
 CERTS = {"high", "medium", "low", "unknown"}
+XML_ID_ATTR = "xml:id"
 CORR_TYPES = ("factual", "translation", "name", "typographic", "contradiction")
 DATE_ATTRS = ("when", "from", "to", "notBefore", "notAfter", "when-iso")
 REF_ATTRS = ("ref", "target", "corresp", "sameAs", "resp", "who", "source", "facs", "url")
@@ -131,7 +132,7 @@ def _schema_report(doc, rng, declared, path, report, explained=()) -> None:
     if declared is not None:
         for el in doc.root.iter():
             if isinstance(el.tag, str) and is_tei(el) and local(el) not in declared:
-                report.error(doc.rel, el.sourceline, "schema.invalid",
+                report.error(doc.rel, el.sourceline, "schema.invalid", col=doc.column(el), message=
                              f"<{local(el)}> is not allowed by the schema {path.name}")
                 skip_lines.update(a.sourceline for a in el.iterancestors())
                 skip_lines.add(el.sourceline)
@@ -205,7 +206,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> list:
             if i in seen_ids:
                 f, ln = seen_ids[i]
                 report.error(doc.rel, line, "id.duplicate",
-                             f'xml:id "{i}" is already used at {f}:{ln}')
+                             f'xml:id "{i}" is already used at {f}:{ln}', col=doc.column(el, XML_ID_ATTR))
             else:
                 seen_ids[i] = (doc.rel, line)
         name = local(el)
@@ -218,28 +219,32 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> list:
             for tok, r in corpus.targets(doc, el, attr):
                 if r.status == "missing" and attr == "facs" and r.doc is None:
                     report.warning(doc.rel, line, "ref.facs-missing",
-                                   f'@facs "{tok}": no such image in the project')
+                                   f'@facs "{tok}": no such image in the project',
+                                   col=doc.column(el, attr))
                 elif r.status == "missing":
                     report.error(doc.rel, line, "ref.missing",
-                                 f'@{attr} "{tok}" resolves to nothing')
+                                 f'@{attr} "{tok}" resolves to nothing', col=doc.column(el, attr))
                 elif r.status == "unsafe":
                     report.warning(doc.rel, line, "ref.unsafe",
                                    f'@{attr} "{tok}" is not allowed (only {", ".join(sorted(_schemes()))} URLs '
-                                   f"and files inside the project); it will not be linked")
+                                   f"and files inside the project); it will not be linked",
+                                   col=doc.column(el, attr))
         for attr in DATE_ATTRS:
             v = el.get(attr)
             if v is not None and not _valid_date(v):
                 explained.append(el)
-                report.error(doc.rel, line, "date.invalid", f'@{attr} "{v}" is not an ISO 8601 date')
+                report.error(doc.rel, line, "date.invalid", f'@{attr} "{v}" is not an ISO 8601 date',
+                             col=doc.column(el, attr))
         c = el.get("cert")
         if c is not None and name in ("supplied", "corr", "reg", "expan", "unclear") and c not in CERTS:
             explained.append(el)
             report.warning(doc.rel, line, "annot.cert-value",
-                           f'@cert "{c}" is not one of high, medium, low')
+                           f'@cert "{c}" is not one of high, medium, low', col=doc.column(el, "cert"))
         if name == "corr" and is_tei(el) and el.get("type") and el.get("type") not in CORR_TYPES:
             explained.append(el)
             report.error(doc.rel, line, "annot.type-value",
-                           f'<corr type="{el.get("type")}">: the error classes are {", ".join(CORR_TYPES)}')
+                           f'<corr type="{el.get("type")}">: the error classes are {", ".join(CORR_TYPES)}',
+                           col=doc.column(el, "type"))
         cls = classify(el) if is_tei(el) else None
         if cls:
             kind, typ, carrier = cls
@@ -251,32 +256,35 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> list:
                 where = carrier.sourceline or line
                 if not carrier.get("cert"):
                     report.error(doc.rel, where, "annot.cert-missing",
-                                 f"{label} <{local(carrier)}> has no @cert")
+                                 f"{label} <{local(carrier)}> has no @cert", col=doc.column(carrier))
                 if not carrier.get("resp"):
                     report.error(doc.rel, where, "annot.resp-missing",
-                                 f"{label} <{local(carrier)}> has no @resp")
+                                 f"{label} <{local(carrier)}> has no @resp", col=doc.column(carrier))
             needs_note = kind in ("correction", "restoration", "redaction", "problem") or (
                 kind == "crossref" and typ == "disagrees")
             if needs_note and not notes and not _has_inline_note(el):
                 report.error(doc.rel, line, "annot.note-missing",
                              f"{label} has no explanatory note (a <note> with @target=\"#{i or '…'}\")"
-                             + ("" if i else "; give it an xml:id"))
+                             + ("" if i else "; give it an xml:id"), col=doc.column(el))
             if kind == "error":
-                report.warning(doc.rel, line, "sic.no-corr", "<sic> without a <corr> in a <choice>")
+                report.warning(doc.rel, line, "sic.no-corr", "<sic> without a <corr> in a <choice>",
+                               col=doc.column(el))
         if name == "note" and is_tei(el) and _in_notes_div(el) and not el.get("target") \
                 and not el.get(XML_ID):
-            report.warning(doc.rel, line, "note.orphan", "editorial note points to nothing (no @target)")
+            report.warning(doc.rel, line, "note.orphan", "editorial note points to nothing (no @target)",
+                           col=doc.column(el))
         elif name == "note" and is_tei(el) and el.get(XML_ID) and _in_notes_div(el) \
                 and not el.get("target") and not _referenced(corpus, doc, el):
             report.warning(doc.rel, line, "note.orphan",
-                           f'editorial note "{el.get(XML_ID)}" has no @target and nothing points to it')
+                           f'editorial note "{el.get(XML_ID)}" has no @target and nothing points to it',
+                           col=doc.column(el))
     for name, els in unknown.items():
         more = f" ({len(els)} occurrences)" if len(els) > 1 else ""
         beh = behaviour(els[0])
         how = ("not rendered (active content)" if beh.params.get("active")
                else f"rendered as a generic {beh.name}")
         report.warning(doc.rel, els[0].sourceline or 0, "element.unknown",
-                       f"<{name}> has no behaviour; {how}{more}")
+                       f"<{name}> has no behaviour; {how}{more}", col=doc.column(els[0]))
     if doc.has_text:
         if mask is not None:
             _check_masks(doc, mask, report)
@@ -345,7 +353,8 @@ def _check_masks(doc, mask, report) -> None:
             el = _element_at(tv, m.start())
             report.warning(doc.rel, el.sourceline if el is not None else 0, "mask.unencoded",
                            f'mask "{m.group()}" at character {m.start()} is not encoded '
-                           f"(<choice><orig>{m.group()}</orig><supplied reason=\"masked\">…)")
+                           f"(<choice><orig>{m.group()}</orig><supplied reason=\"masked\">…)",
+                           col=doc.column(el) if el is not None else 0)
 
 
 def _element_at(tv, pos):
@@ -373,7 +382,7 @@ def _check_witness(doc, report) -> None:
     el = _element_at(doc.diplomatic, i)
     report.error(doc.rel, el.sourceline if el is not None else 0, "witness.mismatch",
                  f"diplomatic text differs from witness {w.name} at character {i}: "
-                 f"text has {got[i:i + 30]!r}, witness has {expected[i:i + 30]!r}")
+                 f"text has {got[i:i + 30]!r}, witness has {expected[i:i + 30]!r}", col=doc.column(el) if el is not None else 0)
 
 
 def _check_events(corpus: Corpus, report: Report) -> None:

@@ -46,6 +46,48 @@ class Document:
     def root(self):
         return self.tree.getroot()
 
+    # ---- locations: lxml keeps an element's line; its column is found in the source
+    @cached_property
+    def _source_lines(self) -> list[str]:
+        try:
+            data = self.path.read_bytes()
+            enc = self.tree.docinfo.encoding or "utf-8"
+            return data.decode(enc, errors="replace").lstrip("\ufeff").split("\n")
+        except (OSError, LookupError):
+            return []
+
+    @cached_property
+    def _by_line(self) -> dict:
+        out: dict = {}
+        for el in self.root.iter():
+            if isinstance(el.tag, str) and el.sourceline:
+                out.setdefault(el.sourceline, []).append(el)
+        return out
+
+    def column(self, el, attr: str | None = None) -> int:
+        """1-based column of ``el``'s start tag (or of its attribute ``attr``) in the
+        source; 1 when it cannot be found (e.g. content from an XInclude)."""
+        line = el.sourceline or 0
+        lines = self._source_lines
+        if not 0 < line <= len(lines):
+            return 1
+        text = lines[line - 1]
+        qname = f"{el.prefix}:{local(el)}" if el.prefix else local(el)
+        same = [e for e in self._by_line.get(line, []) if e.tag == el.tag]
+        k = next((i for i, e in enumerate(same) if e is el), None)
+        if k is None:
+            return 1
+        matches = list(re.finditer(r"<" + re.escape(qname) + r"(?=[\s/>]|$)", text))
+        if k >= len(matches):
+            return 1
+        pos = matches[k].start()
+        if attr:
+            end = text.find(">", pos)
+            m = re.compile(r"\s(" + re.escape(attr) + r")\s*=").search(text, pos, end if end > 0 else len(text))
+            if m:
+                pos = m.start(1)
+        return pos + 1
+
     @cached_property
     def id(self) -> str:
         return self.root.get(XML_ID) or Path(self.name).stem
