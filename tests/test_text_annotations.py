@@ -72,3 +72,28 @@ def test_import_makes_a_skeleton_whose_diplomatic_text_is_the_witness(tmp_path):
         'tei/d9.xml:29:9: warning: mask "**" at character 14 is not encoded '
         '(<choice><orig>**</orig><supplied reason="masked">…) [mask.unencoded]']
     assert c.returncode == 0
+
+
+def test_serve_answers_on_loopback(tmp_path):
+    import re
+    import subprocess
+    import sys
+    import urllib.request
+    site = tmp_path / "build" / "html"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text("<!doctype html><title>t</title>home", encoding="utf-8")
+    p = subprocess.Popen([sys.executable, "-m", "editio", "serve", "--project", tmp_path, "--port", "0"],
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stderr.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        with urllib.request.urlopen(url + "index.html", timeout=10) as r:
+            assert r.read().endswith(b"home")
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+
+
+def test_serve_without_a_site_is_a_clear_error(tmp_path):
+    r = run_editio("serve", "--project", tmp_path)
+    assert r.returncode == 1 and "run `editio build` first [serve.nosite]" in r.stderr

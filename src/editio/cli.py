@@ -1,4 +1,4 @@
-"""The ``editio`` command line: check | text | annotations | build | import."""
+"""The ``editio`` command line: check | text | annotations | build | serve | import."""
 from __future__ import annotations
 
 import argparse
@@ -161,6 +161,28 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """Serve build/html on this machine only (search needs HTTP: browsers block file://)."""
+    import functools
+    import http.server
+    project = _project(args)
+    site = project.output_dir / "html"
+    if not (site / "index.html").is_file():
+        raise EditioError(f"no site in {project.rel(site)}/; run `editio build` first",
+                          code="serve.nosite")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                              ".wasm": "application/wasm", ".pf_meta": "application/octet-stream"}
+    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as httpd:
+        print(f"serving {project.rel(site)}/ at http://127.0.0.1:{httpd.server_address[1]}/ "
+              "(Ctrl-C to stop)", file=sys.stderr, flush=True)
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def cmd_import(args) -> int:
     from editio.importer import import_witness
     project = _project(args)
@@ -207,6 +229,10 @@ def parser() -> argparse.ArgumentParser:
                    help="build despite check errors (reported as warnings), e.g. for TEI from elsewhere")
     b.add_argument("--quiet", "-q", action="store_true")
     b.set_defaults(func=cmd_build)
+
+    v = sub.add_parser("serve", parents=[common], help="serve the built site on 127.0.0.1")
+    v.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    v.set_defaults(func=cmd_serve)
 
     i = sub.add_parser("import", parents=[common], help="a plain-text witness -> a TEI skeleton")
     i.add_argument("witness")
