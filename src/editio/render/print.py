@@ -6,8 +6,8 @@ Only these behaviours differ from the site; everything else is inherited:
   (``<span class="footnote">`` floated with ``float: footnote`` in print.css),
   numbered like the site's notes so "Doc. 3, note 12" means the same in both;
 * links inside the edition become **page references**: the link text, then
-  ``(Doc. 3, ¶ 4, p. 27)`` where the page number is ``target-counter()`` of the
-  target, filled in by WeasyPrint; external links print their URL;
+  ``(Doc. 3, ¶ 4, p. 27)`` where the page number is a slot that builders/pdf.py fills
+  from the previous layout pass until the pages settle; external links print their URL;
 * every tagged **mention** of a person, place or organisation gets an anchor id
   that the index points to (recorded in :attr:`PrintRenderer.mentions`);
 * no permalinks; headings carry ``data-bookmark`` (a plain-text label for PDF
