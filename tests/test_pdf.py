@@ -428,23 +428,13 @@ def test_missing_glyph_is_reported(tmp_path):
     assert glyph and glyph[0].file == "tei/authority.xml" and glyph[0].line > 0
 
 
-def test_frus_volume_builds(tmp_path):
+def test_frus_volume_builds(tmp_path, frus_edition):
     """A real FRUS volume becomes a book: unknown elements fall back with located
-    warnings, every page reference and footnote lands.  The volume points to other
-    volumes (errors for ``editio check``), so the builder is driven directly."""
-    from conftest import FRUS
-    src = FRUS / "frus1917-72PubDip.xml"
-    if not src.exists():
-        pytest.skip("FRUS corpus not available")
+    warnings, every page reference and footnote lands."""
     from editio.builders.pdf import build_pdf
-    from editio.config import load
-    from editio.corpus import Corpus
     from editio.diagnostics import Report
-    from editio.transforms import resolve
-    (tmp_path / "tei").mkdir()
-    shutil.copy(src, tmp_path / "tei" / src.name)
     report = Report()
-    out = build_pdf(resolve(Corpus.load(load(tmp_path))), tmp_path / "pdf", report)
+    out = build_pdf(frus_edition, tmp_path / "pdf", report)
     pdf = Pdf(out)
     assert pdf.n > 50
     assert all(d.line for d in report.items if d.code == "element.unknown")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import html as lhtml
 
-from conftest import FRUS, ROOTS, run_editio
+from conftest import ROOTS, run_editio
 from sitecheck import broken_links, html_errors, pages, security_problems
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -187,22 +187,13 @@ def test_edition_site(edition_site):
 
 
 @pytest.mark.slow
-def test_frus_volume(tmp_path):
+def test_frus_volume(tmp_path, frus_edition):
     """A real FRUS volume renders (unknown elements fall back with located warnings) and the
-    site's links resolve.  The volume points to other volumes, which ``editio check`` reports
-    as errors, so the site builder is driven directly on the resolved corpus."""
-    src = FRUS / "frus1917-72PubDip.xml"
-    if not src.exists():
-        pytest.skip("FRUS corpus not available")
+    site's links resolve."""
     from editio.builders.site import build_site
-    from editio.config import load
-    from editio.corpus import Corpus
     from editio.diagnostics import Report
-    from editio.transforms import resolve
-    (tmp_path / "tei").mkdir()
-    shutil.copy(src, tmp_path / "tei" / src.name)
     report = Report()
-    site = build_site(resolve(Corpus.load(load(tmp_path))), tmp_path / "html", report)
+    site = build_site(frus_edition, tmp_path / "html", report)
     assert (site / "index.html").is_file() and (site / "frus1917-72PubDip.html").is_file()
     assert all(d.line for d in report.items if d.code == "element.unknown")
     assert broken_links(site) == []
