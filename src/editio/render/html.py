@@ -541,30 +541,35 @@ class HtmlRenderer:
         self.view = saved
 
     def related(self, ann: Annotation, out):
-        """Links to the other passages of the same event(s)."""
+        """The other passages of the same event(s): "Event (dates). Also in: Doc. 2, ¶ 4; …"."""
         for ev_id in ann.targets:
             ent = self.corpus.entities.get(ev_id)
             if ent is None or ent.kind != "event":
                 continue
             p = etree.SubElement(out, "span", {"class": "related"})
-            href = self.links.event(ent)
-            lead = etree.SubElement(p, "a" if href else "span", {"href": href} if href else {})
-            lead.text = ent.name + (f" ({ent.dates})" if ent.dates else "")
-            others = [(d, s) for d, s in self.corpus.event_passages.get(ev_id, []) if s is not ann.element]
-            if others:
-                lead.tail = ". Also in: "
-                for i, (d, s) in enumerate(others):
-                    rd = self.edition.resolved(d)
-                    if rd is None:
-                        continue
-                    a = etree.SubElement(p, "a", {"href": self.links.element(rd, s), "class": "xref",
-                                                  "data-subtype": s.get("subtype") or ""})
-                    a.text = self.place_label(rd, s)
-                    if s.get("subtype") == "disagrees":
-                        a.text += " (disagrees)"
-                    a.tail = "; " if i < len(others) - 1 else ". "
-            else:
-                lead.tail = ". "
+            self.event_label(p, ent)
+            others = [(self.edition.resolved(d), s) for d, s in self.corpus.event_passages.get(ev_id, [])
+                      if s is not ann.element and self.edition.resolved(d) is not None]
+            if not others:
+                add_text(p, ". ")
+                continue
+            add_text(p, ". Also in: ")
+            for i, (rd, s) in enumerate(others):
+                self.xref(p, self.links.element(rd, s), self.place_label(rd, s),
+                          " (disagrees)" if s.get("subtype") == "disagrees" else "",
+                          s.get("subtype") or "")
+                add_text(p, "; " if i < len(others) - 1 else ". ")
+
+    def event_label(self, out, ent) -> None:
+        """An event's name and dates (site: a link to the concordance)."""
+        href = self.links.event(ent)
+        lead = etree.SubElement(out, "a" if href else "span", {"href": href} if href else {})
+        lead.text = ent.name + (f" ({ent.dates})" if ent.dates else "")
+
+    def xref(self, out, href: str, label: str, suffix: str = "", subtype: str = "") -> None:
+        """A link to another passage (print: with its page number)."""
+        a = etree.SubElement(out, "a", {"href": href, "class": "xref", "data-subtype": subtype})
+        a.text = label + suffix
 
     def notes_list(self) -> etree._Element | None:
         """The numbered list of every annotation, at the end of the document."""

@@ -193,29 +193,16 @@ class PrintRenderer(HtmlRenderer):
             parts.append(f"n. {ann.n}")
         return ", ".join(parts)
 
-    def related(self, ann: Annotation, out):
-        """The other passages on the same event, each with its page."""
-        for ev_id in ann.targets:
-            ent = self.corpus.entities.get(ev_id)
-            if ent is None or ent.kind != "event":
-                continue
-            p = etree.SubElement(out, "span", {"class": "related"})
-            lead = etree.SubElement(p, "span", {"class": "event-name"})
-            lead.text = ent.name + (f" ({ent.dates})" if ent.dates else "")
-            lead.tail = " ("
-            self.page_ref(p, self.links.event(ent), "concordance")
-            add_text(p, ")")
-            others = [(d, s) for d, s in self.corpus.event_passages.get(ev_id, []) if s is not ann.element]
-            others = [(self.edition.resolved(d), s) for d, s in others if self.edition.resolved(d)]
-            if not others:
-                add_text(p, ". ")
-                continue
-            add_text(p, ". Also: ")
-            for i, (rd, s) in enumerate(others):
-                self.page_ref(p, self.links.element(rd, s), self.place_label(rd, s))
-                if s.get("subtype") == "disagrees":
-                    add_text(p, " (disagrees)")
-                add_text(p, "; " if i < len(others) - 1 else ". ")
+    def event_label(self, out, ent) -> None:
+        lead = etree.SubElement(out, "span", {"class": "event-name"})
+        lead.text = ent.name + (f" ({ent.dates})" if ent.dates else "")
+        lead.tail = " ("
+        self.page_ref(out, self.links.event(ent), "concordance")
+        add_text(out, ")")
+
+    def xref(self, out, href: str, label: str, suffix: str = "", subtype: str = "") -> None:
+        self.page_ref(out, href, label)
+        add_text(out, suffix)
 
     # ------------------------------------------------ source description
     def source_description(self) -> etree._Element | None:
