@@ -11,12 +11,16 @@ DEB_EDITION := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
 DEB_TEST    := $(DEB_EDITION) chromium poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: edition test setup setup-test deb-edition deb-test check clean
+.PHONY: edition test test-all setup setup-test deb-edition deb-test check clean
 
 edition: setup deb-edition
 	$(EDITIO) build
 
+# the default run leaves out tests marked slow (whole FRUS volumes); test-all runs them too
 test: setup-test deb-test
+	$(PY) -m pytest -q -m "not slow"
+
+test-all: setup-test deb-test
 	$(PY) -m pytest -q
 
 check: setup
