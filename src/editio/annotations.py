@@ -9,7 +9,7 @@ redaction      ``choice[orig][supplied]`` (a platform mask)    restored | unrest
 correction     ``choice[sic][corr]``                           ``corr/@type``
 normalisation  ``choice[orig][reg]``, ``choice[abbr][expan]``  reg | expan
 restoration    ``supplied`` outside a ``choice``               ``@reason``
-error          ``sic`` without ``corr``                        ``@type`` or ``sic``
+error          ``sic`` without ``corr`` (kept, annotated)      its note's ``@subtype``
 crossref       ``seg[@type="crossref"]`` (``@corresp`` event)  agrees | disagrees
 problem        ``seg[@type="problem"]``                        problem
 gap            ``gap`` outside a ``choice``                    ``@reason``
@@ -120,6 +120,9 @@ def collect(corpus, doc) -> list[Annotation]:
             if carrier is not el:
                 notes = notes + notes_by_target.get(carrier, [])
             claimed.update(notes)
+            if kind == "error":  # an authorial error kept in the reading: typed by its note
+                typ = next((n.get("subtype") for n in notes
+                            if n.get("type") == "error" and n.get("subtype")), typ)
         span = dip_spans.get(el)
         if span is None:  # e.g. inside a note or the platform's omitted parts
             anc = next((a for a in el.iterancestors() if a in dip_spans), None)

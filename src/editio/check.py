@@ -13,7 +13,8 @@ annot.cert-missing     a restoration or correction without @cert
 annot.resp-missing     a restoration or correction without @resp
 annot.note-missing     a restoration, correction, mask or disagreeing cross-reference without a note
 annot.cert-value       @cert other than high, medium, low (or unknown)
-sic.no-corr            sic outside a choice with corr
+sic.no-corr            sic outside a choice with corr and without a note (policy.* and note.uncited:
+                       editio.rules.policy)
 note.orphan            an editorial note that points to nothing
 note.target-text       a note whose @target is not in a text
 date.invalid           @when/@from/@to/@notBefore/@notAfter not an ISO 8601 date
@@ -37,6 +38,7 @@ from editio.behaviours import TABLE, behaviour, is_tei, local
 from editio.corpus import ISO_DATE, Corpus, Document
 from editio.diagnostics import Report
 from editio.read import read
+from editio.rules.policy import check_policy
 
 T = "{%s}" % TEI_NS
 CERTS = {"high", "medium", "low", "unknown"}
@@ -118,6 +120,7 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                     _schema_report(doc, rng, schemas.elements.get(sp.resolve()), sp, report,
                                    explained)
     _check_events(corpus, report)
+    check_policy(corpus, report)  # editio.rules.policy: the edition's editorial policy
     return report
 
 
@@ -266,7 +269,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> list:
                 report.error(doc.rel, line, "annot.note-missing",
                              f"{label} has no explanatory note (a <note> with @target=\"#{i or '…'}\")"
                              + ("" if i else "; give it an xml:id"), col=doc.column(el))
-            if kind == "error":
+            if kind == "error" and not notes:  # an annotated error (sic + error note) is deliberate
                 report.warning(doc.rel, line, "sic.no-corr", "<sic> without a <corr> in a <choice>",
                                col=doc.column(el))
         if name == "note" and is_tei(el) and _in_notes_div(el) and not el.get("target") \

@@ -1,0 +1,2 @@
+"""Edition rules that go beyond the schema, each in its own module, called from
+:func:`editio.check.check` (one call per module)."""
