@@ -33,6 +33,7 @@ standOff listPerson person persName forename surname roleName addName nameLink g
 birth death occupation affiliation faith nationality residence sex state trait event
 listPlace place location geo country region settlement bloc district
 listOrg org listEvent label listRelation relation
+citedRange biblScope
 """.split())
 
 OVERRIDES = {

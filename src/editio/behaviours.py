@@ -124,6 +124,8 @@ TABLE: dict[str, list[tuple[Pred | None, Behaviour]]] = {
     "bibl": [(lambda el: _parent_name(el) == "listBibl", B("item", LINE, "li")),
              (None, B("inline", INLINE, "cite"))],
     "biblStruct": [(None, B("item", LINE, "li"))],
+    "citedRange": [(None, B("inline", INLINE, "span"))],
+    "biblScope": [(None, B("inline", INLINE, "span"))],
     "figure": [(None, B("figure", CONTAINER, "figure"))],
     "figDesc": [(None, B("omit", OMIT))],
     "graphic": [(None, B("graphic", INLINE, "img"))],
