@@ -30,6 +30,7 @@ import fcntl
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -69,11 +70,17 @@ def project_lock(project: Project):
     """Hold an exclusive lock on the project for the whole build (released by the kernel
     when the process ends, however it ends)."""
     path = project.root / LOCK_NAME
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:  # never through a symlink (it would truncate its target), never a FIFO or device
+        fd = os.open(path, flags, 0o644)
     except OSError as err:
-        raise EditioError(f"cannot create the build lock {path}: {err.strerror}",
+        why = ("it is a symlink; remove it" if os.path.islink(path) else err.strerror)
+        raise EditioError(f"cannot open the build lock: {why}", file=LOCK_NAME,
                           code="build.lock") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode) or os.fstat(fd).st_nlink != 1:
+        os.close(fd)
+        raise EditioError("the build lock is not a plain file (a FIFO, a device or a hard "
+                          "link); remove it", file=LOCK_NAME, code="build.lock")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -29,14 +29,15 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 from lxml import etree
 
-from editio import TEI_NS, XML_ID
+from editio import TEI_NS, XML_ID, gate
 from editio.annotations import classify
 from editio.behaviours import TABLE, behaviour, is_tei, local
 from editio.corpus import ISO_DATE, Corpus, Document
-from editio.diagnostics import Report
+from editio.diagnostics import EditioError, Report
 from editio.read import read
 from editio.rules.policy import check_policy
 
@@ -56,18 +57,45 @@ class Schemas:
         self._cache: dict[Path, object] = {}
         self.elements: dict[Path, set] = {}
 
-    def get(self, path: Path, report: Report, where: str):
+    def get(self, path: Path, report: Report, where: str, root: Path | None = None,
+            line: int = 0):
+        """The compiled schema at ``path``.  With ``root`` (a schema a TEI file chose with
+        ``<?xml-model?>``), every file it pulls in with ``externalRef`` or ``include`` passes
+        the gate first, so libxml2 never opens anything outside the project (nor a FIFO)."""
         path = path.resolve()
         if path not in self._cache:
             try:
                 tree = read(path, display=str(path))
+                if root is not None:
+                    _gate_schema(tree, path, Path(root), set())
                 self._cache[path] = etree.RelaxNG(tree)
                 self.elements[path] = _declared_elements(tree)
             except Exception as err:  # EditioError or RelaxNGParseError
                 msg = getattr(getattr(err, "diagnostic", None), "message", None) or str(err)
-                report.error(where, 0, "schema.unreadable", f"cannot use schema {path}: {msg}")
+                shown = path.relative_to(root.resolve()).as_posix() if root is not None and \
+                    root.resolve() in path.parents else str(path)
+                report.error(where, line, "schema.unreadable", f"cannot use schema {shown}: {msg}")
                 self._cache[path] = None
         return self._cache[path]
+
+
+_RNG = "{http://relaxng.org/ns/structure/1.0}"
+
+
+def _gate_schema(tree, path: Path, root: Path, seen: set) -> None:
+    """Refuse a schema whose ``externalRef``/``include`` (recursively) names a file the gate
+    refuses: outside the project, hidden, not a regular file, a URL."""
+    seen.add(path)
+    for el in tree.iter(_RNG + "externalRef", _RNG + "include"):
+        href = el.get("href", "")
+        try:
+            gate.relative(href)
+            target = gate.check(root, unquote(href), base=path)
+        except gate.Refused as err:
+            raise EditioError(f'<{local(el)} href="{href}"> (line {el.sourceline}) is refused: '
+                              f"{err.reason}", code="schema.unreadable") from None
+        if target not in seen:
+            _gate_schema(read(target, display=str(target)), target, root, seen)
 
 
 def _declared_elements(rng_tree) -> set | None:
@@ -80,19 +108,42 @@ def _declared_elements(rng_tree) -> set | None:
     return names
 
 
-def schema_for(doc: Document, corpus: Corpus, override: Path | None) -> Path | None:
+def schema_for(doc: Document, corpus: Corpus, override: Path | None,
+               report: Report | None = None) -> tuple[Path | None, bool, int]:
+    """(the schema for ``doc``, whether the TEI itself chose it, the line of the choice).
+
+    A schema named by ``<?xml-model?>`` passes the gate (inside the project, not hidden, a
+    regular file); one it refuses is a ``schema.unreadable`` error at the processing
+    instruction.  A document naming none gets the edition's ``schema`` (editio.toml), or,
+    if the edition names none either, a ``schema.none`` warning."""
     if override:
-        return override
+        return override, False, 0
+    root = corpus.project.root
     for pi in doc.tree.getroot().itersiblings(preceding=True):
         if isinstance(pi, etree._ProcessingInstruction) and pi.target == "xml-model":
             m = XML_MODEL.search(pi.text or "")
-            if m and m.group(1).endswith(".rng") and ":" not in m.group(1):
-                p = (doc.path.parent / m.group(1)).resolve()
-                if corpus.project.root.resolve() in p.parents:  # never a file outside the project
-                    return p
+            if not m or not m.group(1).endswith(".rng"):
+                continue
+            href = m.group(1)
+            try:
+                gate.relative(href)
+                return gate.check(root, unquote(href), base=doc.path), True, pi.sourceline or 1
+            except gate.Refused as err:
+                if report is not None:
+                    if err.diagnostic.code == "path.missing":
+                        report.error(doc.rel, pi.sourceline or 1, "schema.missing",
+                                     f'schema "{href}" named by <?xml-model?> does not exist')
+                    else:
+                        report.error(doc.rel, pi.sourceline or 1, "schema.unreadable",
+                                     f'schema "{href}" named by <?xml-model?> is refused: {err.reason}')
+                return None, True, pi.sourceline or 1
     if corpus.project.schema:
-        return corpus.project.root / corpus.project.schema
-    return None
+        return root / corpus.project.schema, False, 0
+    if report is not None:
+        report.warning(doc.rel, 1, "schema.none",
+                       "no schema: the file names none (<?xml-model href=\"…rng\"?>) and "
+                       "editio.toml sets no `schema`; only the edition's rules are checked")
+    return None, False, 0
 
 
 def check(corpus: Corpus, schema: Path | None = None, report: Report | None = None,
@@ -100,6 +151,8 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     """Check every document of ``corpus``; ``schemas`` may carry compiled schemas
     from an earlier call (they are compiled once per run otherwise)."""
     report = report or Report()
+    for d in getattr(corpus.project, "diagnostics", ()):  # editio.toml: unknown keys
+        report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
     report.extend(corpus.report)
     schemas = schemas or Schemas()
     seen_ids: dict[str, tuple[str, int]] = {}
@@ -110,12 +163,14 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                          f"root element is {root.tag!r}, not TEI in namespace {TEI_NS}")
             continue
         explained = _check_doc(corpus, doc, report, seen_ids)
-        sp = schema_for(doc, corpus, schema)
+        sp, chosen, pline = schema_for(doc, corpus, schema, report)
         if sp is not None:
             if not sp.exists():
-                report.error(doc.rel, 1, "schema.missing", f"schema {sp} does not exist")
+                report.error(doc.rel, 1, "schema.missing",
+                             f"schema {corpus.project.rel(sp)} does not exist")
             else:
-                rng = schemas.get(sp, report, doc.rel)
+                rng = schemas.get(sp, report, doc.rel, corpus.project.root if chosen else None,
+                                  pline)
                 if rng is not None and not rng.validate(doc.tree):
                     _schema_report(doc, rng, schemas.elements.get(sp.resolve()), sp, report,
                                    explained)
@@ -291,7 +346,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> list:
     if doc.has_text:
         if mask is not None:
             _check_masks(doc, mask, report)
-        _check_witness(doc, report)
+        _check_witness(doc, report, corpus.project.output_dir)
     return explained
 
 
@@ -327,7 +382,8 @@ def _referenced(corpus, doc, note) -> bool:
 
 
 def _valid_date(v: str) -> bool:
-    if not ISO_DATE.match(v):
+    """ISO 8601 as XML Schema 1.0 reads it (TEI's ``data.temporal.w3c``): no year 0000."""
+    if not ISO_DATE.match(v) or re.match(r"^-?0000(?!\d)", v):
         return False
     m = re.match(r"^(-?\d{4})-(\d{2})(?:-(\d{2}))?", v)
     if m:
@@ -368,14 +424,24 @@ def _element_at(tv, pos):
     return best[2] if best else None
 
 
-def _check_witness(doc, report) -> None:
+def _check_witness(doc, report, output: Path | None = None) -> None:
     w = doc.witness
     if w is None:
         return
-    try:
-        expected = w.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        report.error(doc.rel, 1, "witness.missing", f"cannot read witness {w.name}: {err}")
+    ptr = next((p for p in doc.root.iterfind(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc//{T}ptr")
+                if (p.get("target") or "").endswith(".txt")), None)
+    line = ptr.sourceline if ptr is not None else 1
+    col = doc.column(ptr, "target") if ptr is not None else 1
+    try:  # the gate: inside the project, not hidden, a regular file, within the budget
+        data = gate.read_bytes(doc.project_root or doc.path.parent, w, output=output)
+        expected = data.decode("utf-8")
+    except gate.Refused as err:
+        code = "witness.missing" if err.diagnostic.code == "path.missing" else "witness.refused"
+        report.error(doc.rel, line, code, f"witness {w.name} is not read: {err.reason}", col=col)
+        return
+    except UnicodeDecodeError as err:
+        report.error(doc.rel, line, "witness.missing",
+                     f"witness {w.name} is not UTF-8 (byte {err.start})", col=col)
         return
     got = doc.diplomatic.text()
     if got == expected:

@@ -5,6 +5,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -30,49 +31,69 @@ def _print_report(report: Report, files: int, fmt: str = "text", verbose: bool =
 
 def cmd_check(args) -> int:
     from editio.check import check
-    from editio.corpus import Corpus
+    from editio.corpus import Corpus, discover
     project = _project(args)
     paths, only = None, None
+    skipped = Report()
     if args.paths:
-        paths = _expand(args.paths)
-        if not args.project_set:
+        paths = _expand(args.paths, skipped)
+        if not args.project_set and paths:
             project = _enclosing_project(paths, project)
         inp = project.input_dir.resolve()
-        if all(inp in p.resolve().parents for p in paths):
+        if paths and all(inp in p.resolve().parents for p in paths):
             # files of this edition: check them against the whole edition (pointers
             # into other files resolve), report only on them
             only = {project.rel(p) for p in paths}
-            paths = None
-        else:
+            known = {p.resolve() for p in discover(project.input_dir)}
+            paths = sorted(known | {p.resolve() for p in paths})
+        elif paths:
             project = _folder_project(project, paths)
-    corpus = Corpus.load(project, paths)
-    report = check(corpus, schema=Path(args.schema).resolve() if args.schema else None)
+    if paths == []:
+        corpus = None
+        report = Report()
+    else:
+        corpus = Corpus.load(project, paths)
+        report = check(corpus, schema=Path(args.schema).resolve() if args.schema else None)
     if only is not None:
         report = report.only(only)
+    report.extend(skipped)
     if args.strict:
         report = report.strict()
     if only is not None:
         nfiles = len(only)
-    else:
+    elif corpus is not None:
         nfiles = len(corpus.documents) + len({d.file for d in corpus.report.items})
+    else:
+        nfiles = 0
+    nfiles += len({d.file for d in skipped.items})
     _print_report(report, nfiles, args.format, args.verbose)
     return 1 if report.errors else 0
 
 
-def _expand(raw) -> list[Path]:
+def _expand(raw, skipped: Report) -> list[Path]:
+    """The files named on the command line (folders: their TEI files).  What cannot be
+    checked (a symlink or FIFO in a folder) goes to ``skipped``; a missing path is an error."""
+    from editio import gate
     out = []
     for p in raw:
         p = Path(p)
         if not p.is_absolute():
             p = Path.cwd() / p
-        if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*.xml") if x.is_file()))
-        elif p.exists():
-            out.append(p)
+        try:
+            isdir, exists = p.is_dir(), os.path.lexists(p)
+        except (OSError, ValueError) as err:
+            raise EditioError(f"cannot use {p}: {err}", code="usage.path") from None
+        if isdir:
+            files, skip = gate.scan(p)
+            out.extend(files)
+            for s, why in skip:
+                skipped.warning(str(s), 0, "input.skipped", f"not read: {why}")
+        elif exists:
+            out.append(p)  # a FIFO or device is refused when read (read.io), never opened blocking
         else:
-            raise EditioError(f"no such file or directory: {p}", code="usage.path")
-    if not out:
-        raise EditioError("no .xml files in the given paths", code="usage.path")
+            raise EditioError("no such file or directory", file=str(p), code="usage.path")
+    if not out and not skipped.items:
+        raise EditioError("no TEI files (*.xml, *.tei) in the given paths", code="usage.path")
     return out
 
 
@@ -130,9 +151,20 @@ def cmd_annotations(args) -> int:
         w = csv.DictWriter(buf, fieldnames=FIELDS)
         w.writeheader()
         for r in records:
-            w.writerow({**r, "targets": " ".join(r["targets"])})
+            w.writerow({k: csv_cell(v) for k, v in {**r, "targets": " ".join(r["targets"])}.items()})
         sys.stdout.write(buf.getvalue())
     return 0
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet will not run: a cell starting with ``= + - @``, a tab or a CR
+    (and their full-width forms) gets a leading ``'`` (OWASP's advice on CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
 
 
 def cmd_build(args) -> int:
@@ -163,24 +195,10 @@ def cmd_build(args) -> int:
 
 def cmd_serve(args) -> int:
     """Serve build/html on this machine only (search needs HTTP: browsers block file://)."""
-    import functools
-    import http.server
+    from editio.serve import serve
     project = _project(args)
     site = project.output_dir / "html"
-    if not (site / "index.html").is_file():
-        raise EditioError(f"no site in {project.rel(site)}/; run `editio build` first",
-                          code="serve.nosite")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                              ".wasm": "application/wasm", ".pf_meta": "application/octet-stream"}
-    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as httpd:
-        print(f"serving {project.rel(site)}/ at http://127.0.0.1:{httpd.server_address[1]}/ "
-              "(Ctrl-C to stop)", file=sys.stderr, flush=True)
-        try:
-            httpd.serve_forever()
-        except KeyboardInterrupt:
-            pass
-    return 0
+    return serve(site, args.port, project.rel(site))
 
 
 def cmd_import(args) -> int:

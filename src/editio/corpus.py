@@ -256,7 +256,7 @@ class Corpus:
         """Read every ``*.xml`` of the input directory (or ``paths``); read errors go to
         ``corpus.report`` and the file is left out."""
         corpus = cls(project)
-        files = sorted(paths) if paths else discover(project.input_dir)
+        files = sorted(paths) if paths else discover(project.input_dir, corpus.report, project)
         for i, path in enumerate(files):
             rel = project.rel(path)
             try:
@@ -410,10 +410,26 @@ class Corpus:
         return [a for doc in self.texts for a in self.annotations[doc.name]]
 
 
-def discover(input_dir: Path) -> list[Path]:
+def discover(input_dir: Path, report: Report | None = None, project: Project | None = None
+             ) -> list[Path]:
+    """The TEI files of the input folder (``gate.scan``); symlinks, FIFOs and devices named
+    like TEI files are not read, and reported as ``input.skipped`` warnings."""
+    from editio import gate
     if not input_dir.is_dir():
-        raise EditioError(f"input directory {input_dir} does not exist", code="config.input")
-    return sorted(p for p in input_dir.rglob("*.xml") if p.is_file() and not p.is_symlink())
+        raise EditioError(f"input directory {input_dir} does not exist", file="editio.toml",
+                          code="config.input")
+    files, skipped = gate.scan(input_dir)
+    for p, why in skipped if report is not None else ():
+        report.warning(_shown_path(p, project.root if project else input_dir), 0, "input.skipped",
+                       f"not read: {why}")
+    return files
+
+
+def _shown_path(p: Path, root: Path) -> str:
+    try:  # not resolved: a symlink is named as itself, not as what it points to
+        return Path(p).relative_to(root).as_posix()
+    except ValueError:
+        return str(p)
 
 
 def _name_in(base: Path, path: Path) -> str:

@@ -25,10 +25,15 @@ class Diagnostic:
     message: str
 
     def format(self) -> str:
-        loc = self.file
-        if self.line:
+        """``file:line:col: severity: message [code]`` on one line: names and messages are
+        escaped (:func:`editio.gate.show`), so a file name holding ESC, NUL, a newline or a
+        bidi control can neither take over the terminal nor split or disguise the line; a
+        diagnostic about no file in particular is located at ``editio``."""
+        from editio.gate import show
+        loc = show(self.file) or "editio"
+        if self.line and self.file:
             loc += f":{self.line}:{self.col or 1}"
-        return f"{loc}: {self.severity}: {self.message} [{self.code}]"
+        return f"{loc}: {self.severity}: {show(self.message) or self.code} [{self.code}]"
 
 
 class EditioError(Exception):
@@ -106,8 +111,13 @@ class Report:
 
     def to_json(self, files: int) -> str:
         return json.dumps({"files": files, "errors": self.errors, "warnings": self.warnings,
-                           "diagnostics": [asdict(d) for d in self.sorted()]},
+                           "diagnostics": [_shown(asdict(d)) for d in self.sorted()]},
                           indent=2, ensure_ascii=False)
+
+
+def _shown(d: dict) -> dict:
+    from editio.gate import show
+    return {k: show(v) if isinstance(v, str) else v for k, v in d.items()}
 
 
 def relpath(path: Path, base: Path) -> str:

@@ -35,7 +35,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from editio import TEI_NS, XML_ID
+from editio import TEI_NS, XML_ID, gate
 from editio.diagnostics import EditioError
 
 MAX_BYTES = 32 * 1024 * 1024
@@ -52,7 +52,7 @@ MAX_INCLUDE_DEPTH = 8
 XI_NS = "http://www.w3.org/2001/XInclude"
 _XI_INCLUDE = "{%s}include" % XI_NS
 _XI_FALLBACK = "{%s}fallback" % XI_NS
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NCNAME = re.compile(r"^[A-Za-z_][\w.-]*$")
 _SINGLE_BYTE = re.compile(r"^(iso[-_]?8859[-_]?\d+|latin[-_]?\d|l\d|windows[-_]?125\d|cp125\d|"
                           r"cp850|cp437|us-ascii|ascii|macintosh|mac-?roman|koi8-[ru])$", re.I)
@@ -333,18 +333,20 @@ def _read(path: Path, name: str, inc: "_Includes | None") -> etree._ElementTree:
 
 
 def _read_bytes(path: Path, name: str, inc: "_Includes | None", line: int = 1) -> bytes:
+    """The bytes of ``path`` through :func:`editio.gate.open_regular`: a regular file only
+    (a FIFO, ``/dev/zero`` or a directory is refused, never read), at most :data:`MAX_BYTES`."""
+    budget = MAX_BYTES if inc is None else max(MAX_BYTES - inc.bytes, 0)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise _err(f"file is {size:,} bytes, over the limit of {MAX_BYTES:,}", name,
-                       "read.too-large")
-        if inc is not None:
-            inc.charge(size, name)
-        return path.read_bytes()
-    except IsADirectoryError:
-        raise _err("is a directory, not a file", name, "read.io") from None
-    except OSError as err:
-        raise _err(f"cannot read: {err.strerror or err}", name, "read.io") from None
+        data = gate.open_regular(path, budget)
+    except gate.Refused as err:
+        code = "read.too-large" if err.diagnostic.code == "path.too-large" else "read.io"
+        if code == "read.too-large" and inc is not None and inc.bytes:
+            raise _err(f"file and its XIncludes come to over {MAX_BYTES:,} bytes; refused", name,
+                       code) from None
+        raise _err(f"cannot read: {err.reason}", name, code) from None
+    if inc is not None:
+        inc.charge(len(data), name)
+    return data
 
 
 # ------------------------------------------------------------------ XInclude
@@ -393,14 +395,17 @@ def _include(el, base: Path, inc: _Includes, name: str, depth: int) -> list:
     line = el.sourceline or 1
     raw = el.get("href", "")
     href = unquote(raw)
-    if not raw or _SCHEME.match(raw) or raw.startswith(("/", "\\")) or "#" in raw:
-        raise _err(f'xi:include href "{raw}" is not a relative path inside the project '
-                   "(URLs, absolute paths, fragments and same-document includes are refused)",
-                   name, "read.xinclude", line)
-    target = (base.parent / href).resolve()  # follows symlinks: a link out is caught below
-    if inc.root != target and inc.root not in target.parents:
-        raise _err(f'xi:include href "{raw}" points outside the project; refused', name,
-                   "read.xinclude", line)
+    try:
+        gate.relative(raw)
+        gate.relative(href)
+        # the one gate: inside the project after symlinks, not hidden, a regular file
+        target = gate.check(inc.root, href, base=base, max_bytes=None)
+    except gate.Refused as err:
+        if err.diagnostic.code == "path.missing":
+            raise _Missing(f'xi:include href "{raw}": no such file', file=name, line=line, col=1,
+                           code="read.xinclude") from None
+        raise _err(f'xi:include href "{raw}" is refused: {err.reason}', name,
+                   "read.xinclude", line) from None
     shown = target.relative_to(inc.root).as_posix()
     if target in inc.stack:
         raise _err(f'xi:include of "{raw}" makes a cycle (that file is already being read); refused', name,
@@ -408,18 +413,22 @@ def _include(el, base: Path, inc: _Includes, name: str, depth: int) -> list:
     if depth >= MAX_INCLUDE_DEPTH:
         raise _err(f"xi:include nested more than {MAX_INCLUDE_DEPTH} levels deep; refused", name,
                    "read.xinclude", line)
-    if not target.is_file():
-        raise _Missing(f'xi:include href "{raw}": no such file', file=name, line=line, col=1,
-                       code="read.xinclude")
     parse = el.get("parse", "xml")
     if parse == "text":
         enc = el.get("encoding") or "utf-8"
         data = _read_bytes(target, shown, inc)
         try:
-            return [data.decode(enc)]
+            text = data.decode(enc)
         except (LookupError, UnicodeDecodeError) as err:
             raise _err(f'xi:include of "{raw}" as text in {enc}: {err}', name, "read.xinclude",
                        line) from None
+        bad = _NOT_XML.search(text)
+        if bad:
+            ln = text.count("\n", 0, bad.start()) + 1
+            raise _err(f'xi:include of "{raw}" as text: line {ln} of that file holds '
+                       f"U+{ord(bad.group()):04X}, a character XML does not allow; refused",
+                       name, "read.xinclude", line)
+        return [text]
     if parse != "xml":
         raise _err(f'xi:include parse="{parse}" is not xml or text', name, "read.xinclude", line)
     inc.stack.append(target)

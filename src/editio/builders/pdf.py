@@ -43,7 +43,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from lxml import etree
 
-from editio import TEI_NS, XML_LANG, __version__
+from editio import TEI_NS, XML_LANG, __version__, gate
 from editio.diagnostics import Report
 from editio.render.print import PrintLinks, PrintRenderer
 from editio.resources import styles_dir, template_dirs
@@ -248,17 +248,19 @@ class Book:
                     whens.append(w)
         if not whens and re.fullmatch(r"\d{4}", self.project.date or ""):
             whens.append(self.project.date)
-        if not whens:
-            return datetime(1970, 1, 1, tzinfo=timezone.utc)
-        w = max(whens)
-        parts = [int(x) for x in w.split("-")] + [1, 1]
-        return datetime(parts[0], parts[1], parts[2], tzinfo=timezone.utc)
+        for w in sorted(whens, reverse=True):  # the latest that is a real date (not year 0)
+            parts = [int(x) for x in w.split("-")] + [1, 1]
+            try:
+                return datetime(parts[0], parts[1], parts[2], tzinfo=timezone.utc)
+            except ValueError:
+                continue
+        return datetime(1970, 1, 1, tzinfo=timezone.utc)
 
     def witnesses(self) -> list[Path]:
         out = []
         for d in self.edition.corpus.texts:
             w = d.witness
-            if w is not None and w.is_file() and self.project.root.resolve() in w.parents:
+            if w is not None and gate.passes(self.project.root, w, output=self.project.output_dir):
                 out.append(w)
         return out
 

@@ -711,6 +711,8 @@ class Site:
 
         from pagefind.index import IndexConfig, PagefindIndex
         lang = (self.project.language or "en").split("-")[0]
+        if not re.fullmatch(r"[A-Za-z]{2,8}", lang):  # Pagefind names files after it
+            lang = "en"
         cfg = IndexConfig(output_path=str(self.out / "pagefind"), force_language=lang)
         with tempfile.TemporaryDirectory(prefix="editio-search-") as tmp:
             for i, rec in enumerate(self.search_records):
