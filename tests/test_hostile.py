@@ -837,3 +837,367 @@ def test_ten_megabyte_document(tmp_path):
     assert not (proj / "build" / "pdf" / "edition.pdf").exists()
     page = max((proj / "build" / "html").glob("*.html"), key=lambda p: p.stat().st_size)
     assert page.read_text(encoding="utf-8").count("withdrawal</") == n
+
+
+# ================================================================================
+# Second pass (issue 11): the twenty reproduced cases, one test (or more) each.
+# The cases are numbered as in docs/security.md.
+XI_DOC = f'<TEI {NS} {XI}>' + HEADER.format(title="t") + "<text><body>{body}</body></text></TEI>"
+
+
+def witness_doc(target: str, body: str = "<p>x</p>") -> str:
+    header = HEADER.replace("<sourceDesc><p>test</p></sourceDesc>",
+                            f'<sourceDesc><bibl><ptr target="{target}"/></bibl></sourceDesc>')
+    return f'<TEI {NS}>{header.format(title="t")}<text><body>{body}</body></text></TEI>'
+
+
+def check_cli(proj: Path, *args, timeout=60):
+    r = run_editio("check", "--project", proj, *args, timeout=timeout)
+    no_traceback(r)
+    return r
+
+
+@pytest.mark.parametrize("href", ["../.git/config", "../.env", "../editio.toml",
+                                  "../.editio-build.lock", "../sub/.hidden/x.txt"])
+def test_case01_xinclude_text_of_a_secret_is_refused(tmp_path, href):
+    proj = project(tmp_path / "p", {
+        "tei/d.xml": XI_DOC.format(body=f'<p><xi:include href="{href}" parse="text"/></p>'),
+        ".git/config": SECRET, ".env": SECRET, ".editio-build.lock": SECRET,
+        "sub/.hidden/x.txt": SECRET}, toml=f'title = "t"\n# {SECRET}\n')
+    r = check_cli(proj)
+    assert r.returncode == 1
+    assert re.search(diag_re("tei/d.xml", 1, 1, "read.xinclude"), r.stdout, re.M), r.stdout
+    assert SECRET not in r.stdout + r.stderr
+    b = run_editio("build", "--project", proj, "--format", "html", "--keep-going")
+    no_traceback(b)
+    out = proj / "build"
+    assert not out.exists() or all(SECRET not in p.read_text(errors="replace")
+                                   for p in out.rglob("*") if p.is_file())
+
+
+def test_case02_witness_hidden_is_not_read_nor_attached(tmp_path):
+    proj = project(tmp_path / "p", {"tei/d.xml": witness_doc("../.secret/w.txt"),
+                                    ".secret/w.txt": SECRET + " and more"})
+    r = check_cli(proj)
+    assert r.returncode == 1
+    assert re.search(r"^tei/d\.xml:1:\d+: error: witness w\.txt is not read: a hidden .+"
+                     r"\[witness\.refused\]$", r.stdout, re.M), r.stdout
+    assert SECRET[:10] not in r.stdout
+    # the PDF attaches only the witnesses the gate lets through
+    from editio import gate
+    assert gate.passes(proj, proj / ".secret/w.txt") is None
+
+
+def test_case04_schema_externalref_outside_is_refused(tmp_path):
+    rng = ('<grammar xmlns="http://relaxng.org/ns/structure/1.0"><start>'
+           '<externalRef href="{href}"/></start></grammar>')
+    outside = tmp_path / "outside.rng"
+    outside.write_text(rng.format(href="x.rng"))
+    os.mkfifo(tmp_path / "p-fifo.rng") if False else None
+    proj = project(tmp_path / "p", {
+        "schema/a.rng": rng.format(href="/etc/passwd"),
+        "schema/b.rng": rng.format(href="../../outside.rng"),
+        "schema/c.rng": rng.format(href="fifo.rng"),
+        "schema/d.rng": rng.replace("externalRef", "include").format(href="http://127.0.0.1:9/x"),
+        "tei/a.xml": '<?xml-model href="../schema/a.rng"?>\n' + tei("<p>x</p>"),
+        "tei/b.xml": '<?xml-model href="../schema/b.rng"?>\n' + tei("<p>x</p>"),
+        "tei/c.xml": '<?xml-model href="../schema/c.rng"?>\n' + tei("<p>x</p>"),
+        "tei/d.xml": '<?xml-model href="../schema/d.rng"?>\n' + tei("<p>x</p>"),
+        "tei/e.xml": '<?xml-model href="../../outside.rng"?>\n' + tei("<p>x</p>"),
+    })
+    os.mkfifo(proj / "schema" / "fifo.rng")
+    r = check_cli(proj, timeout=30)  # a FIFO read would hang: the timeout would fail the test
+    assert r.returncode == 1
+    for name in "abcde":
+        assert re.search(rf"^tei/{name}\.xml:1:1: error: .*refused.* \[schema\.unreadable\]$",
+                         r.stdout, re.M), (name, r.stdout)
+
+
+def test_case05_lock_symlink_is_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text(SECRET)
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>")})
+    os.symlink(victim, proj / ".editio-build.lock")
+    r = run_editio("build", "--project", proj, "--format", "html")
+    no_traceback(r)
+    assert r.returncode == 1
+    assert re.search(r"^\.editio-build\.lock: error: .*symlink.* \[build\.lock\]$", r.stderr, re.M)
+    assert victim.read_text() == SECRET
+
+
+def test_case11_csv_cells_cannot_be_formulas():
+    from editio.cli import csv_cell
+    for bad in ("=HYPERLINK(\"http://x\")", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1", "＝1"):
+        assert csv_cell(bad).startswith("'"), bad
+    assert csv_cell("plain") == "plain" and csv_cell(3) == 3
+
+
+def test_case11_csv_export_end_to_end(tmp_path):
+    body = ('<p>A <choice><sic xml:id="s1">=cmd|\' /C calc\'!A0</sic><corr resp="#ed" '
+            'cert="high" type="typographic">+x</corr></choice>.</p>'
+            '<div type="editorial-notes"><note target="#s1">@SUM(1)</note></div>')
+    proj = project(tmp_path / "p", {"tei/d.xml": tei(body)})
+    r = run_editio("annotations", "--project", proj, "--format", "csv")
+    no_traceback(r)
+    import csv as _csv
+    import io as _io
+    rows = list(_csv.reader(_io.StringIO(r.stdout)))
+    assert len(rows) > 1
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+
+
+# ---- serve (case 12, and its tracebacks in case 16)
+@pytest.fixture
+def served(tmp_path):
+    site = tmp_path / "p" / "build" / "html"
+    (site / "sub").mkdir(parents=True)
+    (site / "index.html").write_text("<p>home</p>")
+    (site / "sub" / "a.txt").write_text("a")
+    (tmp_path / "outside.txt").write_text(SECRET)
+    os.symlink(tmp_path / "outside.txt", site / "leak.txt")
+    os.symlink(tmp_path, site / "up")
+    os.mkfifo(site / "fifo.txt")
+    (tmp_path / "p" / "editio.toml").write_text('title = "t"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "editio", "serve", "--project", tmp_path / "p",
+                             "--port", "0"], stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
+    yield port, proc
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _get(port, path):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.putrequest("GET", path, skip_accept_encoding=True)
+    c.endheaders()
+    resp = c.getresponse()
+    body = resp.read()
+    c.close()
+    return resp.status, body
+
+
+def test_case12_serve_no_listing_no_symlinks_out(served):
+    port, _ = served
+    assert _get(port, "/")[0] == 200
+    assert _get(port, "/sub/a.txt") == (200, b"a")
+    for path in ("/sub/", "/leak.txt", "/up/outside.txt", "/fifo.txt", "/../outside.txt",
+                 "/%2e%2e/outside.txt"):
+        status, body = _get(port, path)
+        assert status in (400, 404), path
+        assert SECRET.encode() not in body and b"Directory listing" not in body
+
+
+def test_case12_serve_bad_paths_are_clean_errors(served):
+    port, proc = served
+    for path in ("/%00", "/a%00b", "/%ff%fe", "/\\..\\x"):
+        assert _get(port, path)[0] == 400, path
+    assert _get(port, "/")[0] == 200  # still serving
+    assert proc.poll() is None
+
+
+def test_case12_serve_idle_connections_time_out_and_are_capped(served, monkeypatch):
+    import socket
+    from editio import serve
+    port, _ = served
+    assert serve.IDLE_TIMEOUT <= 60 and serve.MAX_CONNECTIONS <= 256
+    held = []
+    try:
+        for _ in range(serve.MAX_CONNECTIONS + 20):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            held.append(s)
+        # the ones over the cap are closed by the server at once
+        closed = 0
+        for s in held[-10:]:
+            s.settimeout(5)
+            try:
+                if s.recv(1) == b"":
+                    closed += 1
+            except (ConnectionResetError, TimeoutError):
+                closed += isinstance(s, socket.socket) and 0
+        assert closed >= 1
+    finally:
+        for s in held:
+            s.close()
+    assert _get(port, "/")[0] == 200
+
+
+def test_case12_serve_idle_timeout_unit(tmp_path):
+    from editio.serve import Handler
+    assert 0 < Handler.timeout <= 60
+
+
+@pytest.mark.parametrize("port,msg", [("70000", "not a port number"), ("-1", "not a port number")])
+def test_case16_serve_bad_port(tmp_path, port, msg):
+    proj = project(tmp_path / "p", {"build/html/index.html": "x"})
+    r = run_editio("serve", "--project", proj, "--port", port, timeout=30)
+    no_traceback(r)
+    assert r.returncode == 1 and msg in r.stderr and "[serve.port]" in r.stderr
+
+
+def test_case16_serve_port_in_use(tmp_path):
+    import socket
+    proj = project(tmp_path / "p", {"build/html/index.html": "x"})
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    try:
+        r = run_editio("serve", "--project", proj, "--port", s.getsockname()[1], timeout=30)
+    finally:
+        s.close()
+    no_traceback(r)
+    assert r.returncode == 1 and "is in use" in r.stderr and "[serve.port]" in r.stderr
+
+
+def test_case20_serve_without_site_names_the_folder(tmp_path):
+    proj = project(tmp_path / "p", {})
+    r = run_editio("serve", "--project", proj, timeout=30)
+    no_traceback(r)
+    assert re.search(r"^build/html/: error: no site here.+\[serve\.nosite\]$", r.stderr, re.M)
+
+
+# ---- lost, hung or crashed (cases 15-17)
+def test_case15_fifo_witness_does_not_hang(tmp_path):
+    proj = project(tmp_path / "p", {"tei/d.xml": witness_doc("../w/w.txt")})
+    (proj / "w").mkdir()
+    os.mkfifo(proj / "w" / "w.txt")
+    r = check_cli(proj, timeout=30)
+    assert r.returncode == 1
+    assert re.search(r"^tei/d\.xml:1:\d+: error: witness w\.txt is not read: a FIFO.+"
+                     r"\[witness\.refused\]$", r.stdout, re.M), r.stdout
+
+
+def test_case15_huge_witness_is_refused_unread(tmp_path):
+    proj = project(tmp_path / "p", {"tei/d.xml": witness_doc("../w/w.txt")})
+    (proj / "w").mkdir()
+    with open(proj / "w" / "w.txt", "wb") as f:  # sparse: 1.5 GB on paper, nothing on disk
+        f.truncate(1_500_000_000)
+    r = check_cli(proj, timeout=60)
+    assert r.returncode == 1
+    assert "1,500,000,000 bytes, over the limit" in r.stdout and "[witness.refused]" in r.stdout
+
+
+def test_case16_form_feed_in_xinclude_text(tmp_path):
+    proj = project(tmp_path / "p", {
+        "tei/d.xml": XI_DOC.format(body='<p><xi:include href="ff.txt" parse="text"/></p>'),
+        "tei/ff.txt": b"page one\n\x0cpage two"})
+    r = check_cli(proj)
+    assert re.search(diag_re("tei/d.xml", 1, 1, "read.xinclude"), r.stdout, re.M), r.stdout
+    assert "U+000C" in r.stdout
+    t = run_editio("text", "--project", proj, proj / "tei" / "d.xml")
+    no_traceback(t)
+    assert t.returncode == 1 and "[read.xinclude]" in t.stderr
+
+
+def test_case16_year_zero_is_a_check_error(tmp_path):
+    header = HEADER.replace("</fileDesc>", '</fileDesc><revisionDesc><change when="0000-01-01">'
+                            "x</change></revisionDesc>")
+    proj = project(tmp_path / "p", {
+        "tei/d.xml": f'<TEI {NS}>{header.format(title="t")}<text><body><p>x</p></body></text></TEI>'})
+    r = check_cli(proj)
+    assert r.returncode == 1 and "[date.invalid]" in r.stdout
+
+
+def test_case16_pdf_date_skips_impossible_dates(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+    from editio.builders.pdf import Book
+    from editio.config import Project
+    from editio.corpus import Corpus
+    header = HEADER.replace("</fileDesc>", '</fileDesc><revisionDesc><change when="0000-01-01">'
+                            'x</change><change when="2024-13-40">y</change>'
+                            '<change when="2020-05-06">z</change></revisionDesc>')
+    proj = project(tmp_path / "p", {
+        "tei/d.xml": f'<TEI {NS}>{header.format(title="t")}<text><body><p>x</p></body></text></TEI>'})
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    corpus = Corpus.load(Project(proj))
+    book = SimpleNamespace(edition=SimpleNamespace(corpus=corpus), project=corpus.project)
+    assert Book.date(book).isoformat().startswith("2020-05-06")
+
+
+def test_case16_mask_pattern_not_a_regex(tmp_path):
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>")},
+                   toml='title = "t"\nmask_pattern = "["\n')
+    r = check_cli(proj)
+    assert r.returncode == 1
+    assert re.search(r"^editio\.toml:2:1: error: 'mask_pattern' is not a regular expression.+"
+                     r"\[config\.value\]$", r.stderr, re.M), r.stderr
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/null"])
+def test_case16_check_a_device(tmp_path, target):
+    r = run_editio("check", target, cwd=tmp_path, timeout=30)
+    no_traceback(r)
+    assert r.returncode == 1 and "a device, not a regular file [read.io]" in r.stdout
+
+
+def test_case17_malformed_tei_named_on_the_command_line(tmp_path):
+    proj = project(tmp_path / "p", {"tei/x.tei": "<TEI", "tei/ok.xml": tei("<p>x</p>")})
+    r = run_editio("check", "tei/x.tei", cwd=proj)
+    no_traceback(r)
+    assert r.returncode == 1 and "tei/x.tei:" in r.stdout and "[read.syntax]" in r.stdout
+    assert "1 file checked: 1 error" in r.stderr
+
+
+def test_case17_fifos_and_symlinks_in_tei_are_counted(tmp_path):
+    proj = project(tmp_path / "p", {"tei/ok.xml": tei("<p>x</p>"), "tei/bad.tei": "<TEI"})
+    os.mkfifo(proj / "tei" / "fifo.xml")
+    os.symlink("/etc/passwd", proj / "tei" / "link.xml")
+    r = check_cli(proj, timeout=30)
+    assert r.returncode == 1
+    assert "tei/fifo.xml: warning: not read: a FIFO" in r.stdout
+    assert "tei/link.xml: warning: not read: a symlink" in r.stdout
+    assert "tei/bad.tei:" in r.stdout
+    assert "4 files checked: 1 error, 3 warnings" in r.stderr  # and schema.none
+    r = check_cli(proj, proj / "tei" / "fifo.xml", timeout=30)
+    assert "a FIFO, not a regular file [read.io]" in r.stdout and r.returncode == 1
+
+
+# ---- names in diagnostics (case 19) and messages that help nobody (case 20)
+@pytest.mark.parametrize("name,shown", [("esc\x1b[2J\x1b]0;pwned\x07.xml", "esc\\x1b[2J\\x1b]0;pwned\\x07.xml"),
+                                        ("rtl\u202egpj.xml", "rtl\\u202egpj.xml"),
+                                        ("new\nline.xml", "new\\nline.xml")])
+def test_case19_file_names_are_escaped(tmp_path, name, shown):
+    proj = project(tmp_path / "p", {"tei/" + name: "<TEI"})
+    r = check_cli(proj)
+    assert f"tei/{shown}:" in r.stdout, r.stdout
+    assert "\x1b" not in r.stdout and "\u202e" not in r.stdout
+    assert all(line.endswith("]") for line in r.stdout.splitlines()), r.stdout
+
+
+def test_case19_nul_in_a_message_cannot_split_a_line():
+    from editio.diagnostics import Diagnostic
+    d = Diagnostic("a\x00b.xml", 1, 1, "error", "x.y", "bad\x00 value\r\nforged: error")
+    assert d.format() == "a\\x00b.xml:1:1: error: bad\\x00 value\\x0d\\nforged: error [x.y]"
+
+
+def test_case20_no_empty_locations():
+    from editio.diagnostics import Diagnostic
+    assert Diagnostic("", 0, 0, "error", "config.input", "m").format() == "editio: error: m [config.input]"
+    assert Diagnostic("f", 1, 0, "error", "c", "").format() == "f:1:1: error: c [c]"
+
+
+def test_case20_bom_and_unknown_keys_in_config(tmp_path):
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>")})
+    (proj / "editio.toml").write_bytes(b"\xef\xbb\xbftitle = \"t\"\ntitel = \"typo\"\n[html]\nbase = 1\n")
+    r = check_cli(proj)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "editio.toml:2:1: warning: unknown key 'titel' (ignored) [config.unknown]" in r.stdout
+    assert "editio.toml:4:1: warning: unknown key 'html.base' (ignored) [config.unknown]" in r.stdout
+
+
+def test_case20_known_keys_live_in_one_place():
+    from editio.config import KNOWN_KEYS
+    assert {"profile", "units", "behaviours", "redactions", "glossary", "pointers", "labels",
+            "signs", "principles", "namespaces"} <= KNOWN_KEYS
+
+
+def test_case07_language_cannot_name_a_path(tmp_path):
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>")},
+                   toml='title = "t"\nlanguage = "../../../../x"\n')
+    r = check_cli(proj)
+    assert r.returncode == 1
+    assert re.search(r"^editio\.toml:2:1: error: 'language' must be a language tag.+\[config\.value\]$",
+                     r.stderr, re.M), r.stderr

@@ -139,10 +139,6 @@ def schema_for(doc: Document, corpus: Corpus, override: Path | None,
                 return None, True, pi.sourceline or 1
     if corpus.project.schema:
         return root / corpus.project.schema, False, 0
-    if report is not None:
-        report.warning(doc.rel, 1, "schema.none",
-                       "no schema: the file names none (<?xml-model href=\"…rng\"?>) and "
-                       "editio.toml sets no `schema`; only the edition's rules are checked")
     return None, False, 0
 
 
@@ -156,6 +152,7 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     report.extend(corpus.report)
     schemas = schemas or Schemas()
     seen_ids: dict[str, tuple[str, int]] = {}
+    unvalidated = []
     for doc in corpus.documents:
         root = doc.root
         if not (is_tei(root) and local(root) in ("TEI", "teiCorpus")):
@@ -164,6 +161,8 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
             continue
         explained = _check_doc(corpus, doc, report, seen_ids)
         sp, chosen, pline = schema_for(doc, corpus, schema, report)
+        if sp is None and not chosen:
+            unvalidated.append(doc)
         if sp is not None:
             if not sp.exists():
                 report.error(doc.rel, 1, "schema.missing",
@@ -174,6 +173,11 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                 if rng is not None and not rng.validate(doc.tree):
                     _schema_report(doc, rng, schemas.elements.get(sp.resolve()), sp, report,
                                    explained)
+    if unvalidated:  # said once, at the first such file: not silently unvalidated
+        more = f" (and {len(unvalidated) - 1} more)" if len(unvalidated) > 1 else ""
+        report.warning(unvalidated[0].rel, 1, "schema.none",
+                       f"no schema: this file{more} names none (<?xml-model href=\"….rng\"?>) "
+                       "and editio.toml sets no `schema`; only editio's own rules are checked")
     _check_events(corpus, report)
     check_policy(corpus, report)  # editio.rules.policy: the edition's editorial policy
     return report
