@@ -24,7 +24,7 @@ CONFIG_NAME = "editio.toml"
 KNOWN_KEYS = frozenset({
     "title", "subtitle", "editors", "publisher", "licence", "language", "date", "description",
     "input", "output", "schema", "authority", "mask_pattern", "introduction", "keywords",
-    "principles", "html",
+    "principles", "html", "policy",
     # edition profiles and the tables they bring (issue 9); namespaces a profile allows
     "profile", "units", "behaviours", "redactions", "glossary", "pointers", "labels", "signs",
     "namespaces",
