@@ -333,6 +333,8 @@ def prepare(project: Project, strict: bool = False, schema: Path | None = None,
     readable documents are built anyway (errors reported as warnings; a file that cannot
     be read at all is left out), which is what TEI from elsewhere (a FRUS volume with
     pointers into other volumes) needs."""
+    from editio.redactions import rules_of
+    rules_of(project)  # a bad [redactions] rule stops the build before anything is read
     corpus = Corpus.load(project)
     report = check(corpus, schema=schema)
     if strict:

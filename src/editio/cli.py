@@ -1,4 +1,4 @@
-"""The ``editio`` command line: check | text | annotations | build | serve | import."""
+"""The ``editio`` command line: check | text | annotations | stats | build | serve | import."""
 from __future__ import annotations
 
 import argparse
@@ -136,22 +136,28 @@ def cmd_text(args) -> int:
 def cmd_annotations(args) -> int:
     from editio.annotations import FIELDS
     from editio.corpus import Corpus
+    from editio.redactions import collect, rules_of
     project = _project(args)
+    rules = rules_of(project)
     corpus = Corpus.load(project)
     if corpus.report.errors:
         _print_report(corpus.report, len(corpus.documents))
         return 1
-    records = [a.record() for a in corpus.all_annotations()]
+    records = _annotation_records(corpus, collect(corpus, rules), rules)
     if args.kind:
         records = [r for r in records if r["kind"] in args.kind]
     if args.format == "json":
         print(json.dumps(records, indent=2, ensure_ascii=False))
     else:
+        fields = list(FIELDS) + [k for k in REDACTION_FIELDS if k not in FIELDS]
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=FIELDS)
+        w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
         for r in records:
-            w.writerow({k: csv_cell(v) for k, v in {**r, "targets": " ".join(r["targets"])}.items()})
+            ext = r.get("extent")
+            row = {**r, "targets": " ".join(r.get("targets", [])),
+                   "extent": ext["text"] if isinstance(ext, dict) else (ext or "")}
+            w.writerow({k: csv_cell(v) for k, v in row.items()})
         sys.stdout.write(buf.getvalue())
     return 0
 
@@ -165,6 +171,88 @@ def csv_cell(value):
     if isinstance(value, str) and value.startswith(_FORMULA):
         return "'" + value
     return value
+
+
+REDACTION_FIELDS = ("label", "col", "location", "source", "statement", "extent", "restored",
+                    "restoration", "withheld")
+
+
+def _annotation_records(corpus, redactions, rules) -> list[dict]:
+    """Annotation records, document by document; where the edition says what a redaction
+    is, its redactions (elements and text statements) are the ``redaction`` records, with
+    the annotation on the same element (its note) merged in."""
+    if rules.empty:
+        return [a.record() for a in corpus.all_annotations()]
+    by_el = {r.element: r for r in redactions if r.source == "element"}
+    by_file: dict = {}
+    for r in redactions:
+        by_file.setdefault(r.file, []).append(r)
+    out = []
+    for doc in corpus.texts:
+        anns = {}
+        for a in corpus.annotations[doc.name]:
+            if a.element in by_el:
+                anns[a.element] = a
+            elif a.kind != "redaction":
+                out.append(a.record())
+        for r in by_file.get(doc.rel, []):
+            rec = {k: "" for k in ("id", "type", "diplomatic", "edited", "resp", "note")}
+            rec.update(offset=0, targets=[])
+            a = anns.get(r.element)
+            if a is not None:
+                rec.update(a.record())
+                rec["annotation"] = a.n
+            rec.update(r.record())
+            rec["type"] = "restored" if r.restored else "unrestored"
+            out.append(rec)
+    return out
+
+
+def cmd_stats(args) -> int:
+    from editio.corpus import Corpus
+    from editio.redactions import all_units, collect, describe_tally, rules_of, summary
+    project = _project(args)
+    rules = rules_of(project)
+    corpus = Corpus.load(project)
+    if corpus.report.errors:
+        _print_report(corpus.report, len(corpus.documents))
+        return 1
+    items = collect(corpus, rules)
+    units = all_units(corpus, rules)
+    data = summary(items)
+    data["total"]["documents_in_edition"] = len(units)
+    data["rules"] = not rules.empty
+    if args.format == "json":
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    t = data["total"]
+    out = sys.stdout
+    if rules.empty:
+        print("Redactions: this edition does not say what a redaction is "
+              "(a [redactions] table in its profile or editio.toml)", file=out)
+        return 0
+    print(f"Redactions: {t['count']} in {t['documents']} of {len(units)} document(s); "
+          f"{t['restored']} restored, {t['not_restored']} not restored", file=out)
+    if t["by_cert"]:
+        print("Restored, by certainty: " + ", ".join(f"{c} {n}" for c, n in
+                                                      _cert_order(t["by_cert"])), file=out)
+    print(f"Extent: {t['extent_text']}", file=out)
+    if t["withheld_whole"] or t["withheld_part"]:
+        print(f"Documents withheld: {t['withheld_whole']} in whole, {t['withheld_part']} in part",
+              file=out)
+    if data["documents"]:
+        print("", file=out)
+        width = max(len(d["label"]) for d in data["documents"])
+        for d in data["documents"]:
+            extra = {"whole": "; withheld in whole", "part": "; withheld in part"}.get(d["withheld"], "")
+            rest = f", {d['restored']} restored" if d["restored"] else ""
+            print(f"{d['label']:<{width}}  {d['count']:>3}{rest}  {d['extent_text']}{extra}", file=out)
+    return 0
+
+
+def _cert_order(certs: dict):
+    order = {"high": 0, "medium": 1, "low": 2}
+    return sorted(certs.items(), key=lambda c: (order.get(c[0], 9), c[0]))
 
 
 def cmd_build(args) -> int:
@@ -235,6 +323,11 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--format", choices=("json", "csv"), default="json")
     a.add_argument("--kind", action="append", help="only this kind (repeatable)")
     a.set_defaults(func=cmd_annotations)
+
+    s = sub.add_parser("stats", parents=[common],
+                       help="figures of the edition: redactions per document and in all")
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.set_defaults(func=cmd_stats)
 
     b = sub.add_parser("build", parents=[common], help="build the HTML site and the PDF")
     b.add_argument("--format", action="append", choices=("html", "pdf"),

@@ -97,6 +97,13 @@ class Edition:
                 return r
         return None
 
+    @cached_property
+    def redactions(self) -> list:
+        """Every redaction of the edition (:mod:`editio.redactions`), collected once for
+        every builder."""
+        from editio.redactions import collect
+        return collect(self.corpus)
+
     def annotation_of(self, el):
         r = self.locate(el)
         return r.by_element.get(el) if r else None

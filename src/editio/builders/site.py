@@ -57,6 +57,7 @@ PAGES = {
     "concordance": ("Concordance", "concordance.html"),
     "timeline": ("Timeline", "timeline.html"),
     "annotations": ("Annotations", "annotations.html"),
+    "redactions": ("Redactions", "redactions.html"),
     "search": ("Search", "search.html"),
 }
 ENTITY_PAGES = {"person": "persons", "place": "places", "org": "organisations"}
@@ -305,6 +306,8 @@ class Site:
         self.copy_tei()
         pages = [self.home, self.principles, *[self._entities(k) for k in ENTITY_PAGES],
                  self.concordance, self.timeline, self.annotations, self.search]
+        if self.has_redactions:
+            pages.append(self.redactions)
         total = len(self.edition.docs) + len(pages) + 1
         if self.progress:
             self.progress.start("HTML site", total)
@@ -336,7 +339,14 @@ class Site:
         (self.out / name).write_text(text, encoding="utf-8")
 
     def nav(self) -> list[tuple[str, str]]:
-        return [(f"{k}.html", lab) for k, (lab, _) in PAGES.items()]
+        return [(f"{k}.html", lab) for k, (lab, _) in PAGES.items()
+                if k != "redactions" or self.has_redactions]
+
+    @property
+    def has_redactions(self) -> bool:
+        """The edition says what a redaction is (its profile's ``[redactions]``)."""
+        from editio.redactions import rules_of
+        return not rules_of(self.project).empty
 
     def url(self, name: str) -> str:
         base = (self.project.base_url or "").strip()
@@ -682,6 +692,32 @@ class Site:
 
     def search(self) -> None:
         self.write("search.html", "search.html")
+
+    def redactions(self) -> None:
+        """What was withheld, document by document (:mod:`editio.redactions`): how many, how
+        much, restored or not, by certainty; each redaction linked to its place."""
+        from editio.redactions import describe_tally, figures
+        docs, total = figures(self.edition.redactions)
+        links = SiteLinks(self)
+        groups = []
+        for f in docs:
+            rd = self.edition.resolved(f.unit.doc)
+            if rd is None:
+                continue
+            rows = [{"r": r, "href": links.element(rd, r.element if r.source == "element" else r.anchor)
+                     if (r.element is not None or r.anchor is not None) else links.doc(rd),
+                     "note": links.note(rd, r.annotation) if r.annotation is not None else None}
+                    for r in f.items]
+            groups.append({"unit": f.unit, "href": links.element(rd, f.unit.element), "rows": rows,
+                           "tally": f.tally, "extent": describe_tally(f.tally),
+                           "anchor": f"red-{re.sub(r'[^A-Za-z0-9_-]+', '-', f.unit.id)}"})
+        from editio.redactions import all_units, rules_of
+        n_units = len(all_units(self.corpus, rules_of(self.project)))
+        order = {"high": 0, "medium": 1, "low": 2}
+        self.write("redactions.html", "redactions.html", groups=groups, total=total,
+                   total_extent=describe_tally(total), n_units=n_units,
+                   certs=sorted(total["by_cert"].items(), key=lambda c: (order.get(c[0], 9), c[0])),
+                   withheld=[g for g in groups if g["tally"]["withheld"]])
 
     # ------------------------------------------------------------ search
     def _search_notes(self, rd: ResolvedDoc) -> None:
