@@ -149,6 +149,7 @@ class Book:
     def context(self, pages: dict | None = None) -> dict:
         p = self.project
         concordance, index = self.concordance(), self.index(pages)
+        redactions = self.redactions(pages)
         return {
             "project": p, "book_short": short_title(p.title, 70), "version": __version__, "view": self.view, "view_label": VIEW_LABELS[self.view],
             "subject": p.description or p.subtitle or p.title, "keywords": self.keywords(),
@@ -165,7 +166,9 @@ class Book:
             "chapters": self.chapters,
             "concordance": concordance,
             "index": index,
+            "redactions": redactions,
             "back_toc": [x for x in (
+                {"id": "redactions", "label": "Appendix: Redactions"} if redactions else None,
                 {"id": "concordance", "label": "Concordance of events"} if concordance else None,
                 {"id": "index", "label": "Index of persons, places and organisations"} if index else None)
                 if x],
@@ -285,6 +288,38 @@ class Book:
                 out.append({"id": ev.id, "name": ev.name, "dates": ev.dates, "desc": ev.description,
                             "passages": passages})
         return out
+
+    def redactions(self, pages: dict | None = None) -> dict | None:
+        """The appendix of redactions (templates/print/redactions.html): totals, a table per
+        document, each redaction with the page it stands on.  None when the edition says
+        nothing about redactions."""
+        from editio.redactions import describe_tally, figures, rules_of
+        if rules_of(self.project).empty:
+            return None
+        docs, total = figures(self.edition.redactions)
+        groups = []
+        for f in docs:
+            rd = self.edition.resolved(f.unit.doc)
+            if rd is None:
+                continue
+            rows = []
+            for r in f.items:
+                cands = [self.links.element(rd, el)[1:] for el in (r.element, r.anchor) if el is not None]
+                par = rd.paragraph_of(r.anchor) if r.anchor is not None else None
+                if par:
+                    cands.append(self.links.anchor(rd, par[0]))
+                cands.append(self.links.element(rd, f.unit.element)[1:])
+                cands.append(self.links.chapter_id(rd))
+                anchor = next((a for a in cands if pages is None or a in pages), None)
+                rows.append({"r": r, "anchor": anchor})
+            groups.append({"unit": f.unit, "rows": rows, "tally": f.tally,
+                           "extent": describe_tally(f.tally)})
+        order = {"high": 0, "medium": 1, "low": 2}
+        return {"groups": groups, "total": total, "extent": describe_tally(total),
+                "has_extent": any(r.extent is not None for r in self.edition.redactions),
+                "certs": sorted(total["by_cert"].items(), key=lambda c: (order.get(c[0], 9), c[0])),
+                "whole": sum(1 for g in groups if g["tally"]["withheld"] == "whole"),
+                "part": sum(1 for g in groups if g["tally"]["withheld"] == "part")}
 
     def index(self, pages: dict | None = None) -> list[dict]:
         """Entries per kind; ``pages`` (anchor -> page number) merges the page numbers."""

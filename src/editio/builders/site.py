@@ -716,6 +716,7 @@ class Site:
         order = {"high": 0, "medium": 1, "low": 2}
         self.write("redactions.html", "redactions.html", groups=groups, total=total,
                    total_extent=describe_tally(total), n_units=n_units,
+                   has_extent=any(r.extent is not None for r in self.edition.redactions),
                    certs=sorted(total["by_cert"].items(), key=lambda c: (order.get(c[0], 9), c[0])),
                    withheld=[g for g in groups if g["tally"]["withheld"]])
 
