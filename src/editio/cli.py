@@ -149,7 +149,9 @@ def cmd_annotations(args) -> int:
     if args.format == "json":
         print(json.dumps(records, indent=2, ensure_ascii=False))
     else:
-        fields = list(FIELDS) + [k for k in REDACTION_FIELDS if k not in FIELDS]
+        fields = list(FIELDS)
+        if not rules.empty:
+            fields += [k for k in REDACTION_FIELDS if k not in FIELDS]
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
         w.writeheader()

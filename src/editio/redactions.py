@@ -698,13 +698,7 @@ def tally(items: list[Redaction]) -> dict:
     """Figures for a set of redactions: counts, extent per unit, restored, by certainty."""
     by_unit: dict = {}
     for r in items:
-        e = r.extent
-        if e is None:
-            key = "unstated"
-            slot = by_unit.setdefault(key, {"count": 0, "quantity": 0, "less_than": 0,
-                                            "inner_lines": 0})
-            slot["count"] += 1
-            continue
+        e = r.extent or Extent("text")
         slot = by_unit.setdefault(e.unit, {"count": 0, "quantity": Fraction(0), "less_than": 0,
                                            "inner_lines": Fraction(0), "unquantified": 0})
         slot["count"] += 1
@@ -757,13 +751,10 @@ def describe_tally(t: dict) -> str:
             n = s["unquantified"]
             word = {"text": "passage", "name": "name", "word": "word"}.get(unit, unit)
             bits.append(f"{n} {word}{'s' if n != 1 else ''}" +
-                        (" of unstated length" if unit == "text" else ""))
+                        (" of unstated extent" if unit == "text" else ""))
         parts.append(" and ".join(bits))
-    if "unstated" in ext:
-        n = ext["unstated"]["count"]
-        if n == t["count"]:
-            return "not stated"
-        parts.append(f"{n} of unstated extent")
+    if set(ext) == {"text"} and ext["text"].get("unquantified") == t["count"]:
+        return "not stated"
     return ", ".join(p for p in parts if p) or "none"
 
 
