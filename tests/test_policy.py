@@ -101,3 +101,22 @@ def test_transmission_error_only_annotated_is_reported(project):
     mutate(project, "is the UN forces.</note>", 'is the UN forces (<ref target="b.xml">B</ref>).</note>')
     code, out, _ = check(project)
     assert len(out) == 1 and out[0].endswith("[policy.transmission-kept]"), out
+
+
+def test_works_cited_are_listed_and_linked_on_the_site(project):
+    a = project / "tei" / "authority.xml"
+    s = a.read_text(encoding="utf-8")
+    a.write_text(s.replace("</standOff>", '<listBibl><bibl xml:id="bib-x"><author>A. Author</author>, '
+                           '<title>A Book</title>, <pubPlace>Oxford</pubPlace>, <date>2001</date>, '
+                           '<ptr target="https://example.org/book"/>.</bibl></listBibl></standOff>'),
+                 encoding="utf-8")
+    mutate(project, "died in March 1953.</note>",
+           'died in March 1953 (<bibl><ref target="authority.xml#bib-x">Author 2001</ref>, '
+           '<citedRange>p. 5</citedRange></bibl>).</note>')
+    r = run_editio("build", "--project", project, "--format", "html")
+    assert r.returncode == 0, r.stderr
+    principles = (project / "build" / "html" / "principles.html").read_text(encoding="utf-8")
+    assert '<li id="bib-x">A. Author, A Book, Oxford, 2001.' in principles
+    assert 'href="https://example.org/book"' in principles
+    page = (project / "build" / "html" / "a.html").read_text(encoding="utf-8")
+    assert 'href="principles.html#bib-x">Author 2001</a>' in page

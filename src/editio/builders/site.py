@@ -102,6 +102,10 @@ class SiteLinks(Links):
         page = ENTITY_PAGES.get(ent.kind)
         return f"{page}.html#{ent.id}" if page and not self.site.edition.corpus.is_editor(ent) else None
 
+    def work(self, bibl):
+        i = bibl.get(XML_ID)
+        return f"principles.html#{i}" if i else None
+
     def event(self, ent):
         if ent is None:
             return None
@@ -555,7 +559,22 @@ class Site:
                 groups.append(([rd], html(div), key))
         present = {(a.kind, a.type) for rd in self.edition.docs for a in rd.annotations}
         self.write("principles.html", "principles.html", groups=[(g[0], g[1]) for g in groups],
-                   present_kinds={k for k, _ in present}, present=present)
+                   present_kinds={k for k, _ in present}, present=present, works=self._works())
+
+    def _works(self) -> list[dict]:
+        """The bibliography of the authority files (``standOff//listBibl/bibl``), cited in notes."""
+        works = []
+        for doc in self.edition.corpus.documents:
+            if doc.has_text:
+                continue
+            for b in doc.root.iter(f"{T}bibl"):
+                if b.get(XML_ID) and b.getparent() is not None and local(b.getparent()) == "listBibl":
+                    urls = [p.get("target") for p in b.iter(f"{T}ptr")
+                            if (p.get("target") or "").startswith(("https://", "http://"))]
+                    text = " ".join(plain(b).split())  # an empty ptr leaves its punctuation
+                    text = re.sub(r"\s*,\s*([.;])", r"\1", re.sub(r"\s+([.,;])", r"\1", text))
+                    works.append({"id": b.get(XML_ID), "text": text, "url": urls[0] if urls else ""})
+        return works
 
     def _entities(self, kind: str):
         def make():

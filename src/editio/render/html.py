@@ -67,6 +67,10 @@ class Links:
     def event(self, ent) -> str | None:
         return None
 
+    def work(self, bibl) -> str | None:
+        """Where a work of the edition's bibliography (a ``bibl`` with an id) is listed."""
+        return None
+
     def note(self, rdoc: ResolvedDoc, a: Annotation) -> str:
         return f"#{self.anchor(rdoc, f'note-{a.n}')}"
 
@@ -419,6 +423,8 @@ class HtmlRenderer:
                 return self.links.entity(self.corpus.entities.get(r.element.get(XML_ID)))
             if local(r.element) == "event":
                 return self.links.event(self.corpus.entities.get(r.element.get(XML_ID)))
+            if local(r.element) in ("bibl", "biblStruct") and r.doc is not None and not r.doc.has_text:
+                return self.links.work(r.element)
             rd = self.edition.resolved(r.doc)
             if rd is None:
                 return None
