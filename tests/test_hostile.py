@@ -1201,3 +1201,118 @@ def test_case07_language_cannot_name_a_path(tmp_path):
     assert r.returncode == 1
     assert re.search(r"^editio\.toml:2:1: error: 'language' must be a language tag.+\[config\.value\]$",
                      r.stderr, re.M), r.stderr
+
+
+# ---- import (case 6) and output paths (case 7)
+def test_case06_import_refuses_paths_out(tmp_path):
+    proj = project(tmp_path / "p", {"w.txt": "a line\n"})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside / "x.xml", proj / "tei" / "d1.xml")       # dangling, pointing out
+    r = run_editio("import", proj / "w.txt", "--id", "d1", "--project", proj)
+    no_traceback(r)
+    assert r.returncode == 1 and "[import.path]" in r.stderr
+    r = run_editio("import", proj / "w.txt", "--id", "../../x", "--project", proj)
+    assert r.returncode == 1 and "[import.id]" in r.stderr
+    os.symlink(outside, proj / "schema")                         # the schema folder leaves
+    r = run_editio("import", proj / "w.txt", "--id", "d2", "--project", proj)
+    assert r.returncode == 1 and "[import.path]" in r.stderr
+    assert list(outside.iterdir()) == []
+    assert not (proj / "tei" / "d2.xml").exists()
+
+
+@pytest.mark.parametrize("content,code,where", [
+    (b"a\r\nb\n", "import.crlf", "w.txt:1:1:"),
+    (b"ok\n\x0cpage\n", "import.invalid", "w.txt:2:1:"),
+    (b"\xff\xfe", "import.read", "w.txt:1:1:"),
+    (b"x" * 11_000_000, "import.invalid", "w.txt:"),
+])
+def test_case20_import_refuses_what_check_would(tmp_path, content, code, where):
+    proj = project(tmp_path / "p", {"w.txt": content})
+    r = run_editio("import", "w.txt", "--id", "d1", "--project", proj, cwd=proj)
+    no_traceback(r)
+    assert r.returncode == 1 and f"[{code}]" in r.stderr and r.stderr.startswith(where), r.stderr
+    assert not (proj / "tei" / "d1.xml").exists()
+
+
+def test_case20_import_of_a_huge_witness_is_refused_unread(tmp_path):
+    proj = project(tmp_path / "p", {})
+    with open(proj / "w.txt", "wb") as f:
+        f.truncate(50_000_000)
+    r = run_editio("import", "w.txt", "--id", "d1", "--project", proj, cwd=proj)
+    assert r.returncode == 1 and "over the limit" in r.stderr and "[import.read]" in r.stderr
+
+
+@pytest.mark.parametrize("layout", ["build-symlink", "parent-symlink", "hidden"])
+def test_case07_output_through_a_symlink_is_refused(tmp_path, layout):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    toml = 'title = "t"\n'
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>")})
+    if layout == "build-symlink":
+        os.symlink(outside, proj / "build")
+    elif layout == "parent-symlink":
+        os.symlink(outside, proj / "out")
+        toml += 'output = "out/site"\n'
+    else:
+        toml += 'output = ".hidden/site"\n'
+    (proj / "editio.toml").write_text(toml)
+    r = run_editio("build", "--project", proj, "--format", "html")
+    no_traceback(r)
+    assert r.returncode == 1 and "[build.output]" in r.stderr, r.stderr
+    assert list(outside.iterdir()) == []
+    assert not [p for p in proj.rglob("*") if ".tmp-" in p.name]
+
+
+@pytest.mark.parametrize("value,why", [("a\\u0000b", "NUL"), ("x" * 300, "longer than 255"),
+                                       ("", "empty")])
+def test_case16_output_name_nul_or_too_long(tmp_path, value, why):
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>")},
+                   toml=f'title = "t"\noutput = "{value}"\n')
+    r = run_editio("build", "--project", proj, "--format", "html")
+    no_traceback(r)
+    assert r.returncode == 1 and why in r.stderr and re.search(
+        r"^editio\.toml:2:1: error: .+\[config\.path\]$", r.stderr, re.M), r.stderr
+
+
+@pytest.mark.parametrize("errno_,words", [(28, "No space left"), (30, "Read-only")])
+def test_case16_disk_full_or_read_only_keeps_previous_output(tmp_path, monkeypatch, errno_, words):
+    import errno as _errno
+    import shutil as _shutil
+    from editio.build import build
+    from editio.config import load
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>")})
+    assert build(load(proj), formats=("html",)).report.errors == 0
+    before = tree_digest(proj / "build")
+    real = _shutil.copyfile
+
+    def full(src, dst, *a, **kw):
+        if str(dst).endswith(".css"):
+            raise OSError(errno_, os.strerror(errno_), str(dst))
+        return real(src, dst, *a, **kw)
+    monkeypatch.setattr(_shutil, "copyfile", full)
+    with pytest.raises(EditioError) as e:
+        build(load(proj), formats=("html",))
+    d = e.value.diagnostic
+    assert d.code == "build.io" and words in d.message and d.file.startswith("build/")
+    assert tree_digest(proj / "build") == before
+    assert temp_dirs(proj) == [] and _errno.errorcode[errno_]
+
+
+def test_case16_tei_deleted_mid_build(tmp_path, monkeypatch):
+    from editio import build as b
+    from editio.config import load
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>"), "tei/e.xml": tei("<p>y</p>")})
+    real = b.resolve
+
+    def resolve_then_delete(corpus):
+        ed = real(corpus)
+        (proj / "tei" / "e.xml").unlink()  # gone after it was read and checked
+        return ed
+    monkeypatch.setattr(b, "resolve", resolve_then_delete)
+    try:
+        res = b.build(load(proj), formats=("html",))
+        assert res.report.errors == 0  # built from the checked trees, not re-read
+        assert (proj / "build" / "html" / "tei" / "e.xml").exists()
+    except EditioError as err:
+        assert err.diagnostic.code == "build.io"

@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from editio import gate
 from editio.check import check
 from editio.config import Project
 from editio.corpus import Corpus
@@ -171,10 +172,21 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def check_output(project: Project) -> None:
     """Refuse an output directory editio must not replace."""
-    out = project.output_dir.resolve()
-    root = project.root.resolve()
-    inp = project.input_dir.resolve()
     where = "editio.toml"
+    root = project.root.resolve()
+    try:  # the gate: inside the project after symlinks, not hidden, a directory or nothing yet
+        out = gate.check(root, project.output, kind="dir")
+        inp = project.input_dir.resolve()
+    except gate.Refused as err:
+        raise EditioError(f"output directory {gate.show(project.output)!r} is refused: {err.reason}",
+                          file=where, code="build.output") from None
+    p = root
+    for part in Path(project.output).parts:  # no symlink on the way: output stays where it is named
+        p = p / part
+        if p.is_symlink():
+            raise EditioError(f"output {project.rel(p) if p != root else p} is a symlink; editio "
+                              "writes only into real folders of the project (remove the link)",
+                              file=where, code="build.output")
     if out == root or out in root.parents:
         raise EditioError(f"output directory {out} is the project itself; set output = \"build\"",
                           file=where, code="build.output")
@@ -361,19 +373,47 @@ def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool 
         timings["read+check"] = time.perf_counter() - t0
         if edition is None:
             return BuildResult(report, project.output_dir, timings)
-        with staging(project.output_dir, signals) as tmp:
-            if "html" in formats:
-                from editio.builders.site import build_site
-                t = time.perf_counter()
-                build_site(edition, tmp / "html", report, progress=progress)
-                timings["html"] = time.perf_counter() - t
-            if "pdf" in formats:
-                from editio.builders.pdf import build_pdf
-                t = time.perf_counter()
-                build_pdf(edition, tmp / "pdf", report, view=view, progress=progress)
-                timings["pdf"] = time.perf_counter() - t
-            if strict and report.strict().errors:
-                raise EditioError(f"{report.warnings} warning(s) during the build with --strict; "
-                                  "output not written", code="build.strict")
+        try:
+            _build_into(project, formats, view, strict, progress, edition, report, timings, signals)
+        except OSError as err:  # disk full, read-only, a file gone mid-build: said, not a traceback
+            raise _io_error(project, err) from None
     timings["total"] = time.perf_counter() - t0
     return BuildResult(report, project.output_dir, timings)
+
+
+def _io_error(project: Project, err: OSError) -> EditioError:
+    name = err.filename if isinstance(err.filename, str) else ""
+    shown = ""
+    if name:
+        out = project.output_dir.resolve()
+        p = Path(name).resolve() if "\0" not in name else Path(name.replace("\0", "?"))
+        try:  # a file of the staging directory is named as it would be in the output
+            rest = p.relative_to(out.parent).parts
+            if rest and rest[0].startswith(f".{out.name}.tmp-"):
+                p = out.joinpath(*rest[1:])
+        except ValueError:
+            pass
+        shown = project.rel(p)
+    hint = {28: "; free some space and build again", 30: "; the output folder is read-only",
+            36: "; a name is too long"}.get(err.errno, "")
+    why = err.strerror or str(err)
+    return EditioError(f"cannot write the build: {why}{hint}; the previous output is kept",
+                       file=shown or project.rel(project.output_dir), code="build.io")
+
+
+def _build_into(project, formats, view, strict, progress, edition, report, timings, signals):
+    """The builders, writing into a staging directory swapped in at the end."""
+    with staging(project.output_dir, signals) as tmp:
+        if "html" in formats:
+            from editio.builders.site import build_site
+            t = time.perf_counter()
+            build_site(edition, tmp / "html", report, progress=progress)
+            timings["html"] = time.perf_counter() - t
+        if "pdf" in formats:
+            from editio.builders.pdf import build_pdf
+            t = time.perf_counter()
+            build_pdf(edition, tmp / "pdf", report, view=view, progress=progress)
+            timings["pdf"] = time.perf_counter() - t
+        if strict and report.strict().errors:
+            raise EditioError(f"{report.warnings} warning(s) during the build with --strict; "
+                              "output not written", code="build.strict")

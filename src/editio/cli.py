@@ -295,7 +295,8 @@ def cmd_import(args) -> int:
     from editio.importer import import_witness
     project = _project(args)
     dest = Path(args.output) if args.output else project.input_dir / f"{args.id}.xml"
-    for path in import_witness(Path(args.witness), dest, args.id, project.root):
+    for path in import_witness(Path(args.witness), dest, args.id, project.root,
+                               output=project.output_dir):
         print(f"wrote {project.rel(path)}", file=sys.stderr)
     return 0
 

@@ -9,6 +9,8 @@ paratext) and adds the editorial markup.
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import re
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -49,9 +51,11 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def skeleton(witness_text: str, doc_id: str, witness_href: str,
-             schema_href: str = "../schema/editio.rng", title: str = "") -> str:
+             schema_href: str = "../schema/editio.rng", title: str = "", name: str = "") -> str:
     if "\r" in witness_text:
-        raise EditioError("witness has CR line ends; convert to LF first", code="import.crlf")
+        k = witness_text.index("\r")
+        raise EditioError("witness has CR line ends; convert to LF first", file=name,
+                          line=witness_text.count("\n", 0, k) + 1, code="import.crlf")
     out = []
     blank = 0
     for line in witness_text.split("\n"):
@@ -89,33 +93,94 @@ AUTHORITY = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def import_witness(src: Path, dest: Path, doc_id: str, project_root: Path | None = None) -> list[Path]:
+NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def import_witness(src: Path, dest: Path, doc_id: str, project_root: Path | None = None,
+                   output: Path | None = None) -> list[Path]:
     """Write the skeleton of ``src`` to ``dest``; in a new edition also the schema and an
-    authority file with the editors, so the skeleton checks cleanly. Returns what was written."""
+    authority file with the editors, so the skeleton checks cleanly. Returns what was written.
+
+    Every file written passes the gate (inside the project, not hidden, not through a
+    symlink, not in the output), and a skeleton ``editio check`` would refuse (too large,
+    a character XML does not allow, a diplomatic text that is not the witness) is refused
+    before anything is written."""
+    from editio import gate
+    from editio.read import MAX_BYTES, parse_bytes
+    from editio.text import text_of
+    name = str(src)
+    if not NCNAME.match(doc_id or ""):
+        raise EditioError(f"--id {doc_id!r} is not an xml:id (a letter or _, then letters, digits, "
+                          "'.', '-', '_'; no '/')", code="import.id")
     try:
-        data = src.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise EditioError(f"cannot read witness: {err}", file=str(src), code="import.read") from None
+        raw = gate.open_regular(src, MAX_BYTES)
+        data = raw.decode("utf-8")
+    except gate.Refused as err:
+        raise EditioError(f"cannot read witness: {err.reason}", file=name, code="import.read") from None
+    except UnicodeDecodeError as err:
+        k = err.start
+        raise EditioError(f"witness is not UTF-8 (byte {k})", file=name,
+                          line=raw.count(b"\n", 0, k) + 1, code="import.read") from None
+    data = data.removeprefix("\ufeff")
+    bad = _NOT_XML.search(data)
+    if bad:
+        k = bad.start()
+        line = data.count("\n", 0, k) + 1
+        raise EditioError(f"the witness holds U+{ord(bad.group()):04X}, a character XML does not "
+                          "allow; remove it first", file=name, line=line,
+                          col=k - (data.rfind("\n", 0, k) + 1) + 1, code="import.invalid")
+    root = Path(project_root or dest.parent.parent).resolve()
+
+    def target(p: Path) -> Path:
+        try:
+            return gate.write_target(root, p, output=output)
+        except gate.Refused as err:
+            raise EditioError(f"will not write here: {err.reason}", file=str(p),
+                              code="import.path") from None
+
+    dest = target(dest)
     if dest.exists():
         raise EditioError("destination exists; not overwriting", file=str(dest), code="import.exists")
+    schema, authority = root / "schema" / "editio.rng", dest.parent / "authority.xml"
+    schema = schema if schema.exists() else target(schema)    # written only when missing
+    authority = authority if authority.exists() else target(authority)
     href = Path(_relative(src, dest.parent)).as_posix()
-    written = []
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    root = Path(project_root or dest.parent.parent)
-    schema = root / "schema" / "editio.rng"
     schema_href = Path(_relative(schema, dest.parent)).as_posix()
-    if not schema.exists():
-        from editio.resources import SCHEMA
-        schema.parent.mkdir(parents=True, exist_ok=True)
-        schema.write_bytes(SCHEMA.read_bytes())
-        written.append(schema)
-    authority = dest.parent / "authority.xml"
-    if not authority.exists():
-        authority.write_text(AUTHORITY.format(schema=schema_href), encoding="utf-8")
-        written.append(authority)
-    dest.write_text(skeleton(data, doc_id, href, schema_href=schema_href), encoding="utf-8")
+    text = skeleton(data, doc_id, href, schema_href=schema_href, name=name)
+    encoded = text.encode("utf-8")
+    try:  # what check would refuse is refused now, before anything is written
+        tree = parse_bytes(encoded, str(dest))
+    except EditioError as err:
+        raise EditioError(f"the skeleton would not be readable TEI: {err.diagnostic.message}",
+                          file=name, code="import.invalid") from None
+    if text_of(tree.getroot(), "diplomatic") != data:
+        raise EditioError("the skeleton's diplomatic text would differ from the witness (white "
+                          "space at line ends?); nothing written", file=name, code="import.invalid")
+    written = []
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not schema.exists():
+            from editio.resources import SCHEMA
+            schema.parent.mkdir(parents=True, exist_ok=True)
+            _create(schema, SCHEMA.read_bytes())
+            written.append(schema)
+        if not authority.exists():
+            _create(authority, AUTHORITY.format(schema=schema_href).encode("utf-8"))
+            written.append(authority)
+        _create(dest, encoded)
+    except OSError as err:
+        raise EditioError(f"cannot write: {err.strerror}", file=str(err.filename or dest),
+                          code="import.write") from None
     written.append(dest)
     return written
+
+
+def _create(path: Path, data: bytes) -> None:
+    """Write a new file: never through a symlink, never over an existing file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
 
 
 def _relative(path: Path, start: Path) -> str:
