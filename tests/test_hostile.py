@@ -1316,3 +1316,23 @@ def test_case16_tei_deleted_mid_build(tmp_path, monkeypatch):
         assert (proj / "build" / "html" / "tei" / "e.xml").exists()
     except EditioError as err:
         assert err.diagnostic.code == "build.io"
+
+
+# ---- performance shapes (case 18): no timed assertions; the work is counted instead
+def test_case18_columns_on_one_long_line_are_found_once(tmp_path, monkeypatch):
+    from editio import corpus as corpus_mod
+    from editio.config import Project
+    n = 3000
+    body = "<p>" + "".join(f'<ref target="#n{i}">x</ref>' for i in range(n)) + "</p>"
+    proj = project(tmp_path / "p", {"tei/d.xml": tei(body)})
+    c = corpus_mod.Corpus.load(Project(proj))
+    doc = c.documents[0]
+    calls = []
+    real = corpus_mod.re.finditer
+    monkeypatch.setattr(corpus_mod.re, "finditer", lambda *a, **k: calls.append(1) or real(*a, **k))
+    refs = list(doc.root.iter("{http://www.tei-c.org/ns/1.0}ref"))
+    cols = [doc.column(r, "target") for r in refs]
+    line = doc._source_lines[refs[0].sourceline - 1]
+    assert all(line[c - 1:c + 5] == 'target' for c in cols)
+    assert len(set(cols)) == n
+    assert len(calls) == 1  # the line is scanned once for <ref>, not once per element

@@ -218,10 +218,11 @@ def schema_errors(tree, log) -> list[tuple[int, str]]:
     got Y" alternatives.  An error is dropped when the element starting on its
     line contains a later line with an error of its own, and "Expecting …"
     lines are dropped when another message stands on the same line."""
-    errs = []
+    errs, seen = [], set()
     for e in log:
         item = (e.line, e.message.replace("{%s}" % TEI_NS, ""))
-        if item not in errs:
+        if item not in seen:
+            seen.add(item)
             errs.append(item)
     first_on_line: dict[int, object] = {}
     for el in tree.getroot().iter():

@@ -64,6 +64,12 @@ class Document:
                 out.setdefault(el.sourceline, []).append(el)
         return out
 
+    @cached_property
+    def _starts(self) -> dict:
+        """(line, tag) -> {element: offset of its start tag}: each line is searched once per
+        tag, so a line holding thousands of elements costs linear time, not quadratic."""
+        return {}
+
     def column(self, el, attr: str | None = None) -> int:
         """1-based column of ``el``'s start tag (or of its attribute ``attr``) in the
         source; 1 when it cannot be found (e.g. content from an XInclude)."""
@@ -72,15 +78,16 @@ class Document:
         if not 0 < line <= len(lines):
             return 1
         text = lines[line - 1]
-        qname = f"{el.prefix}:{local(el)}" if el.prefix else local(el)
-        same = [e for e in self._by_line.get(line, []) if e.tag == el.tag]
-        k = next((i for i, e in enumerate(same) if e is el), None)
-        if k is None:
+        key = (line, el.tag)
+        starts = self._starts.get(key)
+        if starts is None:
+            qname = f"{el.prefix}:{local(el)}" if el.prefix else local(el)
+            same = [e for e in self._by_line.get(line, []) if e.tag == el.tag]
+            found = [m.start() for m in re.finditer(r"<" + re.escape(qname) + r"(?=[\s/>]|$)", text)]
+            starts = self._starts[key] = dict(zip(same, found))
+        pos = starts.get(el)
+        if pos is None:
             return 1
-        matches = list(re.finditer(r"<" + re.escape(qname) + r"(?=[\s/>]|$)", text))
-        if k >= len(matches):
-            return 1
-        pos = matches[k].start()
         if attr:
             end = text.find(">", pos)
             m = re.compile(r"\s(" + re.escape(attr) + r")\s*=").search(text, pos, end if end > 0 else len(text))
