@@ -1,4 +1,4 @@
-"""The ``editio`` command line: check | text | annotations | stats | build | serve | import."""
+"""The ``editio`` command line: check | text | annotations | stats | build | serve | new | import."""
 from __future__ import annotations
 
 import argparse
@@ -301,6 +301,18 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_new(args) -> int:
+    from editio.scaffold import new_edition
+    dest = Path(args.dir)
+    written = new_edition(dest, profile=args.profile, title=args.title or "",
+                          editors=args.editors or "", language=args.language)
+    for f in written:
+        print(f"wrote {dest / f.rel}", file=sys.stderr)
+    print(f"new edition in {dest}/: `editio check --project {dest}` checks it, "
+          f"`editio serve --watch --project {dest}` shows it", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="editio", description="TEI P5 editions to a static site and a PDF book.")
     p.add_argument("--version", action="version", version=f"editio {__version__}")
@@ -347,6 +359,14 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("serve", parents=[common], help="serve the built site on 127.0.0.1")
     v.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
     v.set_defaults(func=cmd_serve)
+
+    n = sub.add_parser("new", help="start a new edition in DIR (never overwrites a file)")
+    n.add_argument("dir", metavar="DIR")
+    n.add_argument("--profile", metavar="NAME", help="the edition's profile (e.g. frus)")
+    n.add_argument("--title", help="the edition's title (default: from DIR)")
+    n.add_argument("--editors", help="who edits it (default: The editors)")
+    n.add_argument("--language", default="en", help="the language of the edition (default: en)")
+    n.set_defaults(func=cmd_new)
 
     i = sub.add_parser("import", parents=[common], help="a plain-text witness -> a TEI skeleton")
     i.add_argument("witness")

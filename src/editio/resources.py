@@ -14,6 +14,8 @@ PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
 STYLES = PACKAGE.parents[1] / "styles"   # the repository's styles/ (source checkout)
 SCHEMA = PACKAGE.parents[1] / "schema" / "editio.rng"
+SCHEMATRON = PACKAGE.parents[1] / "schema" / "editio.sch"
+"""The edition rules a schema cannot express, in ISO Schematron (``editio.rules.schematron``)."""
 
 
 def template_dirs(project: Project, kind: str) -> list[Path]:
@@ -29,5 +31,9 @@ def style_file(project: Project, name: str) -> Path:
 
 
 def styles_dir(project: Project) -> Path:
+    """The edition's ``styles/`` if it holds styles (a README alone, as ``editio new``
+    writes, does not count), else editio's."""
     own = project.root / "styles"
-    return own if own.is_dir() else STYLES
+    if own.is_dir() and any(not p.name.upper().startswith("README") for p in own.iterdir()):
+        return own
+    return STYLES
