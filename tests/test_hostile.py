@@ -383,11 +383,13 @@ def test_unknown_elements_warn_and_render(tmp_path):
     assert (r.returncode, r.stdout) == (0, "a b c d ")
     c = run_editio("check", "--project", proj, "--format", "json")
     diags = json.loads(c.stdout)["diagnostics"]
-    assert c.returncode == 0
+    # unknown TEI elements are warnings; foreign (XHTML) elements are errors (issue 11, case 8)
+    assert c.returncode == 1
     unknown = sorted(d["message"] for d in diags if d["code"] == "element.unknown")
-    assert [m.split(">")[0] for m in unknown] == [
-        "<blink", "<frobnicate", "<{http://www.w3.org/1999/xhtml}script"]
-    assert "active content" in unknown[2]
+    assert [m.split(">")[0] for m in unknown] == ["<blink", "<frobnicate"]
+    foreign = [d for d in diags if d["code"] == "tei.foreign"]
+    assert len(foreign) == 1 and foreign[0]["message"].startswith(
+        "<script> in namespace http://www.w3.org/1999/xhtml is not TEI")
 
 
 # ================================================================================
@@ -1336,3 +1338,135 @@ def test_case18_columns_on_one_long_line_are_found_once(tmp_path, monkeypatch):
     assert all(line[c - 1:c + 5] == 'target' for c in cols)
     assert len(set(cols)) == n
     assert len(calls) == 1  # the line is scanned once for <ref>, not once per element
+
+
+# ---- only TEI is published (cases 8, 9) ; ids and names (cases 10, 13, 14)
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def test_case08_xhtml_in_tei_is_an_error_and_never_published(tmp_path):
+    body = ('<p>before <h:img xmlns:h="http://www.w3.org/1999/xhtml" src="x" onerror="alert(1)"/> '
+            'after</p><p onclick="alert(2)">clicked</p>')
+    doc = '<?xml-stylesheet type="text/xsl" href="http://evil.example/x.xsl"?>\n' + tei(body)
+    proj = project(tmp_path / "p", {"tei/d.xml": doc})
+    r = check_cli(proj)
+    assert r.returncode == 1
+    assert re.search(r"^tei/d\.xml:2:\d+: error: <img> in namespace http://www\.w3\.org/1999/xhtml "
+                     r"is not TEI.+\[tei\.foreign\]$", r.stdout, re.M), r.stdout
+    assert re.search(r"^tei/d\.xml:2:\d+: error: @onclick is an event handler.+"
+                     r"\[tei\.event-attribute\]$", r.stdout, re.M), r.stdout
+    b = run_editio("build", "--project", proj, "--format", "html", "--keep-going")
+    no_traceback(b)
+    assert b.returncode == 0, b.stderr
+    published = (proj / "build" / "html" / "tei" / "d.xml").read_bytes()
+    assert b"xhtml" not in published and b"onerror" not in published and b"onclick" not in published
+    assert b"xml-stylesheet" not in published and b"evil.example" not in published
+    assert b"before" in published and b"after" in published and b"clicked" in published
+    etree.fromstring(published)  # well-formed TEI
+
+
+def test_case08_allowed_namespaces_from_the_config(tmp_path):
+    frus = "http://history.state.gov/frus/ns/1.0"
+    body = f'<p>x <frus:note xmlns:frus="{frus}">kept</frus:note></p>'
+    proj = project(tmp_path / "p", {"tei/d.xml": tei(body)},
+                   toml=f'title = "t"\nnamespaces = ["{frus}", "http://www.w3.org/1999/xhtml"]\n')
+    r = check_cli(proj)
+    assert "[tei.foreign]" not in r.stdout and r.returncode == 0
+    from editio.config import load
+    from editio.corpus import Corpus
+    from editio.publish import allowed_namespaces, tei_bytes
+    p = load(proj)
+    assert "http://www.w3.org/1999/xhtml" not in allowed_namespaces(p)  # never allowed
+    assert b"kept" in tei_bytes(Corpus.load(p).documents[0], p)
+
+
+def test_case08_no_schema_named_is_a_warning(tmp_path):
+    proj = project(tmp_path / "p", {"tei/a.xml": tei("<p>x</p>"), "tei/b.xml": tei("<p>y</p>")})
+    r = check_cli(proj)
+    assert re.search(r"^tei/a\.xml:1:1: warning: no schema: this file \(and 1 more\) names none.+"
+                     r"\[schema\.none\]$", r.stdout, re.M), r.stdout
+
+
+@pytest.mark.parametrize("name,data,why", [
+    ("x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "<script>"),
+    ("y.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "event attribute"),
+    ("z.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><image href="http://127.0.0.1:9/x"/></svg>',
+     "refers to"),
+    ("page.html", b"<html><script>alert(1)</script></html>", "not a PNG"),
+    ("fake.png", b"<html><script>alert(1)</script></html>", "not a PNG"),
+])
+def test_case09_only_images_are_published(tmp_path, name, data, why):
+    body = f'<figure><graphic url="../img/{name}"/></figure><figure><graphic url="../img/ok.png"/></figure>'
+    proj = project(tmp_path / "p", {"tei/d.xml": tei(body), f"img/{name}": data, "img/ok.png": PNG})
+    r = check_cli(proj)
+    assert r.returncode == 1 and why in r.stdout and "[media.refused]" in r.stdout, r.stdout
+    b = run_editio("build", "--project", proj, "--format", "html", "--keep-going")
+    no_traceback(b)
+    media = sorted(p.name for p in (proj / "build" / "html" / "media").rglob("*") if p.is_file())
+    assert media == ["ok.png"]
+
+
+def test_case09_clean_svg_is_published():
+    from editio.publish import media_kind, svg_problem
+    ok = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
+          b'<defs><circle id="c" r="2" fill="url(#g)"/></defs><use x:href="#c"/></svg>')
+    assert media_kind(ok) == "svg" and svg_problem(ok) is None
+
+
+def svg_use_bomb(levels=10, width=10) -> bytes:
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">',
+             '<defs><rect id="l0" width="1" height="1"/>']
+    for i in range(1, levels):
+        parts.append(f'<g id="l{i}">' + f'<use x:href="#l{i - 1}"/>' * width + "</g>")
+    parts.append(f'</defs><use x:href="#l{levels - 1}"/></svg>')
+    return "".join(parts).encode()
+
+
+def test_case18_nested_use_svg_is_refused():
+    from editio.publish import svg_problem
+    bomb = svg_use_bomb()
+    assert len(bomb) < 2000
+    assert "once <use> is expanded" in svg_problem(bomb)
+    loop = (b'<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><use href="#b"/></g>'
+            b'<g id="b"><use href="#a"/></g></svg>')
+    assert "refers to itself" in svg_problem(loop)
+
+
+@pytest.mark.parametrize("xid", ["note-1", "main", "top", "p4", "call-2", "y1958"])
+def test_case10_xml_id_taking_a_generated_id_is_an_error(tmp_path, xid):
+    body = (f'<p xml:id="{xid}">attacker</p><p>a <choice><sic>teh</sic><corr cert="high" '
+            'resp="#ed" type="typographic">the</corr></choice></p>')
+    proj = project(tmp_path / "p", {"tei/d.xml": tei(body)})
+    r = check_cli(proj)
+    assert r.returncode == 1
+    assert re.search(rf'^tei/d\.xml:1:\d+: error: xml:id "{xid}" is an id the site or the book '
+                     r"makes itself.+\[id\.reserved\]$", r.stdout, re.M), r.stdout
+
+
+def test_case13_same_file_name_in_two_folders_is_an_error(tmp_path):
+    proj = project(tmp_path / "p", {"tei/a/doc.xml": tei("<p>first</p>"),
+                                    "tei/b/doc.xml": tei("<p>second</p>")})
+    r = check_cli(proj)
+    assert r.returncode == 1
+    assert re.search(r'^tei/b/doc\.xml:1:1: error: this document and tei/a/doc\.xml are both "doc" '
+                     r"\(by file name \(no root xml:id\)\).+\[doc\.duplicate\]$", r.stdout, re.M), r.stdout
+
+
+def test_case14_media_names_are_one_to_one(tmp_path):
+    from editio.publish import media_name
+    names = ["img/map a.png", "img/map-a.png", "img/map+a.png", "img/map_a.png", "img/map_20a.png"]
+    assert len({media_name(n) for n in names}) == len(names)
+    body = "".join(f'<figure><graphic url="../{n.replace(" ", "%20")}"/></figure>' for n in names[:3])
+    proj = project(tmp_path / "p", {"tei/d.xml": tei(body), **{n: PNG + n.encode() for n in names[:3]}})
+    b = run_editio("build", "--project", proj, "--format", "html")
+    no_traceback(b)
+    assert b.returncode == 0, b.stderr
+    media = {p.name: p.read_bytes() for p in (proj / "build" / "html" / "media" / "img").iterdir()}
+    assert len(media) == 3 and len(set(media.values())) == 3
+
+
+def test_case14_names_differing_only_in_case_are_an_error(tmp_path):
+    body = '<figure><graphic url="../img/Map.png"/></figure><figure><graphic url="../img/map.png"/></figure>'
+    proj = project(tmp_path / "p", {"tei/d.xml": tei(body), "img/Map.png": PNG, "img/map.png": PNG})
+    r = check_cli(proj)
+    assert r.returncode == 1 and "[media.collision]" in r.stdout, r.stdout

@@ -33,7 +33,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from editio import TEI_NS, XML_ID, gate
+from editio import TEI_NS, XML_ID, gate, publish
 from editio.annotations import classify
 from editio.behaviours import TABLE, behaviour, is_tei, local
 from editio.corpus import ISO_DATE, Corpus, Document
@@ -153,13 +153,15 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     schemas = schemas or Schemas()
     seen_ids: dict[str, tuple[str, int]] = {}
     unvalidated = []
+    reserved = reserved_ids(corpus)
+    _check_names(corpus, report)
     for doc in corpus.documents:
         root = doc.root
         if not (is_tei(root) and local(root) in ("TEI", "teiCorpus")):
             report.error(doc.rel, root.sourceline, "tei.root",
                          f"root element is {root.tag!r}, not TEI in namespace {TEI_NS}")
             continue
-        explained = _check_doc(corpus, doc, report, seen_ids)
+        explained = _check_doc(corpus, doc, report, seen_ids, reserved)
         sp, chosen, pline = schema_for(doc, corpus, schema, report)
         if sp is None and not chosen:
             unvalidated.append(doc)
@@ -253,18 +255,41 @@ def _last_line(el) -> int:
     return last
 
 
-def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> list:
+def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
+               reserved=frozenset()) -> list:
     """The edition's rules for one document; returns the elements whose attribute
     values a rule reported (so the schema's cascade about them can be left out)."""
     explained = []
     unknown: dict[str, list[int]] = {}
     notes_by_target = corpus.notes_by_target
     mask = re.compile(corpus.project.mask_pattern) if corpus.project.mask_pattern else None
+    allowed = publish.allowed_namespaces(corpus.project)
     for el in doc.root.iter():
         if not isinstance(el.tag, str):
             continue
         line = el.sourceline or 0
+        if publish.foreign(el, allowed):
+            if not any(publish.foreign(a, allowed) for a in el.iterancestors()):
+                explained.append(el)
+                ns = publish.namespace(el) or "no namespace"
+                report.error(doc.rel, line, "tei.foreign",
+                             f"<{etree.QName(el).localname}> in namespace {ns} is not TEI; it is "
+                             "neither rendered nor published"
+                             + ("" if ns in publish.ACTIVE_NAMESPACES else
+                                " (an edition that means it lists the namespace in "
+                                "`namespaces` in editio.toml)"), col=doc.column(el))
+            continue
+        for a in el.attrib:
+            if publish.is_event_attribute(a):
+                explained.append(el)
+                report.error(doc.rel, line, "tei.event-attribute",
+                             f"@{etree.QName(a).localname} is an event handler, not TEI; it is "
+                             "never published", col=doc.column(el, etree.QName(a).localname))
         i = el.get(XML_ID)
+        if i and i in reserved:
+            report.error(doc.rel, line, "id.reserved",
+                         f'xml:id "{i}" is an id the site or the book makes itself (a note, a '
+                         "paragraph, a page part); choose another", col=doc.column(el, XML_ID_ATTR))
         if i:
             if i in seen_ids:
                 f, ln = seen_ids[i]
@@ -273,7 +298,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> list:
             else:
                 seen_ids[i] = (doc.rel, line)
         name = local(el)
-        if (not is_tei(el) or name not in TABLE) and not _in_metadata(el):
+        if is_tei(el) and name not in TABLE and not _in_metadata(el):
             unknown.setdefault(name if is_tei(el) else el.tag, []).append(el)
         for attr in REF_ATTRS:
             val = el.get(attr)
@@ -353,6 +378,89 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids) -> list:
             _check_masks(doc, mask, report)
         _check_witness(doc, report, corpus.project.output_dir)
     return explained
+
+
+GENERATED_IDS = re.compile(r"^(?:note|call)-\d+$|^p\d+$|^y-?\d+$")
+"""HTML ids the site and the book make themselves, by pattern: note and call numbers,
+paragraph anchors, timeline years."""
+_TEMPLATE_ID = re.compile(r"""\bid\s*=\s*["']([A-Za-z_][\w.-]*)["']""")
+
+
+def reserved_ids(corpus: Corpus) -> frozenset:
+    """The HTML ids an ``xml:id`` may not take: those the templates (editio's and the
+    edition's own) write literally, and those made from other names (``event-``, ``index-``,
+    ``ev-`` + an entity id, ``ad-``/``pub-`` + a document id); :data:`GENERATED_IDS` by pattern."""
+    from editio.resources import template_dirs
+    out = set()
+    for kind in ("html", "print"):
+        for d in template_dirs(corpus.project, kind):
+            for f in d.glob("*.html"):
+                try:
+                    out.update(_TEMPLATE_ID.findall(f.read_text(encoding="utf-8")))
+                except (OSError, UnicodeDecodeError):
+                    continue
+    for e in corpus.entities.values():
+        out.update({f"event-{e.id}", f"index-{e.id}", f"ev-{e.id}"})
+    for d in corpus.documents:
+        out.update({f"ad-{d.id}", f"pub-{d.id}"})
+    return _Reserved(out)
+
+
+class _Reserved(frozenset):
+    def __contains__(self, i) -> bool:
+        return frozenset.__contains__(self, i) or bool(GENERATED_IDS.match(i))
+
+
+def _check_names(corpus: Corpus, report: Report) -> None:
+    """Pages and media files are named after documents and files: two documents with one id
+    (the root xml:id, else the file name) would share one page and lose the other; two
+    media files that differ only in case would overwrite each other on many disks."""
+    pages: dict[str, Document] = {}
+    for doc in corpus.documents:
+        if not doc.has_text:
+            continue
+        key = doc.id.casefold()
+        other = pages.get(key)
+        if other is not None:
+            how = "root xml:id" if doc.root.get(XML_ID) else "file name (no root xml:id)"
+            report.error(doc.rel, doc.root.sourceline or 1, "doc.duplicate",
+                         f'this document and {other.rel} are both "{doc.id}" (by {how}); one '
+                         "page cannot hold both: give each a distinct root xml:id",
+                         col=doc.column(doc.root))
+        else:
+            pages[key] = doc
+    media: dict[str, tuple] = {}
+    root = corpus.project.root
+    for doc in corpus.documents:
+        for el in doc.root.iter(f"{T}graphic"):
+            url = el.get("url") or ""
+            r = corpus.resolve(doc, url) if url else None
+            if r is None or r.status != "file":
+                continue
+            line, col = el.sourceline or 0, doc.column(el, "url")
+            try:
+                data = gate.read_bytes(root, r.path, output=corpus.project.output_dir,
+                                       max_bytes=publish.MAX_MEDIA_BYTES)
+            except gate.Refused as err:
+                report.error(doc.rel, line, "media.refused", f'<graphic url="{url}"> is not '
+                             f"published: {err.reason}", col=col)
+                continue
+            kind = publish.media_kind(data)
+            why = None if kind else ("not a PNG, JPEG, GIF, WebP or SVG image (by its bytes); "
+                                     "only images are published")
+            if kind == "svg":
+                why = publish.svg_problem(data, corpus.project.rel(r.path))
+            if why:
+                report.error(doc.rel, line, "media.refused",
+                             f'<graphic url="{url}"> is not published: {why}', col=col)
+                continue
+            name = publish.media_name(corpus.project.rel(r.path), kind)
+            seen = media.setdefault(name.casefold(), (r.path, name, doc.rel, line))
+            if seen[0] != r.path:
+                report.error(doc.rel, line, "media.collision",
+                             f'<graphic url="{url}"> would be published as {name}, which only '
+                             f"case tells apart from {seen[1]} ({seen[2]}:{seen[3]}); rename one",
+                             col=col)
 
 
 def _schemes():

@@ -29,7 +29,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from lxml import etree
 from markupsafe import Markup
 
-from editio import TEI_NS, XML_ID, XML_LANG, __version__
+from editio import TEI_NS, XML_ID, XML_LANG, __version__, gate, publish
 from editio.behaviours import behaviour, local
 from editio.diagnostics import Report
 from editio.render.html import (KIND_LABELS, TYPE_LABELS, HtmlRenderer, Links,
@@ -249,14 +249,14 @@ class Site:
 
     # ------------------------------------------------------------ setup
     def _doc_pages(self) -> dict[str, str]:
-        out, taken = {}, set(PAGES)
+        out, taken = {}, {p.casefold() for p in PAGES}
         for rd in self.edition.docs:
             stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", rd.id).strip("-.") or f"doc{rd.number}"
-            if stem in taken:
+            if stem.casefold() in taken:  # case-insensitive disks: d1 and D1 are one file
                 stem = f"doc-{stem}"
-            while stem in taken:
+            while stem.casefold() in taken:
                 stem += "-"
-            taken.add(stem)
+            taken.add(stem.casefold())
             out[rd.id] = f"{stem}.html"
         return out
 
@@ -292,11 +292,19 @@ class Site:
 
     def asset(self, path: Path) -> str:
         """Copy a file of the project (an image) into the site; its relative URL."""
-        if path not in self.assets:
-            rel = self.project.rel(path)
-            dest = "media/" + re.sub(r"[^A-Za-z0-9_./-]+", "-", rel).lstrip("./")
+        if path not in self.assets:  # only images the gate and publish.media_kind let through
+            self.assets[path] = None
+            try:
+                data = gate.read_bytes(self.project.root, path, output=self.project.output_dir,
+                                       max_bytes=publish.MAX_MEDIA_BYTES)
+            except gate.Refused:
+                return None  # check has said why (media.refused)
+            kind = publish.media_kind(data)
+            if kind is None or (kind == "svg" and publish.svg_problem(data)):
+                return None
+            dest = publish.media_name(self.project.rel(path), kind)
             (self.out / dest).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, self.out / dest)
+            (self.out / dest).write_bytes(data)
             self.assets[path] = dest
         return self.assets[path]
 
@@ -371,10 +379,10 @@ class Site:
                 shutil.copyfile(faces, dest / "fonts.css")
 
     def copy_tei(self) -> None:
-        for d in self.corpus.documents:
+        for d in self.corpus.documents:  # from the checked tree, cleaned: only TEI is published
             target = self.out / "tei" / d.name
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(d.path, target)
+            target.write_bytes(publish.tei_bytes(d, self.project))
 
     def tei_href(self, rdoc: ResolvedDoc) -> str:
         return "tei/" + rdoc.doc.name
