@@ -120,3 +120,25 @@ def test_works_cited_are_listed_and_linked_on_the_site(project):
     assert 'href="https://example.org/book"' in principles
     page = (project / "build" / "html" / "a.html").read_text(encoding="utf-8")
     assert 'href="principles.html#bib-x">Author 2001</a>' in page
+
+
+def test_agreement_is_derived_from_claims_and_a_contradicting_declaration_is_an_error(project):
+    mutate(project, '<persName ref="authority.xml#mao-zedong">Mao Zedong</persName>',
+           '<persName ref="authority.xml#mao-zedong" role="interlocutor">Mao Zedong</persName>', file="b.xml")
+    mutate(project, '<persName ref="authority.xml#khrushchev">Khrushchev</persName>',
+           '<persName ref="authority.xml#khrushchev" role="interlocutor">Khrushchev</persName>')
+    code, out, _ = check(project)
+    assert code == 1
+    assert out == ['tei/b.xml:13:10: error: passage b-x01 is declared "agrees" but its claims differ: '
+                   'interlocutor: mao-zedong vs khrushchev (a-x01) [crossref.claims]']
+    r = run_editio("annotations", "--project", project, "--kind", "crossref")
+    recs = {a["id"]: a for a in json.loads(r.stdout)}
+    assert recs["a-x01"]["agreement"] == "disagrees: interlocutor: khrushchev vs mao-zedong (b-x01)"
+    # without the contradicting claim: b-x01's date (November 1957) agrees with the event (2-21 November)
+    mutate(project, '<persName ref="authority.xml#khrushchev" role="interlocutor">',
+           '<persName ref="authority.xml#khrushchev">')
+    code, out, _ = check(project, "--strict")
+    assert (code, out) == (0, []), out
+    r = run_editio("annotations", "--project", project, "--kind", "crossref")
+    recs = {a["id"]: a for a in json.loads(r.stdout)}
+    assert recs["b-x01"]["agreement"] == "agrees"

@@ -36,8 +36,10 @@ def test_annotations_json_records():
     assert m == {"n": 1, "id": "a-m01", "document": "a", "file": "tei/a.xml", "line": 16,
                  "kind": "redaction", "type": "restored", "diplomatic": "**", "edited": "forces",
                  "cert": "high", "resp": "ed",
-                 "note": 'The subject of "crossed" is the UN forces.', "offset": 24, "targets": []}
+                 "note": 'The subject of "crossed" is the UN forces.', "offset": 24, "targets": [],
+                 "agreement": ""}
     assert recs[2]["targets"] == ["ev-moscow-1957"]
+    assert recs[3]["agreement"] == "agrees"  # its date, November 1957, against the event's 2-21 November
     assert recs[2]["note"] == "Doc. B has Mao meet Kim; see there."
     assert recs[2]["diplomatic"] == "Stalin met Kim in 1957"
     assert recs[2]["edited"] == "Khrushchev met Kim in 1957"
@@ -56,7 +58,7 @@ def test_annotations_csv_and_kind_filter():
     assert [row["id"] for row in rows] == ["a-x01", "b-x01"]
     assert rows[0]["targets"] == "ev-moscow-1957"
     assert list(rows[0]) == ["n", "id", "document", "file", "line", "kind", "type", "diplomatic",
-                             "edited", "cert", "resp", "note", "offset", "targets"]
+                             "edited", "cert", "resp", "note", "offset", "targets", "agreement"]
 
 
 def test_import_makes_a_skeleton_whose_diplomatic_text_is_the_witness(tmp_path):

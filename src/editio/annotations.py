@@ -18,7 +18,9 @@ note           any other ``note`` (e.g. authorial footnotes)   ``note/@type``
 
 Each record carries the document, file and line, the text in both views,
 ``cert``/``resp``, the plain text of its explanatory notes, the offset of its
-start in the diplomatic text and the ids of what it points to.
+start in the diplomatic text, the ids of what it points to and, for a cross-reference,
+the relation derived from its claims (``agreement``: "agrees", "partly agrees: …",
+"disagrees: number (delegation-last): 6 vs 7 (d001-x26)", "unverified").
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from editio.text import TextView, is_unrestored, plain
 
 T = "{%s}" % TEI_NS
 FIELDS = ("n", "id", "document", "file", "line", "kind", "type", "diplomatic", "edited", "cert",
-          "resp", "note", "offset", "targets")
+          "resp", "note", "offset", "targets", "agreement")
 
 
 @dataclass(eq=False)
@@ -49,6 +51,7 @@ class Annotation:
     note: str
     offset: int
     targets: list[str] = field(default_factory=list)
+    agreement: str = ""  # crossref: the relation derived from the claims (editio.rules.claims)
     element: object = None
     notes: list = field(default_factory=list)
 
@@ -103,6 +106,8 @@ def collect(corpus, doc) -> list[Annotation]:
     out: list[Annotation] = []
     ends: list[int] = []
     claimed = set()
+    from editio.rules.claims import derive
+    derived = derive(corpus)
     for el in text.iter():
         if not isinstance(el.tag, str):
             continue
@@ -143,6 +148,7 @@ def collect(corpus, doc) -> list[Annotation]:
             line=el.sourceline or 0, kind=kind, type=typ, diplomatic=dip, edited=ed,
             cert=carrier.get("cert") or "", resp=" ".join(_short(r) for r in (carrier.get("resp") or "").split()),
             note=" ".join(plain(n) for n in notes), offset=span[0], targets=targets,
+            agreement=derived[el].summary() if kind == "crossref" and el in derived else "",
             element=el, notes=notes))
         ends.append(span[1])
     # number in the order of the note calls (which stand at the end of what they annotate)

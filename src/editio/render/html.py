@@ -539,12 +539,34 @@ class HtmlRenderer:
             add_text(out, " ")
         if ann.kind == "crossref":
             self.related(ann, out)
+            self.derived(ann, out)
 
     def note_content(self, note, out):
         saved = self.view
         self.view = "edited"
         self.children(note, out)
         self.view = saved
+
+    def derived(self, ann: Annotation, out):
+        """The relation derived from the passage's claims (editio.rules.claims), where it was
+        compared: "Compared by its claims: disagrees: number of delegation-last: 6 against 7 (Doc. 2, ¶ 9)"."""
+        from editio.rules.claims import derive
+        d = derive(self.corpus).get(ann.element)
+        if d is None or d.relation == "unverified":
+            return
+
+        def name_of(i):
+            ent = self.corpus.entities.get(i)
+            return ent.name if ent is not None else i
+
+        def place_of(seg):
+            for doc, s in (p for ps in self.corpus.event_passages.values() for p in ps):
+                if s is seg:
+                    rd = self.edition.resolved(doc)
+                    return self.place_label(rd, seg) if rd is not None else doc.id
+            return ""
+        span = etree.SubElement(out, "span", {"class": "derived", "data-relation": d.relation})
+        span.text = " Compared by its claims: " + d.readable(name_of, place_of) + "."
 
     def related(self, ann: Annotation, out):
         """The other passages of the same event(s): "Event (dates). Also in: Doc. 2, ¶ 4; …"."""

@@ -71,6 +71,8 @@ def cites(note) -> bool:
 
 
 def check_policy(corpus, report) -> None:
+    from editio.rules.claims import check_claims
+    check_claims(corpus, report)  # agreement derived from claims (any edition)
     policy = Policy.of(corpus.project)
     if policy is None:
         return
