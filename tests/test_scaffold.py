@@ -33,6 +33,14 @@ def test_new_edition_checks_strict_and_builds(tmp_path):
     r = run_editio("check", "--strict", "--project", dest)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 errors, 0 warnings" in r.stderr
+    # check runs the Schematron the sample names: a rule added there is reported
+    sch = dest / "schema/editio.sch"
+    sch.write_text(sch.read_text().replace("</sch:schema>", """<sch:pattern id="house">
+      <sch:rule context="tei:title"><sch:report id="house.title" role="warning" test="true()"
+      >title seen</sch:report></sch:rule></sch:pattern></sch:schema>"""))
+    r = run_editio("check", "--project", dest)
+    assert "tei/d001.xml:8:9: warning: title seen [house.title]" in r.stdout, r.stdout
+    sch.write_bytes(__import__("editio.resources").resources.SCHEMATRON.read_bytes())
     # the sample shows the encoding: a restored mask, a correction, names and dates
     doc = etree.parse(str(dest / "tei/d001.xml"))
     for tag in ("supplied", "corr", "sic", "orig", "persName", "placeName", "date", "note"):
@@ -59,9 +67,16 @@ def test_new_editor_settings_point_at_the_schema(tmp_path):
     assert xpr.tag == "project"
     folders = {f.get("path") for f in xpr.iter("folder")}
     assert "tei/" in folders and all((dest / f).is_dir() for f in folders)
-    # the TEI files name the schema the editors use
+    # the TEI files name the schema and the Schematron rules the editors use
+    assert (dest / "schema/editio.sch").is_file()
     for name in ("d001.xml", "authority.xml"):
-        assert b'href="../schema/editio.rng"' in (dest / "tei" / name).read_bytes()
+        head = (dest / "tei" / name).read_bytes()[:400]
+        assert b'href="../schema/editio.rng"' in head
+        assert (b'href="../schema/editio.sch" type="application/xml" '
+                b'schematypens="http://purl.oclc.org/dsdl/schematron"') in head
+    assert settings["sxml.schematronSupport"] is True
+    assert "raffazizzi.sxml" in json.loads(
+        (dest / ".vscode/extensions.json").read_text())["recommendations"]
     # the override folders are empty but for their README
     assert [p.name for p in (dest / "styles").iterdir()] == ["README.md"]
 

@@ -71,7 +71,7 @@ def test_import_makes_a_skeleton_whose_diplomatic_text_is_the_witness(tmp_path):
     assert t.stdout == w.read_text()
     c = run_editio("check", "--project", tmp_path)
     assert c.stdout.splitlines() == [
-        'tei/d9.xml:29:9: warning: mask "**" at character 14 is not encoded '
+        'tei/d9.xml:30:9: warning: mask "**" at character 14 is not encoded '
         '(<choice><orig>**</orig><supplied reason="masked">…) [mask.unencoded]']
     assert c.returncode == 0
 

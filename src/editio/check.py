@@ -182,6 +182,8 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                        "and editio.toml sets no `schema`; only editio's own rules are checked")
     _check_events(corpus, report)
     check_policy(corpus, report)  # editio.rules.policy: the edition's editorial policy
+    from editio.rules.schematron import check_schematron
+    check_schematron(corpus, report)  # editio.rules.schematron: the rules editors see too
     return report
 
 

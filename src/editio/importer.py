@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 from editio.diagnostics import EditioError
 
 TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
-<?xml-model href="{schema}" type="application/xml" schematypens="http://relaxng.org/ns/structure/1.0"?>
+{models}
 <TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id={doc_id} xml:lang="en">
   <teiHeader>
     <fileDesc>
@@ -51,7 +51,10 @@ TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def skeleton(witness_text: str, doc_id: str, witness_href: str,
-             schema_href: str = "../schema/editio.rng", title: str = "", name: str = "") -> str:
+             schema_href: str = "../schema/editio.rng", title: str = "", name: str = "",
+             rules_href: str | None = None) -> str:
+    """The TEI skeleton of ``witness_text``; it names its schema and (``rules_href``) the
+    edition's Schematron rules with ``<?xml-model?>``."""
     if "\r" in witness_text:
         k = witness_text.index("\r")
         raise EditioError("witness has CR line ends; convert to LF first", file=name,
@@ -69,13 +72,14 @@ def skeleton(witness_text: str, doc_id: str, witness_href: str,
     if blank:
         out.append(f'        <space dim="vertical" unit="lines" quantity="{blank}"/>')
     first = next((ln for ln in witness_text.split("\n") if ln.strip()), doc_id)
-    return TEMPLATE.format(schema=schema_href, doc_id=quoteattr(doc_id),
+    from editio.scaffold import xml_models
+    return TEMPLATE.format(models=xml_models(schema_href, rules_href), doc_id=quoteattr(doc_id),
                            title=escape(title or first[:120]), witness=quoteattr(witness_href),
                            today=_dt.date.today().isoformat(), body="\n".join(out))
 
 
 AUTHORITY = """<?xml version="1.0" encoding="UTF-8"?>
-<?xml-model href="{schema}" type="application/xml" schematypens="http://relaxng.org/ns/structure/1.0"?>
+{models}
 <TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id="authority" xml:lang="en">
   <teiHeader>
     <fileDesc>
@@ -143,11 +147,14 @@ def import_witness(src: Path, dest: Path, doc_id: str, project_root: Path | None
     if dest.exists():
         raise EditioError("destination exists; not overwriting", file=str(dest), code="import.exists")
     schema, authority = root / "schema" / "editio.rng", dest.parent / "authority.xml"
+    rules = root / "schema" / "editio.sch"
     schema = schema if schema.exists() else target(schema)    # written only when missing
+    rules = rules if rules.exists() else target(rules)
     authority = authority if authority.exists() else target(authority)
     href = Path(_relative(src, dest.parent)).as_posix()
     schema_href = Path(_relative(schema, dest.parent)).as_posix()
-    text = skeleton(data, doc_id, href, schema_href=schema_href, name=name)
+    rules_href = Path(_relative(rules, dest.parent)).as_posix()
+    text = skeleton(data, doc_id, href, schema_href=schema_href, name=name, rules_href=rules_href)
     encoded = text.encode("utf-8")
     try:  # what check would refuse is refused now, before anything is written
         tree = parse_bytes(encoded, str(dest))
@@ -165,8 +172,14 @@ def import_witness(src: Path, dest: Path, doc_id: str, project_root: Path | None
             schema.parent.mkdir(parents=True, exist_ok=True)
             _create(schema, SCHEMA.read_bytes())
             written.append(schema)
+        if not rules.exists():
+            from editio.resources import SCHEMATRON
+            _create(rules, SCHEMATRON.read_bytes())
+            written.append(rules)
         if not authority.exists():
-            _create(authority, AUTHORITY.format(schema=schema_href).encode("utf-8"))
+            from editio.scaffold import xml_models
+            _create(authority, AUTHORITY.format(models=xml_models(schema_href, rules_href))
+                    .encode("utf-8"))
             written.append(authority)
         _create(dest, encoded)
     except OSError as err:

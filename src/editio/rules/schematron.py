@@ -1,0 +1,191 @@
+"""The edition's Schematron rules, run by ``editio check`` as the editors' XML editor runs them.
+
+A TEI file names its Schematron with an ``<?xml-model?>`` processing instruction whose
+``schematypens`` is ISO Schematron (``schema/editio.sch``, written by ``editio new`` and
+``editio import``).  ``editio check`` compiles that file with lxml's ISO Schematron
+stylesheets (XSLT 1.0 binding), runs it on the file and reports each failed assert and
+successful report as a located diagnostic:
+
+* the **code** is the assert's ``@id`` up to the first ``_`` (``date.invalid_from`` ->
+  ``date.invalid``); without an ``@id``, the id of its pattern; without either,
+  ``schematron.rule``;
+* the **severity** is its ``@role`` (``error``/``fatal``, ``warning``/``warn``,
+  ``info``/``information``); without one, ``error``;
+* the **location** is the element the rule was about (its ``sourceline``, and the column of
+  its start tag);
+* the **message** is the assertion's text, less a trailing ``[code]``.
+
+editio's own rules already report most of what ``editio.sch`` says (with pointers into other
+files, which Schematron cannot see); a finding with the same file, line and code as one
+already reported is not repeated.  What an edition adds to its Schematron is reported with
+the codes it chooses.
+
+The Schematron is compiled without access to files or the network
+(``XSLTAccessControl.DENY_ALL``: ``document()`` reads nothing) and passes the gate
+(inside the project, not hidden, a regular file) like every file a TEI file names;
+``sch:include`` is not followed.  Compiled rules are kept per run only.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+from lxml import etree
+
+from editio import gate
+from editio.diagnostics import EditioError, Report
+
+SCHEMATRON_NS = "http://purl.oclc.org/dsdl/schematron"
+SVRL = "{http://purl.oclc.org/dsdl/svrl}"
+_ATTR = re.compile(r'([\w:-]+)\s*=\s*"([^"]*)"')
+_CODE_TAIL = re.compile(r"\s*\[[a-z][a-z0-9.-]*\]\s*$")
+SEVERITY = {"error": "error", "fatal": "error", "warning": "warning", "warn": "warning",
+            "info": "info", "information": "info"}
+
+
+def schematron_href(tree) -> tuple[str, int] | None:
+    """(href, line) of the Schematron a TEI file names with ``<?xml-model?>``, or None."""
+    for pi in tree.getroot().itersiblings(preceding=True):
+        if isinstance(pi, etree._ProcessingInstruction) and pi.target == "xml-model":
+            attrs = dict(_ATTR.findall(pi.text or ""))
+            href = attrs.get("href", "")
+            if attrs.get("schematypens") == SCHEMATRON_NS or (
+                    href.endswith(".sch") and "schematypens" not in attrs):
+                return href, pi.sourceline or 1
+    return None
+
+
+class Rules:
+    """Compiled Schematron validators by path, for one run (no global cache)."""
+
+    def __init__(self):
+        self._cache: dict[Path, object] = {}
+
+    def get(self, path: Path, report: Report | None = None, where: str = "", line: int = 0,
+            shown: str = ""):
+        path = path.resolve()
+        if path not in self._cache:
+            try:
+                self._cache[path] = compile_schematron(path)
+            except EditioError as err:
+                if report is not None:
+                    report.error(where, line, "schematron.unreadable",
+                                 f"cannot use Schematron {shown or path}: {err.diagnostic.message}")
+                self._cache[path] = None
+        return self._cache[path]
+
+
+def compile_schematron(path: Path):
+    """The XSLT validator of the Schematron at ``path`` (raises EditioError)."""
+    from lxml import isoschematron
+    from editio.read import read
+    try:
+        tree = read(path, display=str(path))
+        root = tree.getroot()
+        if root.tag != f"{{{SCHEMATRON_NS}}}schema":
+            raise EditioError("not an ISO Schematron schema (root sch:schema in "
+                              f"{SCHEMATRON_NS})", code="schematron.unreadable")
+        binding = (root.get("queryBinding") or "xslt").lower()
+        if binding not in ("xslt", "xslt1", "exslt"):
+            raise EditioError(f'queryBinding "{binding}" is not supported (XSLT 1.0 only: "xslt")',
+                              code="schematron.unreadable")
+        expanded = isoschematron.iso_abstract_expand(root)
+        if not isoschematron.schematron_schema_valid(expanded):
+            errs = isoschematron.schematron_schema_valid.error_log
+            first = next(iter(errs), None)
+            raise EditioError("not valid ISO Schematron" + (f" (line {first.line}: {first.message})"
+                                                            if first is not None else ""),
+                              code="schematron.unreadable")
+        xslt = isoschematron.iso_svrl_for_xslt1(expanded)
+        _locate_attributes(xslt)
+        return etree.XSLT(xslt, access_control=etree.XSLTAccessControl.DENY_ALL)
+    except EditioError:
+        raise
+    except (etree.XSLTParseError, etree.XSLTApplyError, etree.XMLSyntaxError) as err:
+        raise EditioError(f"cannot compile: {err}", code="schematron.unreadable") from None
+
+
+_XSL = "{http://www.w3.org/1999/XSL/Transform}"
+
+
+def _locate_attributes(xslt) -> None:
+    """The XSLT 1.0 skeleton locates an attribute as ``/@when``, without its element; prefix
+    the element's path (``/…/*[…date…][2]/@when``) so a rule about an attribute is located."""
+    for t in xslt.getroot().iter(_XSL + "template"):
+        if t.get("match") == "@*" and t.get("mode") == "schematron-get-full-path":
+            first = etree.Element(_XSL + "apply-templates", select="parent::*",
+                                  mode="schematron-get-full-path")
+            t.insert(0, first)
+
+
+def findings(validator, tree) -> list[tuple[object, str, str, str]]:
+    """(element, severity, code, message) for every failed assert and successful report of
+    ``validator`` on ``tree``, in the order the Schematron gives them."""
+    try:
+        svrl = validator(tree)
+    except etree.XSLTApplyError as err:
+        raise EditioError(f"the Schematron failed while running: {err}",
+                          code="schematron.unreadable") from None
+    out = []
+    pattern = ""
+    for el in svrl.getroot():
+        if el.tag == SVRL + "active-pattern":
+            pattern = el.get("id") or ""
+            continue
+        if el.tag not in (SVRL + "failed-assert", SVRL + "successful-report"):
+            continue
+        code = (el.get("id") or pattern or "schematron.rule").split("_", 1)[0]
+        severity = SEVERITY.get((el.get("role") or "error").lower(), "error")
+        text = el.find(SVRL + "text")
+        msg = " ".join(("".join(text.itertext()) if text is not None else "").split())
+        msg = _CODE_TAIL.sub("", msg) or f"Schematron rule {code}"
+        target = None
+        loc = el.get("location") or ""
+        try:
+            found = tree.xpath(loc) if loc else []
+        except etree.XPathError:
+            found = []
+        if found:
+            target = found[0]
+            if not isinstance(getattr(target, "tag", None), str):  # attribute, text: its element
+                getp = getattr(target, "getparent", None)
+                target = getp() if getp else None
+        out.append((target, severity, code, msg))
+    return out
+
+
+def check_schematron(corpus, report: Report, rules: Rules | None = None) -> None:
+    """Run each document's Schematron; add what editio's own rules did not already report."""
+    rules = rules or Rules()
+    already = {(d.file, d.line, d.code) for d in report.items}
+    root = corpus.project.root
+    for doc in corpus.documents:
+        named = schematron_href(doc.tree)
+        if named is None:
+            continue
+        href, line = named
+        try:
+            gate.relative(href)
+            path = gate.check(root, unquote(href), base=doc.path)
+        except gate.Refused as err:
+            if err.diagnostic.code == "path.missing":
+                report.error(doc.rel, line, "schematron.missing",
+                             f'Schematron "{href}" named by <?xml-model?> does not exist')
+            else:
+                report.error(doc.rel, line, "schematron.unreadable",
+                             f'Schematron "{href}" named by <?xml-model?> is refused: {err.reason}')
+            continue
+        validator = rules.get(path, report, doc.rel, line, corpus.project.rel(path))
+        if validator is None:
+            continue
+        try:
+            found = findings(validator, doc.tree)
+        except EditioError as err:
+            report.error(doc.rel, line, "schematron.unreadable", err.diagnostic.message)
+            continue
+        for el, severity, code, msg in found:
+            ln = (el.sourceline if el is not None else 0) or 0
+            if (doc.rel, ln, code) in already:
+                continue
+            report.add(doc.rel, ln, doc.column(el) if el is not None else 0, severity, code, msg)
