@@ -39,10 +39,12 @@
     pop.className = "popover";
     pop.id = "popover-" + (++counter);
     pop.setAttribute("role", "dialog");
-    pop.setAttribute("aria-label", "Note " + (call.getAttribute("data-note") || ""));
+    var heading = call.hasAttribute("data-gloss-kind") ? call.getAttribute("data-gloss-kind")
+                  : "Note " + (call.getAttribute("data-note") || "");
+    pop.setAttribute("aria-label", heading);
     var title = doc.createElement("p");
     title.className = "popover-title";
-    title.textContent = "Note " + (call.getAttribute("data-note") || "");
+    title.textContent = heading;
     pop.appendChild(title);
     var body = doc.createElement("div");
     body.className = "popover-body";
@@ -134,6 +136,20 @@
     window.addEventListener("resize", function () { if (open) place(open.call, open.pop); });
   }
 
+  /* ---- glossary popovers: a name or term shows its entry (the link goes to the list) */
+  function setupGlosses() {
+    doc.querySelectorAll("a.gloss[data-gloss]").forEach(function (a) {
+      var entry = doc.createElement("div");
+      var p = doc.createElement("p");
+      p.textContent = a.getAttribute("data-gloss");
+      entry.appendChild(p);
+      a.addEventListener("mouseenter", function () { show(a, entry, false); });
+      a.addEventListener("mouseleave", function () { if (open && !open.pinned) schedule(); });
+      a.addEventListener("focus", function () { if (refocusing !== a) show(a, entry, false); });
+      a.addEventListener("blur", onFocusOut);
+    });
+  }
+
   /* ---- cite this: the address, the paragraph in view, today's date */
   function setupCite() {
     var box = doc.querySelector(".cite");
@@ -214,6 +230,6 @@
     }
   }
 
-  function ready() { setupViews(); setupNotes(); setupCite(); setupFilters(); setupSearch(); }
+  function ready() { setupViews(); setupNotes(); setupGlosses(); setupCite(); setupFilters(); setupSearch(); }
   if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", ready); else ready();
 })();

@@ -14,6 +14,10 @@ ROOTS = Path(__file__).resolve().parent / "roots"
 SHARED = REPO.parent / "shared"
 TEI_ALL = SHARED / "corpora" / "schema" / "tei_all.rng"
 FRUS = SHARED / "corpora" / "frus"
+# what makes the repository's edition: its TEI, witnesses, schema, styles, its own
+# templates, its settings and its profile
+EDITION_DIRS = ("tei", "witnesses", "schema", "styles", "templates")
+EDITION_FILES = ("editio.toml", "profile.toml")
 
 
 def run_editio(*args, cwd=None, timeout=900, env=None):
@@ -46,10 +50,10 @@ def edition_build(tmp_path_factory):
     Returns the project directory; output is in <dir>/build/{html,pdf}."""
     dest = tmp_path_factory.mktemp("edition") / "edition"
     dest.mkdir()
-    for name in ("tei", "witnesses", "schema", "styles"):
+    for name in EDITION_DIRS:
         if (REPO / name).exists():
             shutil.copytree(REPO / name, dest / name)
-    for name in ("editio.toml",):
+    for name in EDITION_FILES:
         if (REPO / name).exists():
             shutil.copy(REPO / name, dest / name)
     r = run_editio("build", "--project", dest, timeout=1800)
@@ -64,11 +68,12 @@ def edition_site(tmp_path_factory):
     Returns the site directory (<project>/build/html)."""
     dest = tmp_path_factory.mktemp("edition-site") / "edition"
     dest.mkdir()
-    for name in ("tei", "witnesses", "schema", "styles"):
+    for name in EDITION_DIRS:
         if (REPO / name).exists():
             shutil.copytree(REPO / name, dest / name)
-    if (REPO / "editio.toml").exists():
-        shutil.copy(REPO / "editio.toml", dest / "editio.toml")
+    for name in EDITION_FILES:
+        if (REPO / name).exists():
+            shutil.copy(REPO / name, dest / name)
     r = run_editio("build", "--project", dest, "--format", "html", timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     return dest / "build" / "html"

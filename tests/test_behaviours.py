@@ -6,7 +6,7 @@ import shutil
 import pytest
 from lxml import etree
 
-from conftest import ROOTS
+from conftest import REPO, ROOTS
 from editio.behaviours import TABLE, behaviour
 from editio.config import load
 from editio.corpus import Corpus
@@ -24,6 +24,9 @@ def render(tmp_path, body: str, view="both"):
     d = tmp_path / "p"
     (d / "tei").mkdir(parents=True)
     shutil.copy(ROOTS / "valid" / "tei" / "authority.xml", d / "tei" / "authority.xml")
+    # the first edition's profile (its platform text, masks …) on top of the defaults
+    shutil.copy(REPO / "profile.toml", d / "profile.toml")
+    (d / "editio.toml").write_text('profile = "profile.toml"\n', encoding="utf-8")
     (d / "tei" / "f.xml").write_text(DOC.format(ns=NS, body=body), encoding="utf-8")
     corpus = Corpus.load(load(d))
     assert not corpus.report.items

@@ -1192,7 +1192,7 @@ def test_case20_bom_and_unknown_keys_in_config(tmp_path):
 
 def test_case20_known_keys_live_in_one_place():
     from editio.config import KNOWN_KEYS
-    assert {"profile", "units", "behaviours", "redactions", "glossary", "pointers", "labels",
+    assert {"profile", "units", "behaviours", "redactions", "glossaries", "pointers", "labels",
             "signs", "principles", "namespaces"} <= KNOWN_KEYS
 
 

@@ -65,6 +65,8 @@ def test_import_makes_a_skeleton_whose_diplomatic_text_is_the_witness(tmp_path):
     w = tmp_path / "w.txt"
     w.write_text("Title\n\n\nFirst ** line & <more>\nSecond\n", encoding="utf-8")
     (tmp_path / "tei").mkdir()
+    # masks are a convention of the edition (its profile), not of every TEI edition
+    (tmp_path / "editio.toml").write_text('mask_pattern = "\\\\*{2,3}"\n', encoding="utf-8")
     r = run_editio("import", w, "--id", "d9", "--project", tmp_path)
     assert r.returncode == 0, r.stderr
     t = run_editio("text", tmp_path / "tei" / "d9.xml", "--project", tmp_path)

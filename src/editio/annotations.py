@@ -54,6 +54,7 @@ class Annotation:
     agreement: str = ""  # crossref: the relation derived from the claims (editio.rules.claims)
     element: object = None
     notes: list = field(default_factory=list)
+    label: str = ""          # the number as printed (a TEI note's own @n, else ``n``)
 
     def record(self) -> dict:
         return {k: getattr(self, k) for k in FIELDS}

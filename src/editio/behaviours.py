@@ -17,6 +17,14 @@ plain-text views need:
 
 Outputs (HTML, print) map behaviour *names* to renderers; a print override
 replaces only the renderers that differ (see ``editio.render``).
+
+``TABLE`` holds the package defaults and is never changed.  Each run builds a
+:class:`BehaviourTable` from the defaults and the edition profile's
+``[[behaviours]]`` rows (element, XPath predicate, behaviour, layout, tag,
+params, and the outputs a row applies to, as TEI Publisher's
+``<model output="…">``); the overlay's rows are tried first, the last one
+declared first.  Foreign elements match rows named with the profile's prefix
+(``frus:attachment``), whichever of the prefix's namespace URIs they use.
 """
 from __future__ import annotations
 
@@ -68,7 +76,6 @@ TABLE: dict[str, list[tuple[Pred | None, Behaviour]]] = {
     "body": [(None, B("block", CONTAINER, "div"))],
     "back": [(None, B("block", CONTAINER, "div"))],
     "div": [(_attr("type", "editorial-notes"), B("notes", OMIT)),
-            (_attr("type", "platform"), B("paratext", CONTAINER, "aside")),
             (None, B("section", CONTAINER, "section"))],
     **{f"div{i}": [(None, B("section", CONTAINER, "section"))] for i in range(1, 8)},
     "titlePage": [(None, B("block", CONTAINER, "div"))],
@@ -210,20 +217,75 @@ def is_tei(el) -> bool:
     return isinstance(el.tag, str) and el.tag.startswith("{" + TEI_NS + "}")
 
 
-def behaviour(el) -> Behaviour:
-    """The behaviour of one element: the first matching row, else the ``_`` fallback.
+class BehaviourTable:
+    """The defaults plus an edition's overlay rows, for one run (see the module docstring)."""
 
-    Elements outside the TEI namespace (and processing instructions/comments)
-    always take the fallback (comments and PIs are omitted)."""
-    if not isinstance(el.tag, str):
-        return _OMIT
-    if not is_tei(el) and local(el).lower() in ACTIVE_CONTENT:
-        return _ACTIVE
-    rows = TABLE.get(local(el)) if is_tei(el) else None
-    for pred, beh in rows or TABLE["_"]:
-        if pred is None or pred(el):
-            return beh
-    return TABLE["_"][-1][1]
+    def __init__(self, overlay=(), profile=None):
+        self.profile = profile
+        self.rows: dict[str, list] = {k: [(p, b, None) for p, b in v] for k, v in TABLE.items()}
+        if overlay:
+            from lxml import etree
+            ns = profile.xpath_namespaces() if profile is not None else {"tei": TEI_NS}
+            by_name = {b.name: b for rows in TABLE.values() for _, b in rows}
+            for row in overlay:
+                key = row["element"]
+                name = row["behaviour"]
+                pred = None
+                if row.get("predicate"):
+                    xp = etree.XPath(f"boolean(self::*[{row['predicate']}])", namespaces=ns)
+                    pred = (lambda x: lambda el: bool(x(el)))(xp)
+                base = by_name.get(name)
+                defaults = self.rows.get(key, self.rows["_"])
+                layout = row.get("layout") or (base.layout if base else defaults[-1][1].layout)
+                tag = row.get("tag") or (base.tag if base else "")
+                params = {**(base.params if base else {}), **(row.get("params") or {})}
+                outputs = tuple(row["output"]) if row.get("output") else None
+                self.rows[key] = [(pred, Behaviour(name, layout, tag, params), outputs),
+                                  *self.rows.get(key, [])]
+
+    def key(self, el) -> str | None:
+        if is_tei(el):
+            return local(el)
+        tag = el.tag
+        if self.profile is not None and tag.startswith("{"):
+            prefix = self.profile.prefix_of(tag[1:].split("}", 1)[0])
+            if prefix:
+                return f"{prefix}:{local(el)}"
+        return None
+
+    def knows(self, el) -> bool:
+        """True if a row (not the ``_`` fallback) is meant for ``el``."""
+        k = self.key(el)
+        return k is not None and k in self.rows and k != "_"
+
+    def behaviour(self, el, output: str | None = None) -> Behaviour:
+        """The behaviour of one element for ``output`` (html, pdf …; None: rows for every
+        output only): the first matching row, else the ``_`` fallback.
+
+        Elements no row names (and processing instructions/comments) take the fallback
+        (comments and PIs are omitted); foreign active content is never rendered."""
+        if not isinstance(el.tag, str):
+            return _OMIT
+        k = self.key(el)
+        if k is None and local(el).lower() in ACTIVE_CONTENT:
+            return _ACTIVE
+        rows = self.rows.get(k) if k is not None else None
+        for pred, beh, outputs in rows or self.rows["_"]:
+            if outputs is not None and output not in outputs:
+                continue
+            if pred is None or (self._has_blocks(el) if pred is _has_blocks else pred(el)):
+                return beh
+        return TABLE["_"][-1][1]
+
+    def _has_blocks(self, el) -> bool:
+        return any(isinstance(c.tag, str) and self.behaviour(c).layout in (CONTAINER, LINE, SPACE)
+                   for c in el)
+
+
+def behaviour(el) -> Behaviour:
+    """The package default behaviour of one element (no edition overlay): what the
+    plain-text views use."""
+    return DEFAULT.behaviour(el)
 
 
 _OMIT = B("omit", OMIT)
@@ -231,3 +293,6 @@ _OMIT = B("omit", OMIT)
 ACTIVE_CONTENT = {"script", "style", "object", "embed", "iframe", "param", "applet", "form",
                   "input", "button", "link", "meta", "base", "frame", "frameset", "svg", "math"}
 _ACTIVE = Behaviour("omit", OMIT, "", {"active": True}, True)
+
+DEFAULT = BehaviourTable()
+"""The package defaults alone (never changed; editions get their own table)."""

@@ -35,7 +35,7 @@ from lxml import etree
 
 from editio import TEI_NS, XML_ID, gate, publish
 from editio.annotations import classify
-from editio.behaviours import TABLE, behaviour, is_tei, local
+from editio.behaviours import is_tei, local
 from editio.corpus import ISO_DATE, Corpus, Document
 from editio.diagnostics import EditioError, Report
 from editio.read import read
@@ -44,7 +44,6 @@ from editio.rules.policy import check_policy
 T = "{%s}" % TEI_NS
 CERTS = {"high", "medium", "low", "unknown"}
 XML_ID_ATTR = "xml:id"
-CORR_TYPES = ("factual", "translation", "name", "typographic", "contradiction")
 DATE_ATTRS = ("when", "from", "to", "notBefore", "notAfter", "when-iso")
 REF_ATTRS = ("ref", "target", "corresp", "sameAs", "resp", "who", "source", "facs", "url")
 XML_MODEL = re.compile(r'href\s*=\s*"([^"]+)"')
@@ -264,7 +263,11 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
     explained = []
     unknown: dict[str, list[int]] = {}
     notes_by_target = corpus.notes_by_target
-    mask = re.compile(corpus.project.mask_pattern) if corpus.project.mask_pattern else None
+    profile = corpus.project.profile
+    table = corpus.behaviour_table
+    mask = re.compile(profile.mask_pattern) if profile.mask_pattern else None
+    corr_types = profile.correction_types
+    facs_missing: list = []
     allowed = publish.allowed_namespaces(corpus.project)
     for el in doc.root.iter():
         if not isinstance(el.tag, str):
@@ -300,7 +303,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
             else:
                 seen_ids[i] = (doc.rel, line)
         name = local(el)
-        if is_tei(el) and name not in TABLE and not _in_metadata(el):
+        if is_tei(el) and not table.knows(el) and not _in_metadata(el):
             unknown.setdefault(name if is_tei(el) else el.tag, []).append(el)
         for attr in REF_ATTRS:
             val = el.get(attr)
@@ -308,9 +311,12 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                 continue
             for tok, r in corpus.targets(doc, el, attr):
                 if r.status == "missing" and attr == "facs" and r.doc is None:
-                    report.warning(doc.rel, line, "ref.facs-missing",
-                                   f'@facs "{tok}": no such image in the project',
-                                   col=doc.column(el, attr))
+                    if profile.page_images == "each":
+                        report.warning(doc.rel, line, "ref.facs-missing",
+                                       f'@facs "{tok}": no such image in the project',
+                                       col=doc.column(el, attr))
+                    else:
+                        facs_missing.append((tok, line, doc.column(el, attr)))
                 elif r.status == "missing":
                     report.error(doc.rel, line, "ref.missing",
                                  f'@{attr} "{tok}" resolves to nothing', col=doc.column(el, attr))
@@ -330,10 +336,11 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
             explained.append(el)
             report.warning(doc.rel, line, "annot.cert-value",
                            f'@cert "{c}" is not one of high, medium, low', col=doc.column(el, "cert"))
-        if name == "corr" and is_tei(el) and el.get("type") and el.get("type") not in CORR_TYPES:
+        if name == "corr" and is_tei(el) and el.get("type") and corr_types \
+                and el.get("type") not in corr_types:
             explained.append(el)
             report.error(doc.rel, line, "annot.type-value",
-                           f'<corr type="{el.get("type")}">: the error classes are {", ".join(CORR_TYPES)}',
+                           f'<corr type="{el.get("type")}">: the error classes are {", ".join(corr_types)}',
                            col=doc.column(el, "type"))
         cls = classify(el) if is_tei(el) else None
         if cls:
@@ -368,9 +375,19 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
             report.warning(doc.rel, line, "note.orphan",
                            f'editorial note "{el.get(XML_ID)}" has no @target and nothing points to it',
                            col=doc.column(el))
+    if len(facs_missing) == 1:
+        tok, ln, col = facs_missing[0]
+        report.warning(doc.rel, ln, "ref.facs-missing", f'@facs "{tok}": no such image in the project',
+                       col=col)
+    elif facs_missing:
+        tok, ln, col = facs_missing[0]
+        report.warning(doc.rel, ln, "ref.facs-missing",
+                       f"{len(facs_missing)} page images named by @facs are not in the project "
+                       f'("{tok}" … "{facs_missing[-1][0]}"); page breaks show their page numbers '
+                       "only", col=col)
     for name, els in unknown.items():
         more = f" ({len(els)} occurrences)" if len(els) > 1 else ""
-        beh = behaviour(els[0])
+        beh = table.behaviour(els[0])
         how = ("not rendered (active content)" if beh.params.get("active")
                else f"rendered as a generic {beh.name}")
         report.warning(doc.rel, els[0].sourceline or 0, "element.unknown",

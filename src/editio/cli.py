@@ -15,7 +15,7 @@ from editio.diagnostics import EditioError, Report
 
 def _project(args):
     from editio.config import load
-    return load(args.project)
+    return load(args.project, profile=getattr(args, "profile", None))
 
 
 def _print_report(report: Report, files: int, fmt: str = "text", verbose: bool = False) -> None:
@@ -319,6 +319,9 @@ def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--project", default=".", metavar="DIR",
                         help="the edition's directory (default: the current directory)")
+    common.add_argument("--profile", metavar="NAME",
+                        help="the edition profile: a shipped one (default, frus) or a profile.toml "
+                             "in the project (default: editio.toml's 'profile')")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     c = sub.add_parser("check", parents=[common], help="check the TEI: schema and edition rules")

@@ -7,8 +7,12 @@ Keys (all optional)::
     description = "…"      input = "tei"        output = "build"
     schema = "schema/editio.rng"   # default schema when a file names none
     authority = ["authority.xml"] # files (inside input) holding the authority lists
-    mask_pattern = "\\*{2,3}"      # what a platform mask looks like in the witnesses
+    mask_pattern = "\\*{2,3}"      # overrides the profile's platform-mask pattern
+    profile = "frus"               # a shipped profile, or a profile.toml in the project
     [html]  base_url = "https://…"
+
+Any profile table (``[namespaces]``, ``[[units]]``, ``[labels]``, ``[[behaviours]]`` …, see
+:mod:`editio.profile`) written here overlays the profile's.
 """
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from editio.diagnostics import Diagnostic, EditioError
+from editio.profile import TOP_KEYS as PROFILE_KEYS
+from editio.profile import Profile
+from editio.profile import load as load_profile
 
 CONFIG_NAME = "editio.toml"
 
@@ -25,9 +32,8 @@ KNOWN_KEYS = frozenset({
     "title", "subtitle", "editors", "publisher", "licence", "language", "date", "description",
     "input", "output", "schema", "authority", "mask_pattern", "introduction", "keywords",
     "principles", "html", "policy",
-    # edition profiles and the tables they bring (issue 9); namespaces a profile allows
-    "profile", "units", "behaviours", "redactions", "glossary", "pointers", "labels", "signs",
-    "namespaces",
+    # edition profiles: the profile named, and the profile tables editio.toml may overlay
+    "profile", *PROFILE_KEYS,
 })
 """Every top-level key (or table) of editio.toml; any other is a ``config.unknown`` warning
 with its line.  Modules that add keys add them here."""
@@ -50,13 +56,21 @@ class Project:
     input: str = "tei"
     output: str = "build"
     schema: str = ""
-    mask_pattern: str = r"\*{2,3}"
     base_url: str = ""
     introduction: str = ""
-    namespaces: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, hash=False, compare=False)
     diagnostics: tuple = field(default=(), hash=False, compare=False)
-    """Warnings about editio.toml itself (unknown keys), reported by ``check`` and ``build``."""
+    """Warnings about editio.toml and the profile (unknown keys), reported by ``check`` and ``build``."""
+    profile: Profile = field(default_factory=Profile, hash=False, compare=False)
+
+    @property
+    def mask_pattern(self) -> str:
+        return self.profile.mask_pattern
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """Every foreign namespace URI the profile names."""
+        return tuple(u for uris in self.profile.namespaces.values() for u in uris)
 
     @property
     def input_dir(self) -> Path:
@@ -75,7 +89,7 @@ class Project:
 
 
 _STR_KEYS = ("title", "subtitle", "publisher", "licence", "language", "date", "description", "input",
-             "output", "schema", "mask_pattern", "introduction")
+             "output", "schema", "mask_pattern", "introduction", "profile")
 
 
 def _line_of(text: str, key: str, table: str | None = None) -> int:
@@ -88,7 +102,8 @@ def _line_of(text: str, key: str, table: str | None = None) -> int:
     return text.count("\n", 0, m.start()) + 1 if m else 0
 
 
-def load(root: Path | str = ".") -> Project:
+def load(root: Path | str = ".", profile: str | None = None) -> Project:
+    """The project at ``root``; ``profile`` (``--profile``) overrides editio.toml's."""
     try:
         root = Path(root).resolve()
         isdir = root.is_dir()
@@ -134,11 +149,6 @@ def load(root: Path | str = ".") -> Project:
         if not isinstance(eds, list) or not all(isinstance(e, str) for e in eds):
             raise fail("editors", "'editors' must be a list of strings")
         kw["editors"] = tuple(eds)
-    if "namespaces" in data:
-        ns = data["namespaces"]
-        if not isinstance(ns, list) or not all(isinstance(n, str) for n in ns):
-            raise fail("namespaces", "'namespaces' must be a list of namespace URIs")
-        kw["namespaces"] = tuple(ns)
     html = data.get("html", {})
     if isinstance(html, dict) and isinstance(html.get("base_url"), str):
         kw["base_url"] = html["base_url"]
@@ -171,4 +181,10 @@ def load(root: Path | str = ".") -> Project:
                 if sub not in KNOWN_TABLE_KEYS[k]:
                     notes.append(Diagnostic(CONFIG_NAME, _line_of(text, sub, k) or 1, 1, "warning",
                                             "config.unknown", f"unknown key '{k}.{sub}' (ignored)"))
-    return Project(root=root, extra=data, diagnostics=tuple(notes), **kw)
+    overlay = {k: v for k, v in data.items() if k in PROFILE_KEYS}
+    if "mask_pattern" in kw:
+        overlay["mask_pattern"] = kw.pop("mask_pattern")
+    prof = load_profile(profile or kw.pop("profile", None), root, overlay)
+    kw.pop("profile", None)
+    return Project(root=root, extra=data, diagnostics=tuple(notes) + prof.diagnostics,
+                   profile=prof, **kw)

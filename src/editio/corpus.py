@@ -290,6 +290,13 @@ class Corpus:
         """Documents with a text to read (not the authority files)."""
         return [d for d in self.documents if d.has_text]
 
+    @cached_property
+    def behaviour_table(self):
+        """The behaviour table of this edition: the defaults plus its profile's rows."""
+        from editio.behaviours import BehaviourTable
+        prof = self.project.profile
+        return BehaviourTable(prof.behaviours, prof)
+
     # ---- registries
     @cached_property
     def entities(self) -> dict[str, Entity]:
@@ -333,6 +340,9 @@ class Corpus:
             name = posixpath.normpath(posixpath.join(posixpath.dirname(doc.name), path))
             target = self.by_name.get(name)
             if target is None:
+                ext = self._external(token)
+                if ext is not None:
+                    return ext
                 return self._resolve_file(doc, path, frag, token)
         if not frag:
             return Resolved("element", target, target.root)
@@ -340,6 +350,19 @@ class Corpus:
         if el is None:
             return Resolved("missing", target)
         return Resolved("element", target, el)
+
+    def _external(self, token: str) -> Resolved | None:
+        """A pointer in one of the profile's forms for other editions (FRUS
+        ``frus1952-54v15p2#d12``) -> its URL (the profile's template)."""
+        for ext in self.project.profile.external:
+            m = re.fullmatch(ext.pattern, token)
+            if m:
+                groups = {k: (v or "") for k, v in m.groupdict().items()}
+                url = re.sub(r"\{(\w+)\}", lambda g: groups.get(g.group(1), ""), ext.url)
+                url = re.sub(r"(?<!:)//+", "/", url).rstrip("/")
+                if urlsplit(url).scheme.lower() in SAFE_SCHEMES:
+                    return Resolved("external", url=url)
+        return None
 
     def _resolve_file(self, doc: Document, path: str, frag: str, token: str) -> Resolved:
         """A pointer to a file that is not a document: only inside the project (symlinks are

@@ -4,13 +4,20 @@ The TEI trees are never modified; each transform derives one index over them
 (as Sphinx's environment collects what spans documents before any builder
 runs).  Builders (HTML site, PDF) receive the same :class:`Edition`.
 
-* ``number_paragraphs``  line elements of the text -> stable anchors ``p1``, ``p2``
+* ``split_units``        each text -> its page units, as the profile says (one TEI file,
+  or every element an XPath selects, e.g. FRUS ``div[@type='document']``)::
+
+      <TEI><text>… <div type="document" xml:id="d12" n="12"> …   ->  unit "d12", "Doc. 12"
+
+* ``number_paragraphs``  line elements of a unit -> stable anchors ``p1``, ``p2``
   (or their xml:id)::
 
       <p>On June 25…</p>            ->  anchor "p1", number 1
 
-* ``number_annotations`` annotations in text order -> 1, 2, 3 … per document
-  (done in :mod:`editio.annotations`), indexed by element;
+* ``number_annotations`` annotations in text order -> 1, 2, 3 … per unit
+  (collected by :mod:`editio.annotations`), indexed by element; with the profile's
+  ``[notes] number = "@n"`` a note's printed number is its ``@n`` (FRUS: per document,
+  the source note first);
 * ``back_links``          every resolved ``@target``/``@corresp`` in a text or a note
   -> the list of places that point to each element ("referenced by");
 * ``event_passages``      event -> passages (cross-document concordance), in
@@ -19,31 +26,57 @@ runs).  Builders (HTML site, PDF) receive the same :class:`Edition`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from lxml import etree
+
 from editio import TEI_NS, XML_ID
-from editio.behaviours import LINE, behaviour, local
+from editio.behaviours import LINE, BehaviourTable, local
 from editio.corpus import Corpus, Document
+from editio.profile import Unit
+from editio.text import plain
 
 T = "{%s}" % TEI_NS
 
 
 @dataclass(eq=False)
 class ResolvedDoc:
+    """One page unit: a whole TEI file, or one element of it (a FRUS document)."""
     doc: Document
-    number: int                                   # 1-based position among the texts
+    number: int                                   # 1-based position among the units
     annotations: list = field(default_factory=list)
     by_element: dict = field(default_factory=dict)  # element -> Annotation
     paragraphs: dict = field(default_factory=dict)  # line element -> (anchor, number)
+    element: object = None                        # the unit's root (the TEI root for a file)
+    unit_id: str = ""                             # page name ("d12"); "" = the document's id
+    n: str = ""                                   # the unit's own number (@n), else ``number``
+    label: str = ""                               # the reader's label: "Doc. 12"
+    kind: str = "document"                        # document | section
+    heading: str = ""                             # title from the unit (its head), if any
+    leading: list = field(default_factory=list)   # page breaks just before the unit (outside it)
+    title_element: object = None                  # the element the title comes from (its head)
+    context: list = field(default_factory=list)   # headings of the divisions around the unit
 
     @property
     def id(self) -> str:
-        return self.doc.id
+        return self.unit_id or self.doc.id
 
     @property
     def title(self) -> str:
-        return self.doc.title
+        return self.heading or self.doc.title
+
+    @property
+    def is_file(self) -> bool:
+        return self.element is None or self.element is self.doc.root
+
+    @property
+    def text_root(self):
+        """The element whose content is the unit's text (``text`` for a whole file)."""
+        if self.is_file:
+            return self.doc.root.find(T + "text")
+        return self.element
 
     def paragraph_of(self, el):
         """(anchor, number) of the paragraph holding ``el``."""
@@ -73,27 +106,65 @@ class ResolvedDoc:
 
 
 @dataclass(eq=False)
+class GlossEntry:
+    """A person or term of a glossary list (FRUS "List of Persons", "List of Abbreviations")."""
+    id: str
+    term: str
+    description: str
+    glossary: str          # the glossary's name (persons, terms)
+    kind: str              # person | term
+    page: str              # the page that lists it
+    label: str             # the glossary's label ("Persons")
+    element: object = None
+    doc: Document = None
+
+
+@dataclass(eq=False)
 class Edition:
     corpus: Corpus
-    docs: list[ResolvedDoc]
+    docs: list[ResolvedDoc]                        # the page units, in reading order
     inbound: dict                                  # element -> [(Document, pointing element)]
+    table: BehaviourTable = None                   # defaults + the profile's overlay
 
     @property
     def project(self):
         return self.corpus.project
 
+    @property
+    def profile(self):
+        return self.corpus.project.profile
+
     @cached_property
     def by_name(self) -> dict:
-        return {r.doc.name: r for r in self.docs}
+        out: dict = {}
+        for r in self.docs:
+            out.setdefault(r.doc.name, r)
+        return out
+
+    @cached_property
+    def by_id(self) -> dict:
+        return {r.id: r for r in self.docs}
+
+    @cached_property
+    def _units(self) -> dict:
+        out: dict = {}
+        for r in self.docs:
+            out[r.element if r.element is not None else r.doc.root] = r
+            for pb in r.leading:
+                out[pb] = r
+        return out
 
     def resolved(self, doc: Document) -> ResolvedDoc | None:
+        """The first unit of ``doc`` (its only one when a file is a unit)."""
         return self.by_name.get(doc.name)
 
     def locate(self, el):
-        """(ResolvedDoc, element) for any element of a text, else None."""
-        root = el.getroottree().getroot()
-        for r in self.docs:
-            if r.doc.root is root:
+        """The unit holding any element of a text (a page break just before a unit
+        belongs to it), else None."""
+        units = self._units
+        for a in (el, *el.iterancestors()):
+            r = units.get(a)
+            if r is not None:
                 return r
         return None
 
@@ -104,21 +175,106 @@ class Edition:
         from editio.redactions import collect
         return collect(self.corpus)
 
+    # ---- reader labels, made here once for every output
+    def place_label(self, rd: ResolvedDoc, el) -> str:
+        """"Doc. 3, ¶ 5" for an element of a unit ("Doc. 3" for the unit itself)."""
+        p = rd.paragraph_of(el) if el is not rd.element else None
+        para = self.profile.text("paragraph", "¶ {number}")
+        return rd.label + (", " + label_of(para, number=p[1]) if p else "")
+
+    def note_label(self, rd: ResolvedDoc, ann) -> str:
+        """"Doc. 3, note 12"."""
+        note = self.profile.text("note", "note {number}")
+        return f"{rd.label}, " + label_of(note, number=ann.label or ann.n)
+
+    # ---- one sort key for every index, list and glossary
+    @cached_property
+    def _collator(self):
+        from pyuca import Collator
+        return Collator()
+
+    def sort_key(self, text: str) -> tuple:
+        """The key that orders index entries: the Unicode Collation Algorithm (accents sort
+        with their letter, "Émile" beside "Emile"; other scripts after Latin), after a
+        leading article is set aside."""
+        t = re.sub(r"^(the|a|an)\s+", "", " ".join((text or "").split()), flags=re.I)
+        t = re.sub(r"^[^\w]+", "", t)
+        return tuple(self._collator.sort_key(t))
+
+    def entity_sort_key(self, ent) -> tuple:
+        return self.sort_key(ent.element.get("sortKey") or ent.index_name)
+
+    # ---- glossaries (persons and terms lists of the profile)
+    @cached_property
+    def glossary(self) -> dict:
+        """entry element -> :class:`GlossEntry`, for every glossary of the profile."""
+        out: dict = {}
+        ns = self.profile.xpath_namespaces()
+        for g in self.profile.glossaries:
+            find = etree.XPath(g.entries, namespaces=ns)
+            desc = etree.XPath(g.description, namespaces=ns) if g.description else None
+            for doc in self.corpus.documents:
+                for el in find(doc.root):
+                    if not isinstance(el, etree._Element) or not el.get(XML_ID):
+                        continue
+                    term = " ".join(plain(el, "edited").split())
+                    text = ""
+                    if desc is not None:
+                        holder = desc(el)
+                        if holder and isinstance(holder[0], etree._Element):
+                            full = " ".join(plain(holder[0], "edited").split())
+                            text = full[len(term):] if full.startswith(term) else full
+                            text = text.lstrip(" ,:;—–-").strip()
+                    out[el] = GlossEntry(el.get(XML_ID), term, text, g.name, g.kind, g.page, g.label, el, doc)
+        return out
+
+    @cached_property
+    def glossary_mentions(self) -> dict:
+        """entry id -> [(unit, element)] of every name or term pointing to it."""
+        out: dict = {}
+        gl = self.glossary
+        if not gl:
+            return out
+        for rd in self.docs:
+            root = rd.text_root
+            if root is None:
+                continue
+            for el in root.iter():
+                if not isinstance(el.tag, str):
+                    continue
+                for attr in ("corresp", "target", "ref"):
+                    tok = (el.get(attr) or "").split()[:1]
+                    if not tok:
+                        continue
+                    r = self.corpus.resolve(rd.doc, tok[0])
+                    if r.status == "element" and r.element in gl:
+                        out.setdefault(gl[r.element].id, []).append((rd, el))
+                        break
+        return out
+
+    def glossary_entries(self, name: str) -> list:
+        return [e for e in self.glossary.values() if e.glossary == name]
+
     def annotation_of(self, el):
         r = self.locate(el)
         return r.by_element.get(el) if r else None
 
 
-def number_paragraphs(doc: Document) -> dict:
+def number_paragraphs(root, table: BehaviourTable) -> dict:
+    """Line elements under ``root`` (a unit's text) -> (anchor, number)."""
     out: dict = {}
-    text = doc.root.find(T + "text")
-    if text is None:
+    if root is None:
         return out
     n = 0
-    for el in text.iter():
+    omitted: set = set()
+    for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        if behaviour(el).layout == LINE and not _inside_omitted(el):
+        parent = el.getparent()
+        if parent in omitted or table.behaviour(el).layout == "omit":
+            omitted.add(el)
+            continue
+        if table.behaviour(el).layout == LINE:
             if any(a in out for a in el.iterancestors()):
                 continue
             n += 1
@@ -126,8 +282,74 @@ def number_paragraphs(doc: Document) -> dict:
     return out
 
 
-def _inside_omitted(el) -> bool:
-    return any(behaviour(a).layout == "omit" for a in el.iterancestors())
+def split_units(doc: Document, units: tuple[Unit, ...], ns: dict) -> list[tuple]:
+    """The page units of ``doc``: [(element, Unit, leading page breaks)] in document order.
+    Without units in the profile (or when none matches) the whole file is one unit."""
+    found: list = []
+    for u in units:
+        if not u.xpath:
+            continue
+        for el in etree.XPath(u.xpath, namespaces=ns)(doc.root):
+            if not isinstance(el, etree._Element):
+                continue
+            if u.exclude and etree.XPath(f"boolean(self::*[{u.exclude}])", namespaces=ns)(el):
+                continue
+            found.append((el, u))
+    if not found:
+        return [(doc.root, Unit(), [])]
+    # outermost wins; document order
+    els = {el for el, _ in found}
+    found = [(el, u) for el, u in found if not any(a in els for a in el.iterancestors())]
+    order = {el: i for i, el in enumerate(doc.root.iter())}
+    found.sort(key=lambda x: order.get(x[0], 0))
+    out = []
+    unit_set = {el for el, _ in found}
+    pending: list = []
+    k = 0
+    # page breaks outside every unit belong to the unit that follows them
+    for el in doc.root.iter(T + "pb"):
+        if any(a in unit_set for a in el.iterancestors()):
+            continue
+        pending.append(el)
+    leading: dict = {}
+    for pb in pending:
+        pos = order.get(pb, 0)
+        while k < len(found) and order[found[k][0]] < pos:
+            k += 1
+        target = found[k][0] if k < len(found) else found[-1][0]
+        leading.setdefault(target, []).append(pb)
+    for el, u in found:
+        out.append((el, u, leading.get(el, [])))
+    return out
+
+
+def _xstr(el, expr: str, ns: dict) -> str:
+    if not expr:
+        return ""
+    v = etree.XPath(f"string({expr})" if not expr.startswith(("string(", "concat(")) else expr,
+                    namespaces=ns)(el)
+    return " ".join(str(v).split())
+
+
+def _title(el, expr: str, ns: dict):
+    if not expr:
+        return "", None
+    found = etree.XPath(expr, namespaces=ns)(el)
+    if not found or not isinstance(found[0], etree._Element):
+        return "", None
+    return " ".join(plain(found[0], "edited").split()), found[0]
+
+
+def _context(el) -> list[tuple[str, str]]:
+    """(xml:id, heading) of the divisions holding ``el``, outermost first (FRUS: the
+    compilation and the chapter of a document)."""
+    out = []
+    for a in el.iterancestors():
+        if local(a) in ("div", *(f"div{i}" for i in range(1, 8))):
+            h = a.find(T + "head")
+            if h is not None:
+                out.append((a.get(XML_ID) or "", " ".join(plain(h, "edited").split())))
+    return list(reversed(out))
 
 
 def back_links(corpus: Corpus) -> dict:
@@ -149,10 +371,91 @@ def back_links(corpus: Corpus) -> dict:
     return out
 
 
+def label_of(template: str, **values) -> str:
+    """``"Doc. {number}"`` filled in; unknown fields stay empty."""
+    return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), "")), template).strip()
+
+
 def resolve(corpus: Corpus) -> Edition:
     """Run every transform once and return the resolved edition."""
+    profile = corpus.project.profile
+    table = corpus.behaviour_table
+    ns = profile.xpath_namespaces()
     docs = []
-    for i, doc in enumerate(corpus.texts, 1):
+    i = 0
+    for doc in corpus.texts:
         anns = corpus.annotations[doc.name]
-        docs.append(ResolvedDoc(doc, i, anns, {a.element: a for a in anns}, number_paragraphs(doc)))
-    return Edition(corpus, docs, back_links(corpus))
+        units = split_units(doc, profile.units, ns)
+        owner: dict = {}
+        if len(units) > 1:
+            roots = {el for el, _, _ in units}
+            for a in anns:
+                owner[a] = next((x for x in (a.element, *a.element.iterancestors()) if x in roots), None)
+        for el, u, leading in units:
+            i += 1
+            if el is doc.root:
+                mine = anns
+                if len(units) > 1:
+                    mine = []
+            else:
+                mine = [a for a in anns if owner.get(a) is el]
+            mine = _renumber(mine, profile.note_number) if el is not doc.root else _labelled(mine, profile.note_number)
+            uid = _xstr(el, u.id, ns) if el is not doc.root else ""
+            uid = re.sub(r"[^A-Za-z0-9_.-]+", "-", uid).strip("-.")
+            n = _xstr(el, u.number, ns) if el is not doc.root else ""
+            heading, title_el = _title(el, u.title, ns) if el is not doc.root else ("", None)
+            kindcount = sum(1 for r in docs if r.kind == u.kind) + 1
+            number = n or str(kindcount)
+            label = label_of(u.label if u.xpath else profile.text("document", "Doc. {number}"),
+                             number=number if u.xpath else i, n=number, title=heading, id=uid)
+            rd = ResolvedDoc(doc, i, mine, {a.element: a for a in mine},
+                             number_paragraphs(el if el is not doc.root else doc.root.find(T + "text"), table),
+                             element=el, unit_id=uid if el is not doc.root else "", n=number,
+                             label=label or heading or uid, kind=u.kind, heading=heading,
+                             leading=leading, title_element=title_el,
+                             context=_context(el) if el is not doc.root else [])
+            docs.append(rd)
+    # unit ids must be unique (they name pages)
+    seen: set = set()
+    for rd in docs:
+        if rd.unit_id and rd.unit_id in seen:
+            rd.unit_id = f"{rd.unit_id}-{rd.number}"
+        seen.add(rd.id)
+    if "title" not in corpus.project.extra and len(corpus.texts) == 1:
+        corpus.project = _titled(corpus)
+    return Edition(corpus, docs, back_links(corpus) if profile.backlinks else {}, table)
+
+
+def _titled(corpus: Corpus):
+    """An edition of one TEI file without a title in editio.toml takes the TEI's (a FRUS volume's
+    ``titleStmt/title[@type='complete']``, else the first title)."""
+    import dataclasses
+    for doc in corpus.texts:
+        stmt = doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}titleStmt")
+        if stmt is None:
+            continue
+        titles = [t for t in stmt.iterfind(T + "title") if plain(t).strip()]
+        best = next((t for t in titles if t.get("type") == "complete"), titles[0] if titles else None)
+        if best is not None:
+            return dataclasses.replace(corpus.project, title=" ".join(plain(best).split()))
+    return corpus.project
+
+
+def _renumber(anns: list, note_number: str) -> list:
+    """The annotations of one unit, numbered 1, 2 … in their order (copies: the corpus
+    keeps the file's numbering)."""
+    import copy
+    out = []
+    for k, a in enumerate(anns, 1):
+        b = copy.copy(a)
+        b.n = k
+        out.append(b)
+    return _labelled(out, note_number)
+
+
+def _labelled(anns: list, note_number: str) -> list:
+    """Printed note numbers: the TEI's own (``@n``) when the profile says so."""
+    for a in anns:
+        own = a.element.get(note_number.lstrip("@")) if note_number.startswith("@") and a.kind == "note" else None
+        a.label = own.strip() if own and own.strip() else str(a.n)
+    return anns

@@ -137,7 +137,7 @@ class Book:
             short = short_title(title)
             self.chapters.append(Chapter(
                 id=self.links.chapter_id(rdoc), number=rdoc.number, title=title, short=short,
-                running=f"Doc. {rdoc.number} · {short}", lang=rdoc.doc.root.get(XML_LANG) or self.project.language,
+                running=f"{rdoc.label} · {short}" if rdoc.is_file else short, lang=rdoc.doc.root.get(XML_LANG) or self.project.language,
                 source=_html(src) if src is not None else "", text=_html(text), mentions=r.mentions))
             if progress is not None:
                 progress.advance()
@@ -157,7 +157,7 @@ class Book:
             "sources": [d.name for d in self.edition.corpus.documents],
             "witnesses": [w.name for w in self.witnesses()],
             "introduction": [s.strip() for s in re.split(r"\n\s*\n", p.introduction or "") if s.strip()],
-            "principles": _paragraphs(p.extra.get("principles")),
+            "principles": _paragraphs(self.edition.profile.principles),
             "counts": self.counts(), "key": self.key(),
             "front_toc": [x for x in (
                 {"id": "introduction", "label": "Introduction"} if p.introduction else None,
@@ -182,50 +182,19 @@ class Book:
         return out
 
     def key(self) -> list[dict]:
-        """The key to the signs: samples use the very classes of the text, so print.css
-        draws them exactly as it draws the text."""
+        """The key to the signs, from the profile's ``[[signs]]``: a row is shown when the
+        edition has annotations of one of its kinds (a row without kinds always) and its
+        view (if it names one) is the book's.  Samples use the very classes of the text,
+        so print.css draws them exactly as it draws the text."""
         c = self.counts()
         rows = []
-
-        def row(kinds, sample, meaning):
-            if any(c.get(k) for k in kinds):
-                rows.append({"sample": sample, "meaning": meaning})
-
-        if self.view == "edited":
-            for cert, what in (("high", "restored with high certainty"),
-                               ("medium", "restored with medium certainty"),
-                               ("low", "restored with low certainty")):
-                row(["redaction"], f'<span class="annot annot-redaction annot-restored" data-cert="{cert}">'
-                    f'<span class="reading reading-ed">Mao Zedong</span></span>',
-                    f"A word masked by the publishing platform (** or ***), {what}.")
-            row(["redaction", "gap"], '<span class="annot annot-redaction annot-unrestored">'
-                '<span class="reading reading-ed unrestored">[…]</span></span>',
-                "A mask or gap the editors do not restore.")
-            row(["correction"], '<span class="annot annot-correction"><span class="reading reading-ed">'
-                'Khrushchev</span></span>', "An error of the source, corrected; the footnote gives "
-                "the source’s reading, the kind of error and the evidence.")
-            row(["restoration"], '<span class="annot annot-restoration"><span class="supplied">the</span>'
-                '</span>', "Text supplied by the editors.")
-            row(["normalisation"], '<span class="annot annot-normalisation"><span class="reading reading-ed">'
-                'Kim Il Sung</span></span>', "A normalised or expanded form; the footnote gives the source’s.")
-        else:
-            row(["redaction"], '<span class="annot annot-redaction"><span class="reading reading-dip">**'
-                '</span></span>', "A mask of the publishing platform, as it stands; the footnote gives "
-                "the editors’ restoration.")
-            row(["correction", "error"], '<span class="annot annot-correction"><span class="reading '
-                'reading-dip">Stalin</span></span>', "An error of the source, as it stands; the "
-                "footnote gives the correction.")
-        row(["error"], '<span class="annot annot-error">Arlov</span>',
-            "An error the editors flag but do not correct.")
-        row(["problem"], '<span class="annot annot-problem">were replaced and even happened</span>',
-            "A passage whose sense cannot be recovered (between cruces).")
-        row(["crossref"], 'passage<span class="key-call">4</span>',
-            "A footnote: every intervention, and every passage that reports an event told elsewhere, "
-            "has one, on the same page.")
-        rows.append({"sample": '<span class="key-para">12</span>', "meaning":
-                     "In the margin: the number of the line or paragraph of the source (¶)."})
-        rows.append({"sample": '(Doc. 3, ¶ 4, p. 27)', "meaning":
-                     "A cross-reference: the document, the paragraph and the page of this book."})
+        for sign in self.edition.profile.signs:
+            kinds = sign.get("kinds") or []
+            if kinds and not any(c.get(k) for k in kinds):
+                continue
+            if sign.get("view") and sign["view"] != self.view:
+                continue
+            rows.append({"sample": str(sign.get("sample", "")), "meaning": str(sign.get("meaning", ""))})
         return rows
 
     def keywords(self) -> list[str]:
@@ -274,14 +243,14 @@ class Book:
         for ev in corpus.entities_of("event"):
             passages = []
             for d, seg in corpus.event_passages.get(ev.id, []):
-                rd = self.edition.resolved(d)
+                rd = self.edition.locate(seg)
                 if rd is None:
                     continue
                 p = rd.paragraph_of(seg)
                 excerpt = plain(seg, self.view)
                 passages.append({
                     "anchor": self.links.element(rd, seg)[1:],
-                    "label": f"Doc. {rd.number}" + (f", ¶ {p[1]}" if p else ""),
+                    "label": self.edition.place_label(rd, seg),
                     "disagrees": seg.get("subtype") == "disagrees",
                     "excerpt": excerpt if len(excerpt) <= 160 else excerpt[:157].rsplit(" ", 1)[0] + " …"})
             if passages:
@@ -299,7 +268,7 @@ class Book:
         docs, total = figures(self.edition.redactions)
         groups = []
         for f in docs:
-            rd = self.edition.resolved(f.unit.doc)
+            rd = self.edition.locate(f.unit.element) or self.edition.resolved(f.unit.doc)
             if rd is None:
                 continue
             rows = []
@@ -335,13 +304,13 @@ class Book:
                 anchors = by_entity.get(ent.id)
                 if not anchors:
                     continue
-                entries.append({"id": ent.id, "name": ent.index_name, "sort": ent.sort_key,
+                entries.append({"id": ent.id, "name": ent.index_name, "sort": self.edition.entity_sort_key(ent),
                                 "originals": [{"text": t, "lang": lang} for t, lang in ent.original_names],
                                 "dates": ent.dates if kind == "person" else "",
                                 "pages": _page_list(anchors, pages)})
                 for v in ent.variants:
                     if _sort_key(v) != _sort_key(ent.name):
-                        entries.append({"see": ent.index_name, "name": v, "sort": _sort_key(v)})
+                        entries.append({"see": ent.index_name, "name": v, "sort": self.edition.sort_key(v)})
             if entries:
                 entries.sort(key=lambda e: (e["sort"], "see" in e))
                 parts.append({"kind": kind, "label": label, "entries": entries})

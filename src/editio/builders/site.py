@@ -30,10 +30,10 @@ from lxml import etree
 from markupsafe import Markup
 
 from editio import TEI_NS, XML_ID, XML_LANG, __version__, gate, publish
-from editio.behaviours import behaviour, local
+from editio.behaviours import local
 from editio.diagnostics import Report
-from editio.render.html import (KIND_LABELS, TYPE_LABELS, HtmlRenderer, Links,
-                                anchor_name, annotation_label)
+from editio.render.html import (HtmlRenderer, Links, anchor_name, annotation_label, kind_label,
+                                type_label)
 from editio.resources import style_file, styles_dir, template_dirs
 from editio.text import plain
 from editio.transforms import Edition, ResolvedDoc
@@ -50,6 +50,7 @@ CSP = ("default-src 'self'; script-src 'self' file: 'wasm-unsafe-eval'; style-sr
 # the fixed pages: file name -> (navigation label, template)
 PAGES = {
     "index": ("Home", "home.html"),
+    "contents": ("Contents", "contents.html"),
     "principles": ("Editorial principles", "principles.html"),
     "persons": ("Persons", "entities.html"),
     "places": ("Places", "entities.html"),
@@ -120,6 +121,9 @@ class SiteLinks(Links):
 
     def asset(self, path):
         return self.site.asset(Path(path))
+
+    def glossary(self, entry):
+        return f"{entry.page}.html#{entry.id}" if entry is not None else None
 
 
 # ------------------------------------------------------------------ helpers
@@ -234,6 +238,8 @@ class Site:
         self.out = out
         self.report = report
         self.progress = progress
+        self.profile = edition.profile
+        self.glossaries = {g.page: g for g in self.profile.glossaries}
         self.doc_pages = self._doc_pages()
         self.assets: dict[Path, str] = {}
         self.search_records: list[dict] = []
@@ -249,7 +255,7 @@ class Site:
 
     # ------------------------------------------------------------ setup
     def _doc_pages(self) -> dict[str, str]:
-        out, taken = {}, {p.casefold() for p in PAGES}
+        out, taken = {}, {p.casefold() for p in (*PAGES, *self.glossaries)}
         for rd in self.edition.docs:
             stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", rd.id).strip("-.") or f"doc{rd.number}"
             if stem.casefold() in taken:  # case-insensitive disks: d1 and D1 are one file
@@ -266,13 +272,14 @@ class Site:
                           autoescape=select_autoescape(default=True, default_for_string=True),
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         env.filters["date"] = fmt_date
-        env.globals.update(kind_label=lambda k: KIND_LABELS.get(k, k.capitalize()),
-                           type_label=lambda t: TYPE_LABELS.get(t, t), lang_name=lang_name)
+        prof = self.profile
+        env.globals.update(kind_label=lambda k: kind_label(prof, k) or k.capitalize(),
+                           type_label=lambda t: type_label(prof, t), lang_name=lang_name)
         return env
 
     def fragment_for(self, rdoc: ResolvedDoc, el) -> str:
         """The id on the document's page where ``el`` is shown."""
-        if el is rdoc.doc.root:
+        if el is rdoc.doc.root or el is rdoc.element:
             return "top"
         if local(el) == "note" and el in self._note_of:
             return f"note-{self._note_of[el][1].n}"
@@ -285,7 +292,7 @@ class Site:
         if ann is not None and not ann.id:
             return f"call-{ann.n}"
         name = anchor_name(rdoc, el)
-        if el.get(XML_ID) and behaviour(el).layout == "omit":
+        if el.get(XML_ID) and self.edition.table.behaviour(el, "html").layout == "omit":
             p = rdoc.paragraph_of(el)
             return p[0] if p else "top"
         return name
@@ -316,7 +323,9 @@ class Site:
         self.out.mkdir(parents=True, exist_ok=True)
         self.copy_assets()
         self.copy_tei()
-        pages = [self.home, self.principles, *[self._entities(k) for k in ENTITY_PAGES],
+        pages = [self.home, self.contents, self.principles,
+                 *[self._entities(k) for k in ENTITY_PAGES if ENTITY_PAGES[k] not in self.glossaries],
+                 *[self._glossary(g) for g in self.profile.glossaries],
                  self.concordance, self.timeline, self.annotations, self.search]
         if self.has_redactions:
             pages.append(self.redactions)
@@ -339,7 +348,8 @@ class Site:
             self.progress.advance()
 
     def write(self, name: str, template: str, **ctx) -> None:
-        label = PAGES.get(name.removesuffix(".html"), ("", ""))[0]
+        g = self.glossaries.get(name.removesuffix(".html"))
+        label = g.label if g else PAGES.get(name.removesuffix(".html"), ("", ""))[0]
         ctx.setdefault("page_title", label)
         ctx.setdefault("description", self.project.description or self.project.title)
         ctx.setdefault("json_ld", None)
@@ -350,15 +360,34 @@ class Site:
             has_fonts=(self.out / "assets" / "fonts.css").exists(), **ctx)
         (self.out / name).write_text(text, encoding="utf-8")
 
-    def nav(self) -> list[tuple[str, str]]:
-        return [(f"{k}.html", lab) for k, (lab, _) in PAGES.items()
-                if k != "redactions" or self.has_redactions]
-
     @property
     def has_redactions(self) -> bool:
         """The edition says what a redaction is (its profile's ``[redactions]``)."""
         from editio.redactions import rules_of
         return not rules_of(self.project).empty
+
+    def nav(self) -> list[tuple[str, str]]:
+        """The site's pages, without those the edition has nothing for (no places, no
+        events); glossary pages of the profile stand in for the index pages."""
+        if hasattr(self, "_nav"):
+            return self._nav
+        empty = set()
+        for kind, page in ENTITY_PAGES.items():
+            if page not in self.glossaries and not self.corpus.entities_of(kind):
+                empty.add(page)
+        if not self.concordance_ids:
+            empty.add("concordance")
+        if not self.timeline_ids and not any(rd.doc.date for rd in self.edition.docs):
+            empty.add("timeline")
+        out = []
+        for k, (lab, _) in PAGES.items():
+            if k == "persons":
+                out += [(f"{g.page}.html", g.label) for g in self.profile.glossaries]
+            if k in empty or k in self.glossaries or (k == "redactions" and not self.has_redactions):
+                continue
+            out.append((f"{k}.html", lab))
+        self._nav = out
+        return out
 
     def url(self, name: str) -> str:
         base = (self.project.base_url or "").strip()
@@ -429,7 +458,7 @@ class Site:
         prev_doc = self.edition.docs[i - 1] if i else None
         next_doc = self.edition.docs[i + 1] if i + 1 < len(self.edition.docs) else None
         mentioned = self.mentioned_entities(rd)
-        kinds = sorted({KIND_LABELS.get(a.kind, a.kind) for a in rd.annotations})
+        kinds = sorted({kind_label(self.profile, a.kind) for a in rd.annotations})
         self.write(page, "document.html", rd=rd, text=html(text), notes=html(notes),
                    page_title=rd.title, description=self.doc_description(rd),
                    source=self.source_of(rd), tei_href=self.tei_href(rd),
@@ -438,7 +467,7 @@ class Site:
                    has_masks=any(a.kind in ("redaction", "correction", "normalisation")
                                  for a in rd.annotations),
                    json_ld=json_ld(self.doc_json_ld(rd)), cite=self.cite(rd),
-                   search_filters=[("document", f"Doc. {rd.number}"), ("type", "Text")], annotation_kinds=kinds)
+                   search_filters=[("document", rd.label), ("type", "Text")], annotation_kinds=kinds)
         self._search_notes(rd)
 
     def backlink_box(self, links) -> etree._Element:
@@ -454,11 +483,18 @@ class Site:
 
     def doc_description(self, rd: ResolvedDoc) -> str:
         n = len(rd.annotations)
-        return (f"Document {rd.number} of {self.project.title}: {rd.title}. "
+        where = f"Document {rd.number}" if rd.is_file else rd.label
+        return (f"{where} of {self.project.title}: {rd.title}. "
                 f"Diplomatic and edited text with {n} annotation{'s' if n != 1 else ''}.")
 
     def source_of(self, rd: ResolvedDoc) -> dict:
-        """What the header says of the source: title, author, publisher, date, notes."""
+        """What the header says of the source: title, author, publisher, date, notes.
+        A unit inside a file (a FRUS document) has its own date (its dateline's) and its
+        source in its source note; the file's header describes the whole volume."""
+        if not rd.is_file:
+            when = next((d.get("when") for d in rd.element.iter(T + "date") if d.get("when")), "")
+            return {"titles": [], "author": "", "publisher": "", "date": when[:10], "notes": [],
+                    "summary": fmt_date(when[:10]) if when else ""}
         bibl = rd.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc/{T}bibl")
         if bibl is None:
             bibl = rd.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc")
@@ -485,13 +521,13 @@ class Site:
         return out
 
     def doc_counts(self, rd: ResolvedDoc) -> list[tuple[str, int]]:
-        c = Counter(annotation_label(a) for a in rd.annotations)
+        c = Counter(annotation_label(a, self.profile) or "Footnotes" for a in rd.annotations)
         return sorted(c.items())
 
     def mentioned_entities(self, rd: ResolvedDoc) -> list:
         seen = {}
         for eid, ms in self.corpus.mentions.items():
-            if any(d is rd.doc for d, _ in ms):
+            if any(d is rd.doc and (rd.is_file or self.edition.locate(el) is rd) for d, el in ms):
                 ent = self.corpus.entities[eid]
                 href = SiteLinks(self).entity(ent)
                 if href:
@@ -525,7 +561,7 @@ class Site:
         eds = ", ".join(p.editors)
         return {"editors": eds + (" (eds.)" if eds else ""), "title": rd.title, "edition": p.title,
                 "publisher": p.publisher, "date": p.date, "url": self.url(self.doc_pages[rd.id]),
-                "page": self.doc_pages[rd.id], "number": rd.number}
+                "page": self.doc_pages[rd.id], "number": rd.number if rd.is_file else rd.n}
 
     # ------------------------------------------------------------ fixed pages
     def home(self) -> None:
@@ -533,12 +569,18 @@ class Site:
         totals = Counter((a.kind, a.type) for rd in self.edition.docs for a in rd.annotations)
         by_kind: dict = defaultdict(list)
         for (k, t), n in sorted(totals.items()):
-            by_kind[k].append((TYPE_LABELS.get(t, t), n, t))
-        kinds = [(k, KIND_LABELS.get(k, k.capitalize()), sum(n for _, n, _ in v), v)
+            by_kind[k].append((type_label(self.profile, t), n, t))
+        kinds = [(k, kind_label(self.profile, k) or "Notes", sum(n for _, n, _ in v), v)
                  for k, v in sorted(by_kind.items(), key=lambda kv: -sum(n for _, n, _ in kv[1]))]
         docs = [(rd, self.source_of(rd), len(rd.annotations)) for rd in self.edition.docs]
+        nav = {href for href, _ in self.nav()}
         ents = [(lab, f"{ENTITY_PAGES[k]}.html", len(self.corpus.entities_of(k)))
-                for k, lab in (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))]
+                for k, lab in (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
+                if f"{ENTITY_PAGES[k]}.html" in nav and ENTITY_PAGES[k] not in self.glossaries]
+        ents += [(g.label, f"{g.page}.html", len(self.edition.glossary_entries(g.name)))
+                 for g in self.profile.glossaries]
+        units = not all(rd.is_file for rd in self.edition.docs)
+        volume = self.volume_source() if units else []
         events = len(self.corpus.entities_of("event"))
         data = {"@context": "https://schema.org", "@type": "WebSite", "name": self.project.title,
                 "description": self.project.description,
@@ -546,11 +588,38 @@ class Site:
                             for rd in self.edition.docs]}
         self.write("index.html", "home.html", page_title="", intro=intro, kinds=kinds, doc_rows=docs,
                    entity_counts=ents, event_count=events, json_ld=json_ld(data),
-                   total_annotations=sum(totals.values()))
+                   total_annotations=sum(totals.values()), units=units, volume=volume,
+                   ndocuments=sum(1 for rd in self.edition.docs if rd.kind == "document"),
+                   has_concordance="concordance.html" in nav, has_timeline="timeline.html" in nav)
+
+    def volume_source(self) -> list[str]:
+        """What the header of a file of many units says of it: editors, publisher, date."""
+        out = []
+        for doc in self.corpus.texts[:1]:
+            fd = doc.root.find(f"{T}teiHeader/{T}fileDesc")
+            if fd is None:
+                continue
+            eds = [plain(e) for e in fd.iterfind(f"{T}titleStmt/{T}editor") if plain(e).strip()]
+            if eds:
+                out.append("Edited by " + ", ".join(" ".join(e.split()) for e in eds))
+            pub = fd.find(f"{T}publicationStmt")
+            if pub is not None:
+                bits = [" ".join(plain(pub.find(T + t)).split()) for t in ("publisher", "pubPlace", "date")
+                        if pub.find(T + t) is not None]
+                if any(bits):
+                    out.append(", ".join(b for b in bits if b))
+            for p in fd.iterfind(f"{T}sourceDesc/{T}p"):
+                if plain(p).strip():
+                    out.append(" ".join(plain(p).split()))
+        return out
 
     def principles(self) -> None:
         groups: list[tuple[list, Markup, str]] = []
+        seen_files: set = set()
         for rd in self.edition.docs:
+            if rd.doc.name in seen_files:       # one header per file, however many units
+                continue
+            seen_files.add(rd.doc.name)
             decl = rd.doc.root.find(f"{T}teiHeader/{T}encodingDesc/{T}editorialDecl")
             if decl is None:
                 continue
@@ -566,8 +635,47 @@ class Site:
             else:
                 groups.append(([rd], html(div), key))
         present = {(a.kind, a.type) for rd in self.edition.docs for a in rd.annotations}
+        paras = [x.strip() for x in re.split(r"\n\s*\n", self.profile.principles or "") if x.strip()]
+        pagebreaks = any(rd.doc.root.find(f".//{T}pb") is not None for rd in self.edition.docs[:1])
         self.write("principles.html", "principles.html", groups=[(g[0], g[1]) for g in groups],
-                   present_kinds={k for k, _ in present}, present=present, works=self._works())
+                   present_kinds={k for k, _ in present}, present=present, principles=paras,
+                   glossaries=self.profile.glossaries, pagebreaks=pagebreaks, nfiles=len(seen_files),
+                   works=self._works())
+
+    def contents(self) -> None:
+        """Every unit, grouped under the divisions that hold it (FRUS: compilation and
+        chapter), in reading order."""
+        groups: list[dict] = []
+        for rd in self.edition.docs:
+            key = tuple(rd.context)
+            if not groups or groups[-1]["key"] != key:
+                prev = groups[-1]["key"] if groups else ()
+                common = 0
+                while common < min(len(prev), len(key)) and prev[common] == key[common]:
+                    common += 1
+                groups.append({"key": key, "id": key[-1][0] if key else "",
+                               "heads": [h for _, h in key[common:]], "units": []})
+            groups[-1]["units"].append(rd)
+        self.write("contents.html", "contents.html", groups=groups)
+
+    def _glossary(self, g):
+        def make():
+            links = SiteLinks(self)
+            rows = []
+            entries = sorted(self.edition.glossary_entries(g.name), key=lambda e: self.edition.sort_key(e.term))
+            for e in entries:
+                places, seen = [], set()
+                for rd, el in self.edition.glossary_mentions.get(e.id, []):
+                    if rd.id in seen:
+                        continue
+                    seen.add(rd.id)
+                    places.append((rd.label, links.element(rd, el)))
+                rows.append((e, places))
+                self.search_records.append({
+                    "url": f"/{g.page}.html#{e.id}", "content": f"{e.term} {e.description}",
+                    "meta": {"title": f"{e.term} ({g.label})"}, "filters": {"type": [g.label]}})
+            self.write(f"{g.page}.html", "glossary.html", glossary=g, entries=rows)
+        return make
 
     def _works(self) -> list[dict]:
         """The bibliography of the authority files (``standOff//listBibl/bibl``), cited in notes."""
@@ -588,7 +696,7 @@ class Site:
         def make():
             page = ENTITY_PAGES[kind]
             ents = []
-            for e in self.corpus.entities_of(kind):
+            for e in sorted(self.corpus.entities_of(kind), key=self.edition.entity_sort_key):
                 ents.append((e, self.mentions_of(e)))
             self.write(f"{page}.html", "entities.html", kind=kind, kind_label=ENTITY_LABELS[kind],
                        entities=ents)
@@ -605,7 +713,7 @@ class Site:
         out = []
         links = SiteLinks(self)
         for doc, el in self.corpus.mentions.get(ent.id, []):
-            rd = self.edition.resolved(doc)
+            rd = self.edition.locate(el)
             if rd is None:
                 continue
             note = next((a for a in el.iterancestors() if local(a) == "note"), None)
@@ -642,7 +750,7 @@ class Site:
                 continue
             rows = []
             for doc, seg in ps:
-                rd = self.edition.resolved(doc)
+                rd = self.edition.locate(seg)
                 if rd is None:
                     continue
                 ann = rd.by_element.get(seg)
@@ -674,10 +782,10 @@ class Site:
                 continue
             ps = []
             for doc, seg in self.corpus.event_passages.get(ev.id, []):
-                rd = self.edition.resolved(doc)
+                rd = self.edition.locate(seg)
                 if rd is not None:
                     p = rd.paragraph_of(seg)
-                    ps.append((f"Doc. {rd.number}" + (f", ¶ {p[1]}" if p else ""),
+                    ps.append((self.edition.place_label(rd, seg),
                                SiteLinks(self).element(rd, seg), seg.get("subtype") or ""))
             items.append({"id": f"ev-{ev.id}", "when": ev.when, "year": ev.when.lstrip("-")[:4],
                           "dates": fmt_range(ev.element), "label": ev.name, "desc": ev.description,
@@ -687,7 +795,7 @@ class Site:
             if rd.doc.date:
                 items.append({"id": f"pub-{rd.id}", "when": rd.doc.date, "year": rd.doc.date[:4],
                               "dates": fmt_date(rd.doc.date), "kind": "publication",
-                              "label": f"Doc. {rd.number} published: {rd.title}", "desc": "",
+                              "label": f"{rd.label} published: {rd.title}", "desc": "",
                               "passages": [], "concordance": False, "ev": None, "rd": rd})
         items.sort(key=lambda i: (i["when"], i["label"]))
         years: dict = defaultdict(list)
@@ -702,7 +810,7 @@ class Site:
             rows = []
             for a in rd.annotations:
                 p = rd.paragraph_of(a.element)
-                rows.append({"a": a, "label": annotation_label(a), "para": p,
+                rows.append({"a": a, "label": annotation_label(a, self.profile), "para": p,
                              "href": SiteLinks(self).note(rd, a),
                              "context": SiteLinks(self)._href(rd, f"call-{a.n}"),
                              "body": self.note_html(rd, a)})
@@ -728,12 +836,16 @@ class Site:
         links = SiteLinks(self)
         groups = []
         for f in docs:
-            rd = self.edition.resolved(f.unit.doc)
+            rd = self.edition.locate(f.unit.element) or self.edition.resolved(f.unit.doc)
             if rd is None:
                 continue
+
+            def note_of(r, rd=rd):   # the annotation as numbered in its page unit
+                a = rd.by_element.get(r.annotation.element) if r.annotation is not None else None
+                return links.note(rd, a) if a is not None else None
             rows = [{"r": r, "href": links.element(rd, r.element if r.source == "element" else r.anchor)
                      if (r.element is not None or r.anchor is not None) else links.doc(rd),
-                     "note": links.note(rd, r.annotation) if r.annotation is not None else None}
+                     "note": note_of(r)}
                     for r in f.items]
             groups.append({"unit": f.unit, "href": links.element(rd, f.unit.element), "rows": rows,
                            "tally": f.tally, "extent": describe_tally(f.tally),
@@ -751,12 +863,12 @@ class Site:
     def _search_notes(self, rd: ResolvedDoc) -> None:
         page = self.doc_pages[rd.id]
         for a in rd.annotations:
-            content = " ".join(x for x in (annotation_label(a), a.diplomatic, a.edited, a.note) if x)
+            content = " ".join(x for x in (annotation_label(a, self.profile), a.diplomatic, a.edited, a.note) if x)
             self.search_records.append({
                 "url": f"/{page}#note-{a.n}", "content": content,
-                "meta": {"title": f"Doc. {rd.number}, note {a.n}: {annotation_label(a)}"},
-                "filters": {"document": [f"Doc. {rd.number}"],
-                            "annotation": [KIND_LABELS.get(a.kind, a.kind)], "type": ["Note"]}})
+                "meta": {"title": f"{self.edition.note_label(rd, a)}: {annotation_label(a, self.profile)}"},
+                "filters": {"document": [rd.label],
+                            "annotation": [kind_label(self.profile, a.kind)], "type": ["Note"]}})
 
     def index_search(self) -> None:
         try:

@@ -22,29 +22,27 @@ from lxml import etree
 
 from editio import XML_ID, XML_LANG
 from editio.annotations import Annotation
-from editio.behaviours import behaviour, is_tei, local
+from editio.behaviours import is_tei, local
 from editio.diagnostics import Report
 from editio.text import choice_reading, is_unrestored
 from editio.transforms import Edition, ResolvedDoc
 
 _CLASS_OK = re.compile(r"[^A-Za-z0-9_-]+")
 
-KIND_LABELS = {
-    "redaction": "Mask", "correction": "Correction", "crossref": "Cross-reference",
-    "normalisation": "Normalisation", "restoration": "Restoration", "error": "Error",
-    "problem": "Problem", "gap": "Gap", "note": "Note",
-}
-TYPE_LABELS = {
-    "restored": "restored", "unrestored": "not restored", "factual": "factual error",
-    "translation": "translation error", "name": "name or romanisation",
-    "typographic": "typographic error", "contradiction": "internal contradiction",
-    "agrees": "agrees", "disagrees": "disagrees",
-}
+def kind_label(profile, kind: str) -> str:
+    """The reader's word for an annotation kind (the profile's ``[labels.kinds]``)."""
+    return profile.label("kinds", kind, kind.capitalize()) if profile is not None else kind.capitalize()
 
 
-def annotation_label(a: Annotation) -> str:
-    k = KIND_LABELS.get(a.kind, a.kind.capitalize())
-    t = TYPE_LABELS.get(a.type, a.type)
+def type_label(profile, typ: str) -> str:
+    return profile.label("types", typ, typ) if profile is not None else typ
+
+
+def annotation_label(a: Annotation, profile=None) -> str:
+    k = kind_label(profile, a.kind)
+    t = type_label(profile, a.type)
+    if not k:
+        return ""
     return f"{k}, {t}" if t and t not in ("note",) and a.type != a.kind else k
 
 
@@ -75,6 +73,9 @@ class Links:
         return f"#{self.anchor(rdoc, f'note-{a.n}')}"
 
     def asset(self, path) -> str | None:
+        return None
+
+    def glossary(self, entry) -> str | None:
         return None
 
 
@@ -108,9 +109,13 @@ def add_text(out, s: str | None) -> None:
 class HtmlRenderer:
     """TEI -> HTML for one document; ``view`` is both | edited | diplomatic."""
 
+    output = "html"
+
     def __init__(self, edition: Edition, rdoc: ResolvedDoc, links: Links,
                  report: Report | None = None, view: str = "both"):
         self.edition = edition
+        self.profile = edition.profile
+        self.table = edition.table
         self.corpus = edition.corpus
         self.rdoc = rdoc
         self.doc = rdoc.doc
@@ -120,11 +125,23 @@ class HtmlRenderer:
         self.depth = 0
 
     # ---------------------------------------------------------------- driver
+    def behaviour(self, el):
+        """The behaviour of ``el`` in this output (defaults + the edition's overlay)."""
+        return self.table.behaviour(el, self.output)
+
+    def label(self, a: Annotation) -> str:
+        return annotation_label(a, self.profile)
+
     def render(self) -> etree._Element:
         out = etree.Element("div", {"class": "tei-text", "lang": self.doc.root.get(XML_LANG, "en")})
-        text = self.doc.root.find("{http://www.tei-c.org/ns/1.0}text")
-        if text is not None:
-            self.children(text, out)
+        for pb in self.rdoc.leading:        # page breaks just before the unit
+            self.node(pb, out)
+        if self.rdoc.is_file:
+            text = self.doc.root.find("{http://www.tei-c.org/ns/1.0}text")
+            if text is not None:
+                self.children(text, out)
+        else:
+            self.node(self.rdoc.element, out)
         return out
 
     def children(self, el, out) -> None:
@@ -135,12 +152,12 @@ class HtmlRenderer:
 
     def _ws_only_container(self, el, s) -> bool:
         return s is not None and not s.strip() and (
-            behaviour(el).layout == "container" or local(el) in ("choice", "subst", "app"))
+            self.behaviour(el).layout == "container" or local(el) in ("choice", "subst", "app"))
 
     def node(self, el, out) -> None:
         if not isinstance(el.tag, str):
             return
-        beh = behaviour(el)
+        beh = self.behaviour(el)
         if beh.fallback:
             self.report.warning(self.doc.rel, el.sourceline or 0, "element.unknown",
                                 f"<{_display_name(el)}> has no behaviour; rendered as a generic {beh.name}")
@@ -150,6 +167,9 @@ class HtmlRenderer:
         ann = self.rdoc.by_element.get(el)
         if ann is not None and beh.name not in ("note",):
             self.annotated(el, out, handler, ann)
+        elif beh.layout == "inline" and beh.name in ("entity", "inline", "highlight") \
+                and self.glossary_entry(el) is not None:
+            self.b_glossary(el, out)
         else:
             handler(el, out)
 
@@ -174,7 +194,12 @@ class HtmlRenderer:
 
     # ------------------------------------------------------------ structure
     def b_block(self, el, out):
-        div = self.el(out, "div", el)
+        beh = self.behaviour(el)
+        div = self.el(out, beh.tag if beh.tag in _BLOCK_TAGS else "div", el,
+                      cls=beh.params.get("class", ""))
+        if beh.params.get("label"):
+            lab = etree.SubElement(div, "p", {"class": "block-label"})
+            lab.text = beh.params["label"]
         self.children(el, div)
 
     b_document = b_block
@@ -186,14 +211,17 @@ class HtmlRenderer:
         self.depth -= 1
 
     def b_paratext(self, el, out):
-        # an <aside> landmark: a text may hold several, and landmarks of one role need
-        # distinct names, so the second and later are numbered
+        """Text set apart from the edited text (``params``: ``label``, ``aria_label``).
+        An <aside> landmark: a text may hold several, and landmarks of one role need
+        distinct names, so the second and later are numbered."""
+        params = self.behaviour(el).params
         self._paratexts = getattr(self, "_paratexts", 0) + 1
         n = f" ({self._paratexts})" if self._paratexts > 1 else ""
+        label = params.get("label", "Not part of the text")
         aside = self.el(out, "aside", el, cls="paratext",
-                        aria_label=f"Platform text, not part of the article{n}")
+                        aria_label=params.get("aria_label", label) + n)
         lab = etree.SubElement(aside, "p", {"class": "paratext-label"})
-        lab.text = "Platform text (not part of the article)"
+        lab.text = label
         self.children(el, aside)
 
     def b_notes(self, el, out):
@@ -230,11 +258,14 @@ class HtmlRenderer:
         self.line(el, out, "p", "byline")
 
     def b_heading(self, el, out):
+        if el is self.rdoc.title_element:       # the unit's own title: the page's h1
+            self.line(el, out, "h1", "unit-title")
+            return
         parent = el.getparent()
-        if parent is not None and behaviour(parent).name in ("list", "table", "figure", "quotation"):
+        if parent is not None and self.behaviour(parent).name in ("list", "table", "figure", "quotation"):
             self.line(el, out, "p", "heading")
             return
-        level = min(1 + max(self.depth, 1), 6)
+        level = min(1 + max(self.depth - (0 if self.rdoc.is_file else 1), 1), 6)
         self.line(el, out, f"h{level}")
 
     def b_list(self, el, out):
@@ -245,7 +276,7 @@ class HtmlRenderer:
         for c in el:
             if not isinstance(c.tag, str):
                 continue
-            if behaviour(c).name == "item":
+            if self.behaviour(c).name == "item":
                 if lst is None:
                     lst = etree.SubElement(wrap, "ol" if ordered else "ul")
                 self.node(c, lst)
@@ -297,8 +328,14 @@ class HtmlRenderer:
 
     # --------------------------------------------------------------- inline
     def b_inline(self, el, out):
-        span = self.el(out, "span", el)
+        """A generic inline; an overlay row may give it a ``tag`` and ``params``
+        (``class``, ``before``, ``after``)."""
+        beh = self.behaviour(el)
+        tag = beh.tag if beh.tag in _INLINE_TAGS and not beh.fallback else "span"
+        span = self.el(out, tag, el, cls=beh.params.get("class", ""))
+        add_text(span, beh.params.get("before"))
         self.children(el, span)
+        add_text(span, beh.params.get("after"))
 
     b_segment = b_inline
     b_original = b_edited = b_inline
@@ -308,7 +345,8 @@ class HtmlRenderer:
 
     def b_highlight(self, el, out):
         rend = (el.get("rend") or "").lower()
-        tag = "em" if "italic" in rend or local(el) == "emph" else "strong" if "bold" in rend else \
+        tag = "em" if "italic" in rend or local(el) == "emph" else \
+            "strong" if "bold" in rend or "strong" in rend.split() else \
             "sup" if "sup" in rend else "sub" if "sub" in rend else "span"
         node = self.el(out, tag, el)
         self.children(el, node)
@@ -316,9 +354,9 @@ class HtmlRenderer:
     def b_code(self, el, out):
         """``code``, ``gi``, ``tag``, ``att``, ``val``: monospaced, with the delimiters of the table."""
         node = self.el(out, "code", el)
-        add_text(node, behaviour(el).params.get("before"))
+        add_text(node, self.behaviour(el).params.get("before"))
         self.children(el, node)
-        add_text(node, behaviour(el).params.get("after"))
+        add_text(node, self.behaviour(el).params.get("after"))
 
     def b_deletion(self, el, out):
         node = self.el(out, "del", el)
@@ -380,7 +418,7 @@ class HtmlRenderer:
         for d in el.iterdescendants():
             if d in self.rdoc.by_element:
                 return True
-            if own_links and isinstance(d.tag, str) and behaviour(d).name in ("link", "pointer", "entity"):
+            if own_links and isinstance(d.tag, str) and self.behaviour(d).name in ("link", "pointer", "entity"):
                 return True
         return False
 
@@ -406,7 +444,7 @@ class HtmlRenderer:
         tok = (el.get("target") or "").split()
         r = self.corpus.resolve(self.doc, tok[0]) if tok else None
         if r and r.status == "element":
-            rd = self.edition.resolved(r.doc)
+            rd = self.edition.locate(r.element)
             if rd:
                 return self.place_label(rd, r.element)
         return tok[0] if tok else ""
@@ -425,10 +463,13 @@ class HtmlRenderer:
                 return self.links.event(self.corpus.entities.get(r.element.get(XML_ID)))
             if local(r.element) in ("bibl", "biblStruct") and r.doc is not None and not r.doc.has_text:
                 return self.links.work(r.element)
-            rd = self.edition.resolved(r.doc)
+            entry = self.edition.glossary.get(r.element)
+            if entry is not None:
+                return self.links.glossary(entry)
+            rd = self.edition.locate(r.element)
             if rd is None:
                 return None
-            if r.element is r.doc.root:
+            if r.element is r.doc.root or r.element is rd.element:
                 return self.links.doc(rd)
             return self.links.element(rd, r.element)
         if r.status == "unsafe":
@@ -437,8 +478,36 @@ class HtmlRenderer:
         return None
 
     def place_label(self, rd: ResolvedDoc, el) -> str:
-        p = rd.paragraph_of(el)
-        return f"Doc. {rd.number}" + (f", ¶ {p[1]}" if p else "")
+        return self.edition.place_label(rd, el)
+
+    # ------------------------------------------------------------ glossary
+    def glossary_entry(self, el):
+        """The glossary entry (a person or term of the edition's lists) that ``el`` points
+        to with ``@corresp``/``@target``/``@ref``, else None."""
+        gl = self.edition.glossary
+        if not gl:
+            return None
+        for attr in ("corresp", "target", "ref"):
+            for tok in (el.get(attr) or "").split()[:1]:
+                r = self.corpus.resolve(self.doc, tok)
+                if r.status == "element" and r.element in gl:
+                    return gl[r.element]
+        return None
+
+    def b_glossary(self, el, out):
+        """A name or term linked to its glossary entry; the entry's description goes in
+        ``data-gloss`` (the site shows it as a popover) and ``title``."""
+        entry = self.glossary_entry(el)
+        href = self.links.glossary(entry)
+        if href and self._nested_link(el, out, own_links=True):
+            href = None
+        desc = f"{entry.term}: {entry.description}" if entry.description else entry.term
+        if href:
+            node = self.el(out, "a", el, cls=f"gloss gloss-{entry.kind}", href=href,
+                           data_gloss=desc, data_gloss_kind=entry.label)
+        else:
+            node = self.el(out, "span", el, cls=f"gloss gloss-{entry.kind}", title=desc)
+        self.children(el, node)
 
     def b_entity(self, el, out):
         ent = None
@@ -501,18 +570,21 @@ class HtmlRenderer:
         """The note call after an annotated passage (site: a link to the note)."""
         a = etree.SubElement(out, "a", {"class": "note-call", "href": self.links.note(self.rdoc, ann),
                                         "id": self.links.anchor(self.rdoc, f"call-{ann.n}"),
-                                        "role": "doc-noteref", "data-note": str(ann.n),
-                                        "aria-label": f"Note {ann.n}: {annotation_label(ann)}"})
-        a.text = str(ann.n)
+                                        "role": "doc-noteref", "data-note": ann.label or str(ann.n),
+                                        "aria-label": f"Note {ann.label or ann.n}"
+                                                      + (f": {self.label(ann)}" if self.label(ann) else "")})
+        a.text = ann.label or str(ann.n)
 
     # notes -----------------------------------------------------------------
     def note_body(self, ann: Annotation, out) -> None:
         """The explanation of an annotation: label, readings, note text, related passages."""
-        lab = etree.SubElement(out, "span", {"class": "note-label"})
-        lab.text = annotation_label(ann)
-        if ann.cert:
-            lab.text += f" (certainty: {ann.cert})"
-        lab.tail = ". "
+        label = self.label(ann)
+        if label:
+            lab = etree.SubElement(out, "span", {"class": "note-label"})
+            lab.text = label
+            if ann.cert:
+                lab.text += f" (certainty: {ann.cert})"
+            lab.tail = ". "
         if ann.kind in ("redaction", "correction", "normalisation"):
             r = etree.SubElement(out, "span", {"class": "note-readings"})
             dip, ed = ann.diplomatic, ann.edited.strip()
@@ -532,7 +604,7 @@ class HtmlRenderer:
                 span.text = "As "
                 a = etree.SubElement(span, "a", {"class": "note-ref",
                                                  "href": self.links.note(self.rdoc, earlier)})
-                a.text = f"note {earlier.n}"
+                a.text = f"note {earlier.label or earlier.n}"
                 a.tail = "."
             else:
                 self.note_content(n, span)
@@ -562,7 +634,7 @@ class HtmlRenderer:
         def place_of(seg):
             for doc, s in (p for ps in self.corpus.event_passages.values() for p in ps):
                 if s is seg:
-                    rd = self.edition.resolved(doc)
+                    rd = self.edition.locate(seg)
                     return self.place_label(rd, seg) if rd is not None else doc.id
             return ""
         span = etree.SubElement(out, "span", {"class": "derived", "data-relation": d.relation})
@@ -576,8 +648,8 @@ class HtmlRenderer:
                 continue
             p = etree.SubElement(out, "span", {"class": "related"})
             self.event_label(p, ent)
-            others = [(self.edition.resolved(d), s) for d, s in self.corpus.event_passages.get(ev_id, [])
-                      if s is not ann.element and self.edition.resolved(d) is not None]
+            others = [(self.edition.locate(s), s) for d, s in self.corpus.event_passages.get(ev_id, [])
+                      if s is not ann.element and self.edition.locate(s) is not None]
             if not others:
                 add_text(p, ". ")
                 continue
@@ -608,6 +680,10 @@ class HtmlRenderer:
             li = etree.SubElement(ol, "li", {"id": self.links.anchor(self.rdoc, f"note-{ann.n}"),
                                              "value": str(ann.n), "data-kind": ann.kind,
                                              "data-type": ann.type})
+            if ann.label and ann.label != str(ann.n):
+                li.set("data-label", ann.label)   # the TEI's own number (styles print it)
+                if ann.label.isdigit():
+                    li.set("value", ann.label)
             if ann.cert:
                 li.set("data-cert", ann.cert)
             self.note_body(ann, li)
@@ -621,7 +697,7 @@ class HtmlRenderer:
         """(label, href) of the places that point to ``el`` ("referenced by")."""
         out = []
         for d, src in self.edition.inbound.get(el, []):
-            rd = self.edition.resolved(d)
+            rd = self.edition.locate(src)
             if rd is None:
                 continue
             ann = None
@@ -633,7 +709,7 @@ class HtmlRenderer:
                             ann = rd.by_element.get(r.element)
                     break
             if ann is not None:
-                out.append((f"Doc. {rd.number}, note {ann.n}", self.links.note(rd, ann)))
+                out.append((self.edition.note_label(rd, ann), self.links.note(rd, ann)))
             else:
                 out.append((self.place_label(rd, src), self.links.element(rd, src)))
         return out
@@ -643,6 +719,11 @@ class HtmlRenderer:
         ann = self.rdoc.by_element.get(el)
         if ann is not None:
             self.call(ann, out)
+
+
+_BLOCK_TAGS = {"div", "section", "aside", "blockquote", "figure", "article", "header", "footer"}
+_INLINE_TAGS = {"span", "em", "strong", "small", "sup", "sub", "cite", "q", "abbr", "code", "mark",
+                "time", "b", "i", "u", "s", "del", "ins", "dfn", "kbd", "var"}
 
 
 def _display_name(el) -> str:

@@ -63,6 +63,8 @@ class PrintLinks(Links):
 class PrintRenderer(HtmlRenderer):
     """The shared renderer with the print overrides listed in the module docstring."""
 
+    output = "pdf"
+
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self.mentions: list[tuple[str, str]] = []   # (entity id, anchor id) in reading order
@@ -115,13 +117,13 @@ class PrintRenderer(HtmlRenderer):
         if self._in_footnote:
             # a note cannot hold a footnote: refer to the annotation's own footnote instead
             a = etree.SubElement(out, "a", {"class": "note-ref", "href": self.links.note(self.rdoc, ann)})
-            a.text = f"[n. {ann.n}]"
+            a.text = f"[n. {ann.label or ann.n}]"
             return
         etree.SubElement(out, "span", {"class": "note-anchor",
                                        "id": self.links.anchor(self.rdoc, f"call-{ann.n}")})
         fn = etree.SubElement(out, "span", {"class": f"footnote fn-{ann.kind}",
                                             "id": self.links.anchor(self.rdoc, f"note-{ann.n}"),
-                                            "data-n": str(ann.n), "role": "doc-footnote"})
+                                            "data-n": ann.label or str(ann.n), "role": "doc-footnote"})
         own_id = ann.element.get(XML_ID) if local(ann.element) == "note" else None
         if own_id:   # an authorial note that others point to: keep its xml:id as an anchor
             etree.SubElement(fn, "span", {"class": "note-id", "id": self.links.anchor(self.rdoc, own_id)})
@@ -179,18 +181,21 @@ class PrintRenderer(HtmlRenderer):
         if kind in ("person", "place", "org", "event"):
             ent = self.corpus.entities.get(r.element.get(XML_ID))
             return ("concordance: " if kind == "event" else "index: ") + (ent.name if ent else "")
-        rd = self.edition.resolved(r.doc)
+        entry = self.edition.glossary.get(r.element)
+        if entry is not None:
+            return f"{entry.label.lower()}: {entry.term}"
+        rd = self.edition.locate(r.element)
         if rd is None:
             return None
-        if r.element is r.doc.root:
-            return f"Doc. {rd.number}"
-        parts = [] if rd is self.rdoc else [f"Doc. {rd.number}"]
+        if r.element is r.doc.root or r.element is rd.element:
+            return rd.label
+        parts = [] if rd is self.rdoc else [rd.label]
         p = rd.paragraph_of(r.element)
         if p:
             parts.append(f"¶ {p[1]}")
         ann = rd.by_element.get(r.element)
         if ann is not None:
-            parts.append(f"n. {ann.n}")
+            parts.append(f"n. {ann.label or ann.n}")
         return ", ".join(parts)
 
     def event_label(self, out, ent) -> None:

@@ -1,0 +1,177 @@
+"""Edition profiles at the CLI: the shipped FRUS profile on a tiny FRUS-like volume
+(tests/roots/frus-mini), profile keys and overlays, and whole FRUS volumes (slow)."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from lxml import html as lhtml
+
+from conftest import FRUS, TEI_ALL, run_editio
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    from conftest import ROOTS
+    dest = tmp_path_factory.mktemp("frus-mini") / "frus-mini"
+    shutil.copytree(ROOTS / "frus-mini", dest)
+    r = run_editio("build", "--project", dest, "--format", "html")
+    assert r.returncode == 0, r.stderr
+    return dest, r
+
+
+def page(mini, name):
+    return lhtml.parse(str(mini[0] / "build" / "html" / name)).getroot()
+
+
+def text(el) -> str:
+    return " ".join(el.text_content().split())
+
+
+def test_one_page_per_document_named_by_its_xml_id(mini):
+    site = mini[0] / "build" / "html"
+    for name in ("d1.html", "d2.html", "d3.html", "preface.html", "contents.html",
+                 "persons.html", "abbreviations.html"):
+        assert (site / name).is_file(), name
+    # the lists of persons and terms are glossaries, the table of contents is the site's own
+    assert not (site / "toc.html").exists() and not (site / "terms.html").exists()
+
+
+def test_document_page_reads_like_history_state_gov(mini):
+    d1 = page(mini, "d1.html")
+    h1 = d1.xpath("//main//h1")
+    assert len(h1) == 1 and text(h1[0]).startswith("1. Telegram From the Embassy in Testland")
+    # the source note is footnote 1, called from the heading; numbers are the TEI's own
+    assert h1[0].xpath(".//a[@class='note-call']/text()") == ["1"]
+    notes = d1.xpath("//ol[@class='annotations']/li")
+    assert [li.get("value") for li in notes] == ["1", "2", "3", "4"]
+    assert text(notes[0]).startswith("Source: Department of State")
+    assert not d1.xpath("//span[@class='note-label']"), "a footnote is just its number and text"
+    # dateline, signature, table, attachment, rend values
+    assert d1.xpath("//p[contains(@class,'tei-dateline')]//time[@datetime='1955-01-07T14:00:00']")
+    assert d1.xpath("//div[@class='tei-closer']/p[contains(@class,'tei-signed')]")
+    assert d1.xpath("//table//th") and d1.xpath("//td[contains(@class,'rend-right')]")
+    assert d1.xpath("//section[contains(@class,'attachment')]/h2[contains(.,'Attachment')]")
+    assert d1.xpath("//strong[contains(@class,'rend-strong')]")
+    assert d1.xpath("//span[contains(@class,'rend-smallcaps')]")
+    assert d1.xpath("//p[contains(@class,'rend-center')]")
+    # chapter context; previous and next
+    assert "Relations With Testland, 1955" in text(d1.xpath("//p[@class='doc-context']")[0])
+    assert d1.xpath("//a[@rel='next']/@href") == ["d2.html"]
+    assert d1.xpath("//a[@rel='prev']/@href") == ["preface.html"]
+    # no "Referenced by" badges in the text
+    assert not d1.xpath("//*[contains(@class,'backlinks')]")
+    assert "Untitled edition" not in lhtml.tostring(d1, encoding=str)
+
+
+def test_names_and_terms_are_glossary_links_with_their_entry(mini):
+    d1 = page(mini, "d1.html")
+    rhee = d1.xpath("//a[contains(@class,'gloss-person')][.='Rhee']")[0]
+    assert rhee.get("href") == "persons.html#p_RS1"
+    assert rhee.get("data-gloss") == "Rhee, Syngman: President of the Republic of Korea"
+    nsc = d1.xpath("//a[contains(@class,'gloss-term')][.='NSC']")[0]
+    assert nsc.get("href") == "abbreviations.html#t_NSC1"
+    persons = page(mini, "persons.html")
+    assert [t.strip() for t in persons.xpath("//dt/text()")] == \
+        ["Dulles, John Foster", "Étienne, Walter", "Rhee, Syngman"], "collation: É with E"
+    assert persons.xpath("//dt[@id='p_RS1']")
+    assert "Secretary of State" in text(persons.xpath("//dd")[0])
+    abbr = page(mini, "abbreviations.html")
+    assert [t.strip() for t in abbr.xpath("//dt/text()")] == ["NSC", "ROK"]
+
+
+def test_pointers_pages_notes_and_other_volumes(mini):
+    d1 = page(mini, "d1.html")
+    hrefs = d1.xpath("//a/@href")
+    assert "https://history.state.gov/historicaldocuments/frus1952-54v15p2/d12" in hrefs
+    assert "https://history.state.gov/historicaldocuments/frus1952-54v15" in hrefs
+    assert "d3.html#note-2" in hrefs          # "#d3fn2": footnote 2 of Document 3
+    assert d1.xpath("//span[@id='pg_2' and contains(@class,'pb')]")
+    assert d1.xpath("//span[@id='pg_1']"), "a page break just before a document is on its page"
+    index = page(mini, "doc-index.html")
+    assert index.xpath("//a[@href='d1.html#pg_1']") and index.xpath("//a[@href='d3.html#pg_3']")
+
+
+def test_contents_title_principles(mini):
+    contents = page(mini, "contents.html")
+    assert [text(h) for h in contents.xpath("//h2[@class='contents-head'] | //h3[@class='contents-head']")] \
+        == ["Testland", "Relations With Testland, 1955"]
+    assert contents.xpath("//a[@href='d2.html']")
+    home = page(mini, "index.html")
+    assert text(home.xpath("//h1")[0]) == "Foreign Relations of the United States, 1955–1957, Testland, Volume XC"
+    principles = page(mini, "principles.html")
+    assert "declassification review" in text(principles)
+    assert "platform" not in text(principles).lower()
+
+
+def test_warnings_no_mask_false_positive_one_page_image_summary(mini):
+    err = mini[1].stderr
+    assert "mask.unencoded" not in err
+    facs = [ln for ln in err.splitlines() if "[ref.facs-missing]" in ln]
+    assert len(facs) == 1 and "4 page images" in facs[0]
+    assert re.match(r"tei/frus-mini\.xml:\d+:\d+: warning:", facs[0])
+
+
+def test_profile_flag_and_unknown_keys(tmp_path):
+    from conftest import ROOTS
+    proj = tmp_path / "p"
+    shutil.copytree(ROOTS / "frus-mini", proj)
+    (proj / "editio.toml").write_text('title = "X"\n\n[pointers]\nbaclinks = false\n',
+                                      encoding="utf-8")
+    r = run_editio("check", "--project", proj, "--profile", "frus")
+    assert "editio.toml:4:1: warning: unknown profile key 'baclinks' in [pointers]; ignored " \
+           "[config.unknown]" in r.stdout, r.stdout + r.stderr
+    (proj / "editio.toml").write_text('title = "X"\n\n[units]\nxpath = "//x"\n', encoding="utf-8")
+    r = run_editio("check", "--project", proj, "--profile", "frus")
+    assert r.returncode == 1 and r.stderr.startswith("editio.toml:3:1: error: profile key 'units' "
+                                                     "has the wrong type"), r.stderr
+    r = run_editio("check", "--project", proj, "--profile", "nosuch")
+    assert r.returncode == 1 and "[config.profile]" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_project_profile_extends_and_overlays(tmp_path):
+    """A project's own profile extends a shipped one; editio.toml overlays it."""
+    from conftest import ROOTS
+    proj = tmp_path / "p"
+    shutil.copytree(ROOTS / "frus-mini", proj)
+    (proj / "my.toml").write_text('extends = "frus"\n[labels]\ndocument = "No. {number}"\n'
+                                  '[[units]]\nxpath = "//tei:div[@type=\'document\']"\nid = "@xml:id"\n'
+                                  'number = "@n"\ntitle = "tei:head"\nlabel = "No. {n}"\n',
+                                  encoding="utf-8")
+    (proj / "editio.toml").write_text('profile = "my.toml"\n[pointers]\nbacklinks = true\n',
+                                      encoding="utf-8")
+    r = run_editio("build", "--project", proj, "--format", "html")
+    assert r.returncode == 0, r.stderr
+    site = proj / "build" / "html"
+    assert not (site / "preface.html").exists(), "the project's [[units]] replace the profile's"
+    d3 = lhtml.parse(str(site / "d3.html")).getroot()
+    assert "No. 3" in d3.xpath("//span[@data-pagefind-filter]/@data-pagefind-filter")[0]
+    d1 = lhtml.parse(str(site / "d1.html")).getroot()
+    assert d1.xpath("//*[contains(@class,'backlinks')]"), "the overlay turned back-links on"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FRUS.is_dir(), reason="FRUS corpus not available")
+@pytest.mark.parametrize("volume", sorted(p.name for p in FRUS.glob("*.xml")))
+def test_frus_volume_site(tmp_path, volume):
+    from lxml import etree
+    (tmp_path / "tei").mkdir()
+    shutil.copy(FRUS / volume, tmp_path / "tei" / volume)
+    r = run_editio("build", "--project", tmp_path, "--profile", "frus", "--format", "html",
+                   "--schema", TEI_ALL, "--keep-going", timeout=1800)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    tree = etree.parse(str(FRUS / volume))
+    ns = {"t": "http://www.tei-c.org/ns/1.0"}
+    ids = tree.xpath("//t:div[@type='document']/@xml:id", namespaces=ns)
+    site = tmp_path / "build" / "html"
+    assert all((site / f"{i}.html").is_file() for i in ids)
+    # every footnote of every document is rendered on its page
+    for d in tree.xpath("//t:div[@type='document']", namespaces=ns)[:40]:
+        notes = d.xpath(".//t:note[not(@target)]", namespaces=ns)
+        got = lhtml.parse(str(site / f"{d.get('{http://www.w3.org/XML/1998/namespace}id')}.html"))
+        assert len(got.xpath("//ol[@class='annotations']/li")) == len(notes)
+    assert len([ln for ln in r.stderr.splitlines() if "[ref.facs-missing]" in ln]) <= 1
+    assert "mask.unencoded" not in r.stderr
+    persons = lhtml.parse(str(site / "persons.html"))
+    assert len(persons.xpath("//dt")) > 20
