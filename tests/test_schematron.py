@@ -181,3 +181,19 @@ def test_the_edition_passes_its_schematron(path):
     found = findings(compile_schematron(SCHEMATRON), etree.parse(str(path)))
     assert found == [], [(el.sourceline if el is not None else 0, code, msg)
                          for el, sev, code, msg in found]
+
+
+def test_the_schema_documents_what_the_handbook_explains():
+    """Editors show the RELAX NG documentation on hover: the handbook's rules come first."""
+    rng = etree.parse(str(REPO / "schema" / "editio.rng"))
+    etree.RelaxNG(rng)  # still a valid schema
+    ns = {"r": "http://relaxng.org/ns/structure/1.0",
+          "a": "http://relaxng.org/ns/compatibility/annotations/1.0"}
+    for kind, name in [("element", "supplied"), ("element", "choice"), ("element", "sic"),
+                       ("element", "corr"), ("element", "note"), ("element", "seg"),
+                       ("element", "persName"), ("attribute", "cert"), ("attribute", "when"),
+                       ("attribute", "resp"), ("attribute", "target")]:
+        docs = rng.xpath(f"//r:{kind}[@name='{name}']/a:documentation/text()", namespaces=ns)
+        assert docs and docs[0].startswith("editio (docs/encoding.md): "), (kind, name)
+    assert (ROOTS / "valid" / "schema" / "editio.rng").read_bytes() == \
+        (REPO / "schema" / "editio.rng").read_bytes()

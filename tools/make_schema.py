@@ -46,6 +46,95 @@ OVERRIDES = {
 CORR_TYPES = ("factual", "translation", "name", "typographic", "contradiction")
 
 
+A = "{http://relaxng.org/ns/compatibility/annotations/1.0}documentation"
+HANDBOOK = "docs/encoding.md"
+
+# What the encoding handbook (docs/encoding.md) says about an element or attribute, shown by
+# XML editors on hover (oXygen, VS Code) before TEI's own gloss.
+ELEMENT_DOCS = {
+    "TEI": "One document of the edition. Its xml:id (dNNN) starts every id inside it (dNNN-m01 …).",
+    "p": "One line of the witness. Every character counts: no line breaks or added spaces inside "
+         "(the diplomatic view must equal the witness).",
+    "head": "A heading line of the witness; every character counts, as in p.",
+    "space": "A blank line of the witness: <space dim=\"vertical\" unit=\"lines\" quantity=\"n\"/> "
+             "between line elements (n blank lines).",
+    "div": "type=\"article\" holds the text; <div type=\"editorial-notes\"> in back holds the "
+           "editorial notes.",
+    "choice": "A mask (orig with the mask + supplied with the restoration) or an error of "
+              "transmission (sic + corr). Give it an xml:id (dNNN-mNN for a mask, dNNN-eNN for an "
+              "error) and a note whose @target points to it.",
+    "orig": "The platform's mask exactly as the witness has it (** or ***), in a choice with supplied.",
+    "supplied": "What the editors restore: in a choice for a mask (@reason=\"masked\"), or lost "
+                "text. Needs @cert (high, medium, low), @resp (the editors) and a note giving the "
+                "evidence. A mask not restored: <supplied reason=\"masked\"><gap reason=\"masked\"/>"
+                "</supplied>, without @cert.",
+    "sic": "The witness's words where they are wrong. In a choice with corr: an error of "
+           "transmission, emended in the reading text. Alone: an error of the author, kept in both "
+           "views, with an error note (type=\"error\", subtype factual or contradiction) pointing "
+           "to it.",
+    "corr": "The emended reading of an error of transmission. @type: translation, name, "
+            "typographic (factual, contradiction only if the edition's policy emends them); needs "
+            "@cert, @resp and a note.",
+    "gap": "Text missing from the witness itself (@reason, e.g. truncated), or a mask not restored "
+           "(inside supplied). Adds nothing to either view; a comment note says what is missing.",
+    "seg": "type=\"crossref\": a passage reporting an event of authority.xml (@corresp), "
+           "@subtype agrees or disagrees (a disagreement needs a note); type=\"problem\": a "
+           "garbled passage whose right reading is unknown (needs a note); type=\"heading\": a "
+           "run-in heading.",
+    "note": "An editorial note, in <div type=\"editorial-notes\">, pointing with @target to what "
+            "it explains (#id; several separated by spaces). @type: redaction, error (with "
+            "@subtype), crossref, comment. It cites its evidence.",
+    "persName": "A person's name in the text; @ref points to the person in authority.xml "
+                "(authority.xml#id), where standard form and variants are recorded.",
+    "placeName": "A place name in the text; @ref points to the place in authority.xml.",
+    "orgName": "An organisation's name in the text; @ref points to it in authority.xml.",
+    "date": "A date in the text, @when in ISO 8601 as precise as the text is (1958-10-26, 1957-11, "
+            "1953).",
+    "ref": "A link: @target is #id (this file), file.xml#id (another file) or an http(s), mailto, "
+           "doi or urn URL.",
+    "ptr": "A pointer: @target is #id, file.xml#id or a URL; in sourceDesc, the witness file "
+           "(../witnesses/x.txt).",
+}
+ATTRIBUTE_DOCS = {
+    "cert": "high: the sentence, the context or a source leaves a single reading; medium: one "
+            "reading is clearly preferable; low: a best guess still worth offering.",
+    "resp": "Who made the intervention: a pointer to the editors in authority.xml "
+            "(authority.xml#editors).",
+    "when": "ISO 8601: YYYY, YYYY-MM or YYYY-MM-DD (a real day), optionally a time after T.",
+    "from": "ISO 8601 start: YYYY, YYYY-MM or YYYY-MM-DD.",
+    "to": "ISO 8601 end: YYYY, YYYY-MM or YYYY-MM-DD.",
+    "notBefore": "ISO 8601 earliest date: YYYY, YYYY-MM or YYYY-MM-DD.",
+    "notAfter": "ISO 8601 latest date: YYYY, YYYY-MM or YYYY-MM-DD.",
+    "ref": "Pointer(s) to entities of the authority file: authority.xml#id.",
+    "target": "Pointer(s), separated by spaces: #id in this file, file.xml#id in another, or a URL.",
+    "corresp": "On a cross-reference seg: the event(s) of authority.xml the passage reports.",
+    "reason": "On supplied: masked (a platform mask) or why text is supplied; on gap: why text is "
+              "missing (truncated, masked …).",
+    "xml:id": "Unique across the edition; inside dNNN it starts with dNNN-: mNN mask, eNN error, "
+              "xNN cross-reference, pNN problem, gNN gap, hNN heading.",
+}
+
+
+def document(root) -> None:
+    """Keep TEI's gloss of each element and attribute (dropping the rest of its documentation)
+    and put before it what the edition's handbook says (ELEMENT_DOCS, ATTRIBUTE_DOCS)."""
+    for doc in list(root.iter(A)):
+        if doc.getparent().tag not in (f"{{{R}}}element", f"{{{R}}}attribute"):
+            doc.getparent().remove(doc)
+    for el in root.iter(f"{{{R}}}element", f"{{{R}}}attribute"):
+        table = ELEMENT_DOCS if el.tag == f"{{{R}}}element" else ATTRIBUTE_DOCS
+        ours = table.get(el.get("name") or "")
+        if not ours:
+            continue
+        old = el.find(A)
+        text = f"editio ({HANDBOOK}): {ours}" + (f" TEI: {old.text.strip()}" if old is not None
+                                                  and (old.text or "").strip() else "")
+        if old is None:
+            old = etree.Element(A)
+            el.insert(0, old)
+        old.text = text
+
+
 def main(src: Path) -> None:
     tree = etree.parse(str(src))
     root = tree.getroot()
@@ -82,12 +171,11 @@ def main(src: Path) -> None:
     for name, d in defines.items():
         if name not in reach:
             root.remove(d)
-    for doc in root.iter("{http://relaxng.org/ns/compatibility/annotations/1.0}documentation"):
-        doc.getparent().remove(doc)
+    document(root)
     root.insert(0, etree.Comment(
         " editio.rng: the editio edition's schema, a subset of TEI P5 (tei_all 4.9.0) generated by "
         "tools/make_schema.py; do not edit by hand. TEI P5 is licensed CC-BY 3.0 / BSD-2. "))
-    etree.cleanup_namespaces(tree)
+    etree.cleanup_namespaces(tree, top_nsmap={"a": A[1:A.index("}")]})
     out = HERE / "schema" / "editio.rng"
     out.parent.mkdir(exist_ok=True)
     tree.write(str(out), encoding="UTF-8", xml_declaration=True, pretty_print=True)
