@@ -177,3 +177,30 @@ def test_frus_volume_site(tmp_path, volume):
     assert "mask.unencoded" not in r.stderr
     persons = lhtml.parse(str(site / "persons.html"))
     assert len(persons.xpath("//dt")) > 20
+
+
+def test_an_edition_adds_an_output_format_and_a_behaviour(tmp_path):
+    """tests/roots/custom-format registers a JSON export (formats/json_export.py) and a
+    behaviour for seg[@type='marginal'] on the site only, in its editio.toml alone."""
+    import json
+
+    from conftest import ROOTS
+    proj = tmp_path / "c"
+    shutil.copytree(ROOTS / "custom-format", proj)
+    r = run_editio("build", "--project", proj, "--format", "json", "--format", "html")
+    assert r.returncode == 0, r.stderr
+    data = json.loads((proj / "build" / "json" / "edition.json").read_text(encoding="utf-8"))
+    assert data["title"] == "Custom format test"
+    unit = data["units"][0]
+    assert (unit["id"], unit["label"], unit["title"]) == ("m1", "Doc. 1", "A letter with a marginal note")
+    assert unit["notes"] == [{"n": "1", "kind": "note", "text": "An authorial footnote."}]
+    page = (proj / "build" / "html" / "m1.html").read_text(encoding="utf-8")
+    assert '<small class="tei-seg marginal">[in another hand]</small>' in page
+    assert "element.unknown" not in r.stderr
+    # the new format is a choice of --format; an unknown one lists the choices
+    bad = run_editio("build", "--project", proj, "--format", "epub")
+    assert bad.returncode == 2
+    assert "no output format 'epub'; choose from html, json, pdf" in bad.stderr
+    # a build of one format keeps the others' previous output
+    again = run_editio("build", "--project", proj, "--format", "html")
+    assert again.returncode == 0 and (proj / "build" / "json" / "edition.json").is_file()

@@ -45,6 +45,8 @@ from editio.diagnostics import EditioError, Report
 from editio.transforms import Edition, resolve
 
 FORMATS = ("html", "pdf")
+"""editio's own formats (the default of ``editio build``); an edition may add more
+(:mod:`editio.builders`), whose output folders are treated the same way."""
 LOCK_NAME = ".editio-build.lock"
 MARKER = ".editio-output"
 """A file editio writes into every output directory: its sign that it may replace it."""
@@ -201,7 +203,9 @@ def check_output(project: Project) -> None:
         raise EditioError(f"output {out} is not a directory editio made; move it away",
                           file=where, code="build.output")
     if out.is_dir() and not (out / MARKER).exists():
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in FORMATS)
+        from editio.builders import registry
+        names = set(registry(project))
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in names)
         if foreign:
             raise EditioError(f"output directory {out} holds files editio did not make "
                               f"({', '.join(foreign[:5])}); move them away or choose another "
@@ -278,12 +282,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _keep_previous(output: Path, tmp: Path) -> None:
+def _keep_previous(output: Path, tmp: Path, names=FORMATS) -> None:
     """Hard-link the previous output of formats this build did not make into ``tmp``."""
     if not output.is_dir():
         return
     for entry in output.iterdir():
-        if entry.name in FORMATS and entry.is_dir() and not (tmp / entry.name).exists():
+        if entry.name in names and entry.is_dir() and not (tmp / entry.name).exists():
             shutil.copytree(entry, tmp / entry.name, symlinks=True, copy_function=_link_or_copy)
 
 
@@ -295,7 +299,7 @@ def _link_or_copy(src, dst):
 
 
 @contextlib.contextmanager
-def staging(output: Path, signals: "_Signals | None" = None):
+def staging(output: Path, signals: "_Signals | None" = None, names=FORMATS):
     """A fresh directory that replaces ``output`` only if the block succeeds.
 
     Call under :func:`project_lock`: it removes the staging directories of earlier,
@@ -313,7 +317,7 @@ def staging(output: Path, signals: "_Signals | None" = None):
             yield tmp
             (tmp / MARKER).write_text("made by editio; the whole directory is replaced by "
                                       "each build\n", encoding="utf-8")
-            _keep_previous(output, tmp)
+            _keep_previous(output, tmp, names)
             old = None
             with signals.deferred():  # the swap is never cut in half
                 if not output.exists():
@@ -367,6 +371,8 @@ def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool 
     report says what is wrong and nothing is written."""
     timings = {}
     t0 = time.perf_counter()
+    from editio.builders import check_formats
+    formats = check_formats(project, formats)
     check_output(project)
     with _Signals() as signals, project_lock(project):
         edition, report = prepare(project, strict=strict, schema=schema, keep_going=keep_going)
@@ -403,17 +409,13 @@ def _io_error(project: Project, err: OSError) -> EditioError:
 
 def _build_into(project, formats, view, strict, progress, edition, report, timings, signals):
     """The builders, writing into a staging directory swapped in at the end."""
-    with staging(project.output_dir, signals) as tmp:
-        if "html" in formats:
-            from editio.builders.site import build_site
+    from editio.builders import registry
+    reg = registry(project)
+    with staging(project.output_dir, signals, names=tuple(reg)) as tmp:
+        for name in formats:          # the registered builders, in the order asked
             t = time.perf_counter()
-            build_site(edition, tmp / "html", report, progress=progress)
-            timings["html"] = time.perf_counter() - t
-        if "pdf" in formats:
-            from editio.builders.pdf import build_pdf
-            t = time.perf_counter()
-            build_pdf(edition, tmp / "pdf", report, view=view, progress=progress)
-            timings["pdf"] = time.perf_counter() - t
+            reg[name].build(edition, tmp / name, report, view=view, progress=progress)
+            timings[name] = time.perf_counter() - t
         if strict and report.strict().errors:
             raise EditioError(f"{report.warnings} warning(s) during the build with --strict; "
                               "output not written", code="build.strict")

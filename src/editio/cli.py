@@ -260,7 +260,12 @@ def _cert_order(certs: dict):
 def cmd_build(args) -> int:
     from editio.build import build
     project = _project(args)
-    formats = tuple(args.format) if args.format else ("html", "pdf")
+    from editio.builders import DEFAULT_FORMATS, check_formats
+    try:
+        formats = check_formats(project, args.format) if args.format else DEFAULT_FORMATS
+    except EditioError as err:
+        print(f"editio build: {err}", file=sys.stderr)
+        return 2
     progress = None
     if not args.quiet and sys.stderr.isatty():
         from editio.progress import Progress
@@ -348,8 +353,9 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_stats)
 
     b = sub.add_parser("build", parents=[common], help="build the HTML site and the PDF")
-    b.add_argument("--format", action="append", choices=("html", "pdf"),
-                   help="only this output (repeatable; default: both)")
+    b.add_argument("--format", action="append", metavar="FORMAT",
+                   help="only this output: html, pdf, or a format the edition registers in "
+                        "editio.toml [formats] (repeatable; default: html and pdf)")
     b.add_argument("--view", choices=("edited", "diplomatic"), default="edited",
                    help="the reading text of the PDF")
     b.add_argument("--schema", help="validate against this RELAX NG schema instead")

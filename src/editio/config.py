@@ -34,6 +34,8 @@ KNOWN_KEYS = frozenset({
     "principles", "html", "policy",
     # edition profiles: the profile named, and the profile tables editio.toml may overlay
     "profile", *PROFILE_KEYS,
+    # output formats the edition adds (editio.builders)
+    "formats",
 })
 """Every top-level key (or table) of editio.toml; any other is a ``config.unknown`` warning
 with its line.  Modules that add keys add them here."""

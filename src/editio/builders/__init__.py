@@ -1,0 +1,122 @@
+"""Output formats: builders registered by name.
+
+A builder turns the resolved edition into one output folder, ``<output>/<name>/``::
+
+    Builder(name="html", build=build_site, description="the static site")
+    builder.build(edition, out_dir, report, view="edited", progress=None)
+
+:func:`registry` lists the formats a project can build: editio's own (``html``, ``pdf``),
+those of installed packages (entry points in the group ``editio.builders``, each naming a
+:class:`Builder`), and the edition's own, declared in ``editio.toml``::
+
+    [formats.json]
+    module = "formats/json_export.py"     # a Python file of the project defining BUILDER
+
+The edition's modules are trusted as its templates are (the person building chose them);
+they live inside the project.  ``build.py`` and the command line read the registry, so a new
+output (EPUB, a JSON export) is one module plus its templates, and nothing here changes.
+Nothing is kept at module level: each call builds the registry afresh.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from editio.diagnostics import EditioError
+
+DEFAULT_FORMATS = ("html", "pdf")
+"""What ``editio build`` makes when no ``--format`` is given."""
+
+
+@dataclass(frozen=True)
+class Builder:
+    name: str                      # the format's name: --format NAME, <output>/NAME/
+    build: Callable                # (edition, out_dir, report, *, view, progress) -> path | None
+    description: str = ""
+    output: str = ""               # the behaviour rows' output name (default: ``name``)
+
+
+def _site(edition, out_dir, report, view="edited", progress=None):
+    from editio.builders.site import build_site
+    return build_site(edition, out_dir, report, progress=progress)
+
+
+def _pdf(edition, out_dir, report, view="edited", progress=None):
+    from editio.builders.pdf import build_pdf
+    return build_pdf(edition, out_dir, report, view=view, progress=progress)
+
+
+def builtin() -> dict[str, Builder]:
+    return {"html": Builder("html", _site, "the static HTML site"),
+            "pdf": Builder("pdf", _pdf, "the PDF book")}
+
+
+def registry(project=None) -> dict[str, Builder]:
+    """Every format this project can build, by name."""
+    out = builtin()
+    try:
+        from importlib.metadata import entry_points
+        for ep in entry_points(group="editio.builders"):
+            try:
+                b = ep.load()
+            except Exception as err:  # a broken plugin is said, not a traceback
+                raise EditioError(f"output format '{ep.name}' ({ep.value}) cannot be loaded: {err}",
+                                  code="config.format") from None
+            if isinstance(b, Builder):
+                out.setdefault(b.name, b)
+    except ImportError:  # pragma: no cover
+        pass
+    if project is not None:
+        out.update(_edition_formats(project))
+    return out
+
+
+def _edition_formats(project) -> dict[str, Builder]:
+    table = (project.extra or {}).get("formats", {})
+    if not isinstance(table, dict):
+        raise EditioError("[formats] must be a table of formats", file="editio.toml", code="config.type")
+    out = {}
+    for name, spec in table.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("module"), str):
+            raise EditioError(f"[formats.{name}] needs module = \"path/to/module.py\"",
+                              file="editio.toml", code="config.type")
+        if name in builtin():
+            raise EditioError(f"[formats.{name}]: '{name}' is one of editio's own formats",
+                              file="editio.toml", code="config.format")
+        path = (project.root / spec["module"]).resolve()
+        try:
+            path.relative_to(project.root.resolve())
+        except ValueError:
+            raise EditioError(f"[formats.{name}] module must be a file inside the project",
+                              file="editio.toml", code="config.path") from None
+        if not path.is_file():
+            raise EditioError(f"[formats.{name}]: no file {spec['module']}", file="editio.toml",
+                              code="config.format")
+        mod_name = f"editio_format_{name}_{abs(hash(str(path)))}"
+        spec_ = importlib.util.spec_from_file_location(mod_name, path)
+        module = importlib.util.module_from_spec(spec_)
+        try:
+            spec_.loader.exec_module(module)
+        except Exception as err:
+            raise EditioError(f"[formats.{name}]: {spec['module']} cannot be loaded: "
+                              f"{type(err).__name__}: {err}", file="editio.toml",
+                              code="config.format") from None
+        b = getattr(module, "BUILDER", None)
+        if not isinstance(b, Builder):
+            raise EditioError(f"[formats.{name}]: {spec['module']} defines no BUILDER "
+                              "(an editio.builders.Builder)", file="editio.toml", code="config.format")
+        out[name] = Builder(name, b.build, b.description, b.output or name)
+    return out
+
+
+def check_formats(project, formats) -> tuple[str, ...]:
+    """The formats asked for, checked against the registry (a usage error names the choices)."""
+    reg = registry(project)
+    for f in formats:
+        if f not in reg:
+            raise EditioError(f"no output format '{f}'; choose from {', '.join(sorted(reg))}",
+                              code="usage.format")
+    return tuple(formats)
