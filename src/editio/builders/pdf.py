@@ -132,11 +132,14 @@ class Book:
         for rdoc in self.edition.docs:
             r = PrintRenderer(self.edition, rdoc, self.links, self.report, view=self.view)
             text = r.render()
-            src = r.source_description()
+            # a unit inside a file (a FRUS document) has its source in its source note; the
+            # file's header describes the whole volume
+            src = r.source_description() if rdoc.is_file else None
             title = rdoc.title
             short = short_title(title)
             self.chapters.append(Chapter(
-                id=self.links.chapter_id(rdoc), number=rdoc.number, title=title, short=short,
+                id=self.links.chapter_id(rdoc), number=rdoc.number if rdoc.is_file else rdoc.n,
+                title=title, short=short,
                 running=f"{rdoc.label} · {short}" if rdoc.is_file else short, lang=rdoc.doc.root.get(XML_LANG) or self.project.language,
                 source=_html(src) if src is not None else "", text=_html(text), mentions=r.mentions))
             if progress is not None:
