@@ -62,6 +62,8 @@ def test_document_page_reads_like_history_state_gov(mini):
     assert "Relations With Testland, 1955" in text(d1.xpath("//p[@class='doc-context']")[0])
     assert d1.xpath("//a[@rel='next']/@href") == ["d2.html"]
     assert d1.xpath("//a[@rel='prev']/@href") == ["preface.html"]
+    d3 = page(mini, "d3.html")
+    assert d3.xpath("//div[contains(@class,'plain-list')]/ul/li[contains(.,'Testland and the')]")
     # no "Referenced by" badges in the text
     assert not d1.xpath("//*[contains(@class,'backlinks')]")
     assert "Untitled edition" not in lhtml.tostring(d1, encoding=str)

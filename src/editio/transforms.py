@@ -187,6 +187,26 @@ class Edition:
         note = self.profile.text("note", "note {number}")
         return f"{rd.label}, " + label_of(note, number=ann.label or ann.n)
 
+    # ---- the concordance of events, for every output
+    @cached_property
+    def concordance(self) -> list[dict]:
+        """Every event told in the texts, in the order of the authority list (by date), with
+        its passages: ``{"event", "rows": [{"unit", "seg", "para", "label", "subtype",
+        "annotation"}]}``; builders add only their links and renderings."""
+        out = []
+        for ev in self.corpus.entities_of("event"):
+            rows = []
+            for _doc, seg in self.corpus.event_passages.get(ev.id, []):
+                rd = self.locate(seg)
+                if rd is None:
+                    continue
+                rows.append({"unit": rd, "seg": seg, "para": rd.paragraph_of(seg),
+                             "label": self.place_label(rd, seg), "subtype": seg.get("subtype") or "",
+                             "annotation": rd.by_element.get(seg)})
+            if rows:
+                out.append({"event": ev, "rows": rows})
+        return out
+
     # ---- one sort key for every index, list and glossary
     @cached_property
     def _collator(self):

@@ -241,24 +241,21 @@ class Book:
 
     # ---------------------------------------------------- concordance, index
     def concordance(self) -> list[dict]:
-        corpus = self.edition.corpus
+        """The events and their passages (:attr:`Edition.concordance`), with page anchors
+        and short excerpts."""
         out = []
-        for ev in corpus.entities_of("event"):
+        for item in self.edition.concordance:
+            ev = item["event"]
             passages = []
-            for d, seg in corpus.event_passages.get(ev.id, []):
-                rd = self.edition.locate(seg)
-                if rd is None:
-                    continue
-                p = rd.paragraph_of(seg)
-                excerpt = plain(seg, self.view)
+            for r in item["rows"]:
+                excerpt = plain(r["seg"], self.view)
                 passages.append({
-                    "anchor": self.links.element(rd, seg)[1:],
-                    "label": self.edition.place_label(rd, seg),
-                    "disagrees": seg.get("subtype") == "disagrees",
+                    "anchor": self.links.element(r["unit"], r["seg"])[1:],
+                    "label": r["label"],
+                    "disagrees": r["subtype"] == "disagrees",
                     "excerpt": excerpt if len(excerpt) <= 160 else excerpt[:157].rsplit(" ", 1)[0] + " …"})
-            if passages:
-                out.append({"id": ev.id, "name": ev.name, "dates": ev.dates, "desc": ev.description,
-                            "passages": passages})
+            out.append({"id": ev.id, "name": ev.name, "dates": ev.dates, "desc": ev.description,
+                        "passages": passages})
         return out
 
     def redactions(self, pages: dict | None = None) -> dict | None:

@@ -743,24 +743,18 @@ class Site:
         return inner_html(box)
 
     def concordance(self) -> None:
+        """The events and their passages (:attr:`Edition.concordance`), rendered."""
         events = []
-        for ev in self.corpus.entities_of("event"):
-            ps = self.corpus.event_passages.get(ev.id, [])
-            if not ps:
-                continue
+        links = SiteLinks(self)
+        for item in self.edition.concordance:
+            ev = item["event"]
             rows = []
-            for doc, seg in ps:
-                rd = self.edition.locate(seg)
-                if rd is None:
-                    continue
-                ann = rd.by_element.get(seg)
-                p = rd.paragraph_of(seg)
+            for r in item["rows"]:
+                rd, seg, ann = r["unit"], r["seg"], r["annotation"]
                 notes = [self.note_text(rd, n) for n in (ann.notes if ann else [])]
-                rows.append({"rd": rd, "para": p, "href": SiteLinks(self).element(rd, seg),
-                             "subtype": seg.get("subtype") or "", "text": self.passage(rd, seg),
-                             "notes": notes, "n": ann.n if ann else None})
-            if not rows:
-                continue
+                rows.append({"rd": rd, "para": r["para"], "href": links.element(rd, seg),
+                             "subtype": r["subtype"], "text": self.passage(rd, seg),
+                             "notes": notes, "n": ann.n if ann else None, "label": r["label"]})
             ndocs = len({r["rd"].id for r in rows})
             events.append({"ev": ev, "dates": fmt_range(ev.element), "rows": rows, "ndocs": ndocs,
                            "desc": ev.description,

@@ -270,7 +270,7 @@ class HtmlRenderer:
 
     def b_list(self, el, out):
         ordered = (el.get("type") or "") in ("ordered", "numbered") or "numbered" in (el.get("rend") or "")
-        wrap = self.el(out, "div", el)
+        wrap = self.el(out, "div", el, cls=self.behaviour(el).params.get("class", ""))
         lst = None
         add_text(wrap, None)
         for c in el:
