@@ -419,40 +419,10 @@ class Site:
     # ------------------------------------------------------------ documents
     def document(self, rd: ResolvedDoc) -> None:
         r = self.renderer(rd, rd)
+        r.place_backlinks = True
         text = r.render()
-        ids = {e.get("id"): e for e in text.iter() if isinstance(e.tag, str) and e.get("id")}
         notes = r.notes_list()
-        note_ids = {e.get("id"): e for e in notes.iter() if e.get("id")} if notes is not None else {}
-        referenced = []
-        for target in self.edition.inbound:
-            if self.edition.locate(target) is not rd:
-                continue
-            links = r.backlinks(target)
-            if not links:
-                continue
-            frag = self.fragment_for(rd, target)
-            box = self.backlink_box(links)
-            if frag in note_ids:
-                li = note_ids[frag]
-                back = li.find("a[@class='note-back']")
-                (back.addprevious if back is not None else li.append)(box)
-            elif frag in ids and frag != "top":
-                node = ids[frag]
-                nxt = node.getnext()
-                if nxt is not None and "note-call" in (nxt.get("class") or "") and node.tail is None:
-                    node = nxt
-                if node.get("data-para"):
-                    perma = node.find("a[@class='permalink']")
-                    (perma.addprevious if perma is not None else node.append)(box)
-                else:
-                    insert_after(node, box)
-                ann = rd.by_element.get(target)
-                if ann is not None and f"note-{ann.n}" in note_ids:
-                    li = note_ids[f"note-{ann.n}"]
-                    back = li.find("a[@class='note-back']")
-                    (back.addprevious if back is not None else li.append)(self.backlink_box(links))
-            else:
-                referenced.extend(links)
+        referenced = r.unplaced_backlinks()
         page = self.doc_pages[rd.id]
         i = self.edition.docs.index(rd)
         prev_doc = self.edition.docs[i - 1] if i else None
@@ -469,17 +439,6 @@ class Site:
                    json_ld=json_ld(self.doc_json_ld(rd)), cite=self.cite(rd),
                    search_filters=[("document", rd.label), ("type", "Text")], annotation_kinds=kinds)
         self._search_notes(rd)
-
-    def backlink_box(self, links) -> etree._Element:
-        box = etree.Element("span", {"class": "backlinks"})
-        lab = etree.SubElement(box, "span", {"class": "backlinks-label"})
-        lab.text = "Referenced by "
-        for i, (label, href) in enumerate(links):
-            a = etree.SubElement(box, "a", {"href": href, "class": "backlink"})
-            a.text = label
-            if i < len(links) - 1:
-                a.tail = ", "
-        return box
 
     def doc_description(self, rd: ResolvedDoc) -> str:
         n = len(rd.annotations)

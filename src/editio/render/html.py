@@ -96,6 +96,11 @@ def rend_classes(el) -> str:
     return " ".join(f"rend-{_CLASS_OK.sub('', t)}" for t in r.split() if _CLASS_OK.sub("", t))
 
 
+def add_after(out, box) -> None:
+    """Append ``box`` to ``out`` after what was just rendered into it (and its tail)."""
+    out.append(box)
+
+
 def add_text(out, s: str | None) -> None:
     if not s:
         return
@@ -123,6 +128,10 @@ class HtmlRenderer:
         self.report = report if report is not None else Report()
         self.view = view
         self.depth = 0
+        self.place_backlinks = False   # the page of the unit itself: "Referenced by" boxes
+        self._placed: set = set()
+        self._line_boxes: list = []    # boxes for omitted targets, placed in their line
+        self._in_note = 0
 
     # ---------------------------------------------------------------- driver
     def behaviour(self, el):
@@ -172,6 +181,14 @@ class HtmlRenderer:
             self.b_glossary(el, out)
         else:
             handler(el, out)
+        if self.place_backlinks and not self._in_note and el in self.edition.inbound \
+                and el not in self._placed and beh.layout != "line" and local(el) != "note":
+            box = self.backlink_box(el)
+            if box is not None:
+                if beh.layout == "omit":      # not shown: the box goes to the end of its line
+                    self._line_boxes.append(box)
+                else:
+                    add_after(out, box)
 
     def el(self, out, tag: str, src=None, cls: str = "", **attrs) -> etree._Element:
         """Append an HTML element for TEI element ``src``."""
@@ -241,7 +258,15 @@ class HtmlRenderer:
         node = self.el(out, tag, el, cls=cls, **attrs)
         if p:
             node.set("data-para", str(p[1]))
+        outer, self._line_boxes = self._line_boxes, []
         self.children(el, node)
+        boxes, self._line_boxes = self._line_boxes, outer
+        if self.place_backlinks and not self._in_note and el in self.edition.inbound:
+            box = self.backlink_box(el)
+            if box is not None:
+                boxes.insert(0, box)
+        for box in boxes:
+            node.append(box)
         if p:
             self.permalink(node, p)
         return node
@@ -616,7 +641,11 @@ class HtmlRenderer:
     def note_content(self, note, out):
         saved = self.view
         self.view = "edited"
-        self.children(note, out)
+        self._in_note += 1
+        try:
+            self.children(note, out)
+        finally:
+            self._in_note -= 1
         self.view = saved
 
     def derived(self, ann: Annotation, out):
@@ -687,11 +716,51 @@ class HtmlRenderer:
             if ann.cert:
                 li.set("data-cert", ann.cert)
             self.note_body(ann, li)
+            if self.place_backlinks:   # what points to the annotated passage or into its notes
+                for target in self._note_targets(ann):
+                    box = self.backlink_box(target, again=target is ann.element)
+                    if box is not None:
+                        li.append(box)
             back = etree.SubElement(li, "a", {"href": "#" + self.links.anchor(self.rdoc, f"call-{ann.n}"),
                                               "class": "note-back", "role": "doc-backlink",
                                               "aria-label": f"Back to the text of note {ann.n}"})
             back.text = "↩"
         return ol
+
+    def _note_targets(self, ann) -> list:
+        inbound = self.edition.inbound
+        out = [ann.element] if ann.element in inbound and local(ann.element) != "note" else []
+        for n in ann.notes:
+            out += [d for d in n.iter() if d in inbound]
+        return out
+
+    def backlink_box(self, el, again: bool = False):
+        """"Referenced by Doc. 2, note 4": the places that point to ``el``, once per page
+        (``again``: a second box for the same target, in its note)."""
+        if el in self._placed and not again:
+            return None
+        links = self.backlinks(el)
+        if not links:
+            return None
+        self._placed.add(el)
+        box = etree.Element("span", {"class": "backlinks"})
+        lab = etree.SubElement(box, "span", {"class": "backlinks-label"})
+        lab.text = "Referenced by "
+        for i, (label, href) in enumerate(links):
+            a = etree.SubElement(box, "a", {"href": href, "class": "backlink"})
+            a.text = label
+            if i < len(links) - 1:
+                a.tail = ", "
+        return box
+
+    def unplaced_backlinks(self) -> list[tuple[str, str]]:
+        """The places pointing to targets of this unit that the page does not show (its
+        header): listed at the top of the page."""
+        out = []
+        for target in self.edition.inbound:
+            if target not in self._placed and self.edition.locate(target) is self.rdoc:
+                out.extend(self.backlinks(target))
+        return out
 
     def backlinks(self, el) -> list[tuple[str, str]]:
         """(label, href) of the places that point to ``el`` ("referenced by")."""
