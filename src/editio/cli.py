@@ -293,7 +293,21 @@ def cmd_serve(args) -> int:
     from editio.serve import serve
     project = _project(args)
     site = project.output_dir / "html"
-    return serve(site, args.port, project.rel(site))
+    if not args.watch:
+        return serve(site, args.port, project.rel(site))
+    import threading
+    from editio.watch import LiveState, Rebuilder, run_once, watch
+    state, stop = LiveState(), threading.Event()
+    rebuilder = Rebuilder(project)
+    run_once(rebuilder, state, force=True)   # the site as the sources are now
+    watcher = threading.Thread(target=watch, args=(rebuilder, state, stop), daemon=True,
+                               name="editio-watch")
+    watcher.start()
+    try:
+        return serve(site, args.port, project.rel(site), live=state)
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
 
 
 def cmd_import(args) -> int:
@@ -367,6 +381,8 @@ def parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("serve", parents=[common], help="serve the built site on 127.0.0.1")
     v.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    v.add_argument("--watch", action="store_true",
+                   help="rebuild the site on every save and reload the open pages")
     v.set_defaults(func=cmd_serve)
 
     n = sub.add_parser("new", help="start a new edition in DIR (never overwrites a file)")

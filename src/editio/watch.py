@@ -1,0 +1,326 @@
+"""``editio serve --watch``: rebuild the site on every save and tell the open pages.
+
+The loop: :mod:`watchfiles` reports a change in the project (the output folder, hidden files
+and editors' backup files are ignored); :class:`Rebuilder` rebuilds the **site only** (no
+PDF: that is ``editio build``'s) and :class:`LiveState` tells every open page through the
+server's reload channel (:mod:`editio.serve`, Server-Sent Events).
+
+What a rebuild does, cheapest first:
+
+* **nothing changed** (the bytes of every input file are those of the last build: a save
+  without an edit, a ``touch``): nothing is read, checked or written;
+* otherwise the edition is read, checked and resolved; if the check finds **errors**, the
+  last good site stays as it is, the located diagnostics (``file:line:col``, code, message)
+  are printed in the terminal and shown over the open page, and the next good build
+  clears them;
+* the pages are rendered into a scratch folder and **only the files whose bytes changed**
+  are moved into the live site (each with an atomic rename, so the server never serves a
+  half-written page); files the edition no longer makes are removed;
+* the open pages reload as soon as the pages are in place; the **search index** is rebuilt
+  after that, and only when a page changed.
+
+Nothing here is global: a :class:`Rebuilder` and a :class:`LiveState` belong to one server.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from editio.diagnostics import Diagnostic, EditioError, Report
+
+IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".bak", ".kate-swp")
+SEARCH_DIR = "pagefind"
+
+
+@dataclass
+class LiveState:
+    """What the open pages are told: the build generation, and whether the last build
+    worked (if not, its diagnostics).  Thread-safe; waiting is on a condition."""
+    generation: int = 0
+    ok: bool = True
+    diagnostics: list = field(default_factory=list)
+    _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
+
+    def publish(self, ok: bool, diagnostics: list[Diagnostic], new_pages: bool) -> None:
+        with self._cond:
+            if ok and new_pages:
+                self.generation += 1
+            self.ok = ok
+            self.diagnostics = [dict(file=d.file, line=d.line, col=d.col, severity=d.severity,
+                                     code=d.code, message=d.message, text=d.format())
+                                for d in diagnostics]
+            self._cond.notify_all()
+
+    def snapshot(self) -> dict:
+        with self._cond:
+            return {"generation": self.generation, "ok": self.ok,
+                    "diagnostics": list(self.diagnostics)}
+
+    def wait(self, seen: dict | None, timeout: float) -> dict:
+        """The state once it differs from ``seen`` (or after ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                now = {"generation": self.generation, "ok": self.ok,
+                       "diagnostics": list(self.diagnostics)}
+                left = deadline - time.monotonic()
+                if now != seen or left <= 0:
+                    return now
+                self._cond.wait(left)
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    report: Report
+    changed: int = 0          # files of the site written or removed
+    skipped: bool = False     # nothing changed in the inputs
+    seconds: float = 0.0
+    search: bool = False      # the search index was rebuilt
+
+
+class Rebuilder:
+    """Rebuilds one project's site in place, doing as little as the change allows."""
+
+    def __init__(self, project, search: bool = True, out=sys.stderr):
+        self.project = project
+        self.search = search
+        self.out = out
+        self.site = project.output_dir / "html"
+        self._good: str | None = None     # the inputs of the site now served
+        self._tried: str | None = None    # the inputs of the last rebuild, good or not
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ inputs
+    def inputs(self) -> list[Path]:
+        """Every file a build may read: the project's files, less the output, hidden
+        files and folders, and editors' backup files."""
+        root = self.project.root
+        out = self.project.output_dir.resolve()
+        files = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            here = Path(dirpath)
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                 and (here / d).resolve() != out and d != "__pycache__")
+            for name in sorted(filenames):
+                if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
+                    continue
+                files.append(here / name)
+        return files
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for p in self.inputs():
+            try:
+                data = p.read_bytes() if p.is_file() and not p.is_symlink() else b"<not a file>"
+            except OSError:
+                data = b"<unreadable>"
+            h.update(str(p.relative_to(self.project.root)).encode() + b"\0")
+            h.update(hashlib.sha256(data).digest())
+        return h.hexdigest()
+
+    def relevant(self, path: str) -> bool:
+        """A changed path that can change the site."""
+        p = Path(path)
+        name = p.name
+        if name.startswith(".") or name.endswith(IGNORED_SUFFIXES) or name.startswith("#"):
+            return False
+        try:
+            rel = p.resolve().relative_to(self.project.root.resolve())
+        except (ValueError, OSError):
+            return False
+        out = self.project.output_dir.resolve()
+        if p.resolve() == out or out in p.resolve().parents:
+            return False
+        return not any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+
+    # ------------------------------------------------------------ rebuild
+    def rebuild(self, force: bool = False) -> Outcome:
+        with self._lock:
+            return self._rebuild(force)
+
+    def _rebuild(self, force: bool) -> Outcome:
+        from editio.build import check_output, prepare, project_lock
+        t0 = time.perf_counter()
+        digest = self.digest()
+        if not force and digest == self._tried:
+            return Outcome(True, Report(), skipped=True, seconds=time.perf_counter() - t0)
+        self._tried = digest
+        if not force and digest == self._good:  # back to the sources of the site served
+            return Outcome(True, Report(), seconds=time.perf_counter() - t0)
+        report = Report()
+        try:
+            from editio.config import load
+            self.project = project = load(self.project.root)  # editio.toml may have changed
+            check_output(project)
+            with project_lock(project):
+                edition, report = prepare(project)
+                if edition is None:
+                    return Outcome(False, report, seconds=time.perf_counter() - t0)
+                changed, scratch, site = self._render(edition, report)
+                try:
+                    self._good = digest
+                    outcome = Outcome(True, report, changed=changed,
+                                      seconds=time.perf_counter() - t0)
+                    if changed and self.search:
+                        self._on_pages(outcome)   # pages first: the open page reloads now
+                        site.index_search()
+                        self._sync(scratch / SEARCH_DIR, self.site / SEARCH_DIR)
+                        outcome.search = True
+                    return outcome
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
+        except EditioError as err:
+            report.extend(_one(err.diagnostic))
+            return Outcome(False, report, seconds=time.perf_counter() - t0)
+        except OSError as err:
+            report.error(project_rel(self.project, err), 0, "serve.rebuild",
+                         f"cannot write the site: {err.strerror or err}")
+            return Outcome(False, report, seconds=time.perf_counter() - t0)
+
+    _on_pages = staticmethod(lambda outcome: None)
+    """Called once the pages are in place, before the search index (the server tells the
+    open pages to reload here)."""
+
+    def _render(self, edition, report) -> tuple[int, Path, object]:
+        """Render the site into a scratch folder beside the output; move the files whose
+        bytes changed into the live site.  Returns (files changed, scratch, the Site)."""
+        from editio.builders.site import Site
+        from editio.build import MARKER
+        parent = self.project.output_dir
+        parent.mkdir(parents=True, exist_ok=True)
+        if not (parent / MARKER).exists():
+            (parent / MARKER).write_text("made by editio; the whole directory is replaced by "
+                                         "each build\n", encoding="utf-8")
+        for stale in parent.glob(".html.live-*"):  # left by a server that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".html.live-", dir=parent))
+        site = Site(edition, scratch, report)
+        index = site.index_search
+        site.index_search = lambda: None     # later, and only if a page changed
+        site.build()
+        site.index_search = index
+        changed = self._sync(scratch, self.site, keep={SEARCH_DIR})
+        if not (self.site / SEARCH_DIR).exists() and self.search:
+            changed = changed or 1
+        return changed, scratch, site
+
+    def _sync(self, src: Path, dest: Path, keep: set = frozenset()) -> int:
+        """Make ``dest`` hold the files of ``src``: only files whose bytes differ are
+        replaced (atomically); files not in ``src`` are removed (except the top-level
+        names in ``keep``).  Returns how many files were written or removed."""
+        n = 0
+        dest.mkdir(parents=True, exist_ok=True)
+        wanted = set()
+        for dirpath, dirnames, filenames in os.walk(src):
+            here = Path(dirpath)
+            rel = here.relative_to(src)
+            if rel.parts and rel.parts[0] in keep:
+                dirnames[:] = []
+                continue
+            if not rel.parts:
+                dirnames[:] = [d for d in dirnames if d not in keep]
+            (dest / rel).mkdir(parents=True, exist_ok=True)
+            for name in filenames:
+                s, d = here / name, dest / rel / name
+                wanted.add(rel / name)
+                data = s.read_bytes()
+                try:
+                    same = d.is_file() and not d.is_symlink() and d.stat().st_size == len(data) \
+                        and d.read_bytes() == data
+                except OSError:
+                    same = False
+                if not same:
+                    tmp = d.with_name(f".{name}.editio-tmp")
+                    tmp.write_bytes(data)
+                    os.replace(tmp, d)
+                    n += 1
+        for dirpath, dirnames, filenames in os.walk(dest, topdown=False):
+            here = Path(dirpath)
+            rel = here.relative_to(dest)
+            if rel.parts and rel.parts[0] in keep:
+                continue
+            for name in filenames:
+                if (rel / name) not in wanted and not (not rel.parts and name in keep):
+                    (here / name).unlink(missing_ok=True)
+                    n += 1
+            if rel.parts and not any(here.iterdir()):
+                here.rmdir()
+        return n
+
+
+def _one(d: Diagnostic) -> Report:
+    r = Report()
+    r.add(d.file, d.line, d.col, d.severity, d.code, d.message)
+    return r
+
+
+def project_rel(project, err: OSError) -> str:
+    name = err.filename if isinstance(err.filename, str) else ""
+    return project.rel(Path(name)) if name else project.rel(project.output_dir)
+
+
+def describe(outcome: Outcome) -> str:
+    if outcome.skipped:
+        return "no change in the sources; nothing rebuilt"
+    if not outcome.ok:
+        return (f"not rebuilt: {outcome.report.errors} error(s); the last good site is still "
+                "served")
+    what = f"{outcome.changed} file(s) of the site changed" if outcome.changed else \
+        "no page changed"
+    return (f"rebuilt in {outcome.seconds:.1f}s: {what}"
+            + ("; search index rebuilt" if outcome.search else ""))
+
+
+def watch(rebuilder: Rebuilder, state: LiveState, stop: threading.Event, out=sys.stderr,
+          debounce_ms: int = 200) -> None:
+    """Rebuild on every change until ``stop`` is set; never raises (a rebuild that fails is
+    reported, the loop goes on)."""
+    import watchfiles
+
+    def wanted(change, path: str) -> bool:
+        return rebuilder.relevant(path)
+
+    for changes in watchfiles.watch(rebuilder.project.root, watch_filter=wanted,
+                                    debounce=debounce_ms, step=50, stop_event=stop,
+                                    raise_interrupt=False):
+        names = sorted({rebuilder.project.rel(Path(p)) for _, p in changes})
+        print(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}", file=out,
+              flush=True)
+        run_once(rebuilder, state, out)
+
+
+def run_once(rebuilder: Rebuilder, state: LiveState, out=sys.stderr, force: bool = False):
+    """One rebuild, reported in the terminal and to the open pages; never raises."""
+    told = []
+
+    def pages_ready(outcome):
+        state.publish(True, _shown(outcome.report), new_pages=True)
+        told.append(True)
+
+    rebuilder._on_pages = pages_ready
+    try:
+        outcome = rebuilder.rebuild(force=force)
+    except Exception as err:  # a bug must not stop the server: said, and the loop goes on
+        report = Report()
+        report.error("editio", 0, "serve.rebuild", f"the rebuild failed: {type(err).__name__}: {err}")
+        outcome = Outcome(False, report)
+    shown = _shown(outcome.report)
+    for d in shown:
+        print(d.format(), file=out)
+    print(describe(outcome), file=out, flush=True)
+    if not outcome.skipped:
+        state.publish(outcome.ok, shown,
+                      new_pages=outcome.ok and bool(outcome.changed) and not told)
+    return outcome
+
+
+def _shown(report: Report) -> list[Diagnostic]:
+    return [d for d in report.sorted() if d.severity != "info"]
