@@ -332,8 +332,12 @@ class Site:
         total = len(self.edition.docs) + len(pages) + 1
         if self.progress:
             self.progress.start("HTML site", total)
-        for rd in self.edition.docs:
-            self.document(rd)
+        from editio.parallel import split_map
+        for records, diagnostics, assets in split_map(self.edition.docs, self._document_job):
+            self.search_records.extend(records)
+            for d in diagnostics:
+                self.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
+            self.assets.update(assets)
             self._tick()
         for make in pages:
             make()
@@ -342,6 +346,22 @@ class Site:
         self._tick()
         if self.progress:
             self.progress.stop()
+
+    def _document_job(self, rd: ResolvedDoc) -> tuple[list, list, dict]:
+        """Write one document's page (in whichever process :func:`editio.parallel.split_map`
+        runs it); return what the page added to the site's search records, report and
+        assets, taken back out here so that the parent merges them in document order."""
+        n_rec, n_diag = len(self.search_records), len(self.report.items)
+        before = dict(self.assets)
+        self.document(rd)
+        records = self.search_records[n_rec:]
+        del self.search_records[n_rec:]
+        diagnostics = self.report.items[n_diag:]
+        del self.report.items[n_diag:]
+        for d in diagnostics:
+            self.report._seen.discard(d)
+        assets = {k: v for k, v in self.assets.items() if k not in before}
+        return records, diagnostics, assets
 
     def _tick(self):
         if self.progress:

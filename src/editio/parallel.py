@@ -1,0 +1,107 @@
+"""Work split over the machine's cores: ``split_map(items, work)``.
+
+The edition is read, checked and resolved once; then the processes that render are
+*forked* from the process that holds it, so each starts with the resolved edition in memory
+(shared, copy-on-write) and nothing is pickled on the way in.  Each child runs ``work`` on
+its share of the items (every n-th item, which balances long and short documents) and sends
+back the results, pickled; the parent runs the first share itself.  Results come back in
+the order of ``items``, so the output does not depend on the number of processes.
+
+``work`` must return picklable data (strings, lists, dicts, dataclasses of them) and may
+write files; whatever else it changes in a child is lost with the child.  A child that fails
+is reported as an :class:`EditioError` with its traceback's last line (a bug), and every
+child is waited for, so none outlives the build.  Where ``fork`` is missing (Windows, macOS'
+default), or with one core, or ``EDITIO_JOBS=1``, everything runs in this process.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import traceback
+from typing import Callable, Sequence, TypeVar
+
+from editio.diagnostics import EditioError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def jobs(n_items: int | None = None) -> int:
+    """How many processes to use: ``EDITIO_JOBS`` if set, else the cores this process may
+    run on; never more than there are items."""
+    env = os.environ.get("EDITIO_JOBS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        n = int(env)
+    else:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            n = os.cpu_count() or 1
+    if n_items is not None:
+        n = min(n, n_items)
+    return max(1, n)
+
+
+def split_map(items: Sequence[T], work: Callable[[T], R], n: int | None = None) -> list[R]:
+    """``[work(x) for x in items]``, over ``n`` processes (default :func:`jobs`)."""
+    items = list(items)
+    n = jobs(len(items)) if n is None else max(1, min(n, len(items)))
+    if n <= 1 or not hasattr(os, "fork"):
+        return [work(x) for x in items]
+    children = []
+    try:
+        for k in range(1, n):
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: its share, then its results down the pipe, then exit
+                os.close(r)
+                code = 0
+                try:
+                    out = ("ok", [work(x) for x in items[k::n]])
+                except BaseException as err:  # noqa: BLE001 - reported in the parent
+                    out = ("error", "".join(traceback.format_exception_only(type(err), err)).strip()
+                           + "\n" + traceback.format_exc(limit=-3))
+                    code = 1
+                try:
+                    data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+                    with os.fdopen(w, "wb") as f:
+                        f.write(data)
+                finally:
+                    os._exit(code)
+            os.close(w)
+            children.append((k, pid, r))
+        mine = [work(x) for x in items[0::n]]
+        shares = {0: mine}
+        failure = None
+        for k, pid, r in children:
+            with os.fdopen(r, "rb") as f:
+                data = f.read()
+            os.waitpid(pid, 0)
+            try:
+                status, payload = pickle.loads(data) if data else ("error", "no result")
+            except Exception as err:  # noqa: BLE001
+                status, payload = "error", f"unreadable result: {err}"
+            if status != "ok":
+                failure = failure or payload
+            else:
+                shares[k] = payload
+        children = []
+        if failure:
+            raise EditioError(f"a worker process failed: {failure.splitlines()[0]}",
+                              code="build.worker")
+        out: list = [None] * len(items)
+        for k, results in shares.items():
+            for i, res in zip(range(k, len(items), n), results):
+                out[i] = res
+        return out
+    finally:
+        for _, pid, r in children:  # interrupted: stop the children, leave no zombie
+            try:
+                os.kill(pid, 15)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+            try:
+                os.close(r)
+            except OSError:
+                pass
