@@ -78,6 +78,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("volume", nargs="?", default=str(FRUS / "frus1955-57v23p2.xml"))
     ap.add_argument("--profile", default="frus")
+    ap.add_argument("--schema", help="validate against this schema (default: the profile's; "
+                    "without a profile option, tei_all.rng)")
     args = ap.parse_args()
     volume = Path(args.volume).resolve()
     if not volume.is_file():
@@ -90,11 +92,16 @@ def main() -> None:
         cmd = [sys.executable, "-m", "editio", "build", "--project", str(project), "--format", "html",
                "--quiet"]
         if has_profile(args.profile):
-            cmd += ["--profile", args.profile]
-            how = f"--profile {args.profile}"
+            cmd += ["--profile", args.profile, "--keep-going"]
+            how = f"--profile {args.profile} --keep-going"
         else:
-            cmd += ["--keep-going", "--schema", str(TEI_ALL)]
-            how = "--keep-going --schema tei_all.rng (no profile option yet)"
+            cmd += ["--keep-going"]
+            how = "--keep-going (no profile option yet)"
+            if not args.schema:
+                args.schema = str(TEI_ALL)
+        if args.schema:
+            cmd += ["--schema", str(Path(args.schema).resolve())]
+            how += f" --schema {Path(args.schema).name}"
         ed = run(cmd, env)
         site = project / "build" / "html"
         pages = len(list(site.glob("*.html")))

@@ -344,43 +344,87 @@ def staging(output: Path, signals: "_Signals | None" = None, names=FORMATS):
 
 
 def prepare(project: Project, strict: bool = False, schema: Path | None = None,
-            keep_going: bool = False) -> tuple[Edition, Report]:
+            keep_going: bool = False, defer: bool = False):
     """Read, check and resolve.  Check errors stop here, unless ``keep_going``: then the
     readable documents are built anyway (errors reported as warnings; a file that cannot
     be read at all is left out), which is what TEI from elsewhere (a FRUS volume with
-    pointers into other volumes) needs."""
+    pointers into other volumes) needs.
+
+    Returns ``(edition, report)``; with ``defer``, ``(edition, report, finish)``: the schema
+    validation still runs in its own process, and ``finish()`` waits for it and adds what it
+    found to ``report`` (see :func:`build`)."""
     from editio.redactions import rules_of
     rules_of(project)  # a bad [redactions] rule stops the build before anything is read
     corpus = Corpus.load(project)
-    report = check(corpus, schema=schema)
+    raw, finish_check = check(corpus, schema=schema, defer=True)
+    if not defer:
+        finish_check()
+    report = _settle(raw.items, strict, keep_going)
+    seen = len(raw.items)
+
+    def finish() -> Report:
+        """Wait for the validation; its diagnostics (as --strict/--keep-going say) go into
+        ``report``, which the builders may have added to meanwhile."""
+        finish_check()
+        for d in _settle(raw.items[seen:], strict, keep_going).items:
+            report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
+        return report
+    finish.cancel = finish_check.cancel
+
+    def done(edition):
+        return (edition, report, finish) if defer else (edition, report)
+
+    if report.errors:
+        if defer:
+            finish()
+        return done(None)
+    if not corpus.texts:
+        report.error(project.rel(project.input_dir), 0, "build.empty", "no TEI text to build")
+        return done(None)
+    return done(resolve(corpus))
+
+
+def _settle(items, strict: bool, keep_going: bool) -> Report:
+    """A report of ``items`` with --strict (warnings are errors) and --keep-going (errors
+    are warnings) applied."""
+    report = Report()
+    for d in items:
+        report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
     if strict:
         report = report.strict()
     if report.errors and keep_going:
         report = report.demoted()
-    if report.errors:
-        return None, report
-    if not corpus.texts:
-        report.error(project.rel(project.input_dir), 0, "build.empty", "no TEI text to build")
-        return None, report
-    return resolve(corpus), report
+    return report
+
+
+class _CheckFailed(Exception):
+    """The schema validation, finished after the builders ran, found errors."""
 
 
 def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool = False,
           schema: Path | None = None, progress=None, keep_going: bool = False) -> BuildResult:
     """Build ``formats`` into ``project.output_dir``; raises nothing for bad TEI: the
-    report says what is wrong and nothing is written."""
+    report says what is wrong and nothing is written.
+
+    The schema validation runs in a second process while the builders write into the
+    staging directory; if it finds errors, the staging directory is thrown away and the
+    previous output stays, as with any other check error."""
     timings = {}
     t0 = time.perf_counter()
     from editio.builders import check_formats
     formats = check_formats(project, formats)
     check_output(project)
     with _Signals() as signals, project_lock(project):
-        edition, report = prepare(project, strict=strict, schema=schema, keep_going=keep_going)
+        edition, report, finish = prepare(project, strict=strict, schema=schema,
+                                          keep_going=keep_going, defer=True)
         timings["read+check"] = time.perf_counter() - t0
         if edition is None:
             return BuildResult(report, project.output_dir, timings)
         try:
-            _build_into(project, formats, view, strict, progress, edition, report, timings, signals)
+            _build_into(project, formats, view, strict, progress, edition, report, timings, signals,
+                        finish)
+        except _CheckFailed:
+            return BuildResult(report, project.output_dir, timings)
         except OSError as err:  # disk full, read-only, a file gone mid-build: said, not a traceback
             raise _io_error(project, err) from None
     timings["total"] = time.perf_counter() - t0
@@ -407,15 +451,27 @@ def _io_error(project: Project, err: OSError) -> EditioError:
                        file=shown or project.rel(project.output_dir), code="build.io")
 
 
-def _build_into(project, formats, view, strict, progress, edition, report, timings, signals):
-    """The builders, writing into a staging directory swapped in at the end."""
+def _build_into(project, formats, view, strict, progress, edition, report, timings, signals,
+                finish):
+    """The builders, writing into a staging directory swapped in at the end; meanwhile the
+    schema validation finishes in its own process (``finish`` waits for it): its errors
+    throw the staging directory away (:class:`_CheckFailed`)."""
     from editio.builders import registry
     reg = registry(project)
     with staging(project.output_dir, signals, names=tuple(reg)) as tmp:
-        for name in formats:          # the registered builders, in the order asked
+        try:
+            for name in formats:          # the registered builders, in the order asked
+                t = time.perf_counter()
+                reg[name].build(edition, tmp / name, report, view=view, progress=progress)
+                timings[name] = time.perf_counter() - t
             t = time.perf_counter()
-            reg[name].build(edition, tmp / name, report, view=view, progress=progress)
-            timings[name] = time.perf_counter() - t
+            finish()
+            timings["schema wait"] = time.perf_counter() - t
+        except BaseException:
+            finish.cancel()
+            raise
+        if report.errors:
+            raise _CheckFailed()
         if strict and report.strict().errors:
             raise EditioError(f"{report.warnings} warning(s) during the build with --strict; "
                               "output not written", code="build.strict")

@@ -26,6 +26,8 @@ element.unknown        an element with no behaviour (rendered generically)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import datetime as _dt
 import re
 from pathlib import Path
@@ -142,9 +144,15 @@ def schema_for(doc: Document, corpus: Corpus, override: Path | None,
 
 
 def check(corpus: Corpus, schema: Path | None = None, report: Report | None = None,
-          schemas: Schemas | None = None) -> Report:
+          schemas: Schemas | None = None, defer: bool = False):
     """Check every document of ``corpus``; ``schemas`` may carry compiled schemas
-    from an earlier call (they are compiled once per run otherwise)."""
+    from an earlier call (they are compiled once per run otherwise).
+
+    The schema validation (compiling a schema, validating the files) runs in a second
+    process (:class:`editio.parallel.Background`) while this one applies the edition's
+    rules.  With ``defer`` the result is ``(report, finish)``: the report of the rules, and
+    ``finish()`` that waits for the validation and adds its diagnostics to the report, so a
+    build can render meanwhile (and throw its output away if the schema finds errors)."""
     report = report or Report()
     for d in getattr(corpus.project, "diagnostics", ()):  # editio.toml: unknown keys
         report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
@@ -154,13 +162,15 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     unvalidated = []
     reserved = reserved_ids(corpus)
     _check_names(corpus, report)
-    for doc in corpus.documents:
+    tei_docs = []
+    jobs = []                                   # (index of the document, schema, chosen, line)
+    for i, doc in enumerate(corpus.documents):
         root = doc.root
         if not (is_tei(root) and local(root) in ("TEI", "teiCorpus")):
             report.error(doc.rel, root.sourceline, "tei.root",
                          f"root element is {root.tag!r}, not TEI in namespace {TEI_NS}")
             continue
-        explained = _check_doc(corpus, doc, report, seen_ids, reserved)
+        tei_docs.append(doc)
         sp, chosen, pline = schema_for(doc, corpus, schema, report)
         if sp is None and not chosen:
             unvalidated.append(doc)
@@ -169,11 +179,28 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                 report.error(doc.rel, 1, "schema.missing",
                              f"schema {corpus.project.rel(sp)} does not exist")
             else:
-                rng = schemas.get(sp, report, doc.rel, corpus.project.root if chosen else None,
-                                  pline)
-                if rng is not None and not rng.validate(doc.tree):
-                    _schema_report(doc, rng, schemas.elements.get(sp.resolve()), sp, report,
-                                   explained)
+                jobs.append((i, sp, chosen, pline))
+
+    def validate_all():
+        """[(index, schema, report items of compiling it, declared elements, errors)]"""
+        out = []
+        for i, sp, chosen, pline in jobs:
+            doc = corpus.documents[i]
+            rep = Report()
+            rng = schemas.get(sp, rep, doc.rel, corpus.project.root if chosen else None, pline)
+            errors = None
+            if rng is not None and not rng.validate(doc.tree):
+                errors = [(e.line, e.message) for e in rng.error_log]
+            out.append((i, sp, rep.items, schemas.elements.get(sp.resolve()), errors))
+        return out
+
+    from editio.parallel import Background
+    validation = Background(validate_all) if jobs and not all(
+        sp.resolve() in schemas._cache for _, sp, _, _ in jobs) else None
+    explained_by: dict[int, list] = {}
+    for i, doc in enumerate(corpus.documents):
+        if doc in tei_docs:
+            explained_by[i] = _check_doc(corpus, doc, report, seen_ids, reserved)
     if unvalidated:  # said once, at the first such file: not silently unvalidated
         more = f" (and {len(unvalidated) - 1} more)" if len(unvalidated) > 1 else ""
         report.warning(unvalidated[0].rel, 1, "schema.none",
@@ -183,10 +210,31 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     check_policy(corpus, report)  # editio.rules.policy: the edition's editorial policy
     from editio.rules.schematron import check_schematron
     check_schematron(corpus, report)  # editio.rules.schematron: the rules editors see too
-    return report
+
+    def finish() -> Report:
+        results = validation.result() if validation is not None else validate_all()
+        for i, sp, items, declared, errors in results:
+            for d in items:
+                report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
+            if errors is not None:
+                _schema_report(corpus.documents[i], [_Err(*e) for e in errors], declared, sp,
+                               report, explained_by.get(i, ()))
+        return report
+
+    if defer:
+        finish.cancel = validation.cancel if validation is not None else (lambda: None)
+        return report, finish
+    return finish()
 
 
-def _schema_report(doc, rng, declared, path, report, explained=()) -> None:
+@dataclass(frozen=True)
+class _Err:
+    """One libxml2 validation error, as it comes back from the validating process."""
+    line: int
+    message: str
+
+
+def _schema_report(doc, errors, declared, path, report, explained=()) -> None:
     """Elements the schema does not declare, said plainly; then libxml2's errors less
     the cascade that those elements (and the ``explained`` ones, whose attributes a rule
     already reported precisely) cause on their ancestors."""
@@ -202,7 +250,7 @@ def _schema_report(doc, rng, declared, path, report, explained=()) -> None:
                 skip_lines.update(a.sourceline for a in el.iterancestors())
                 skip_lines.add(el.sourceline)
     causes = [(el.sourceline or 0, {local(a) for a in el.iterancestors()}) for el in explained]
-    for line, msg in schema_errors(doc.tree, rng.error_log):
+    for line, msg in schema_errors(doc.tree, errors):
         if line in skip_lines and not msg.startswith("Element") or (
                 line in skip_lines and ("extra content" in msg or "failed to validate content" in msg)):
             continue

@@ -105,3 +105,72 @@ def split_map(items: Sequence[T], work: Callable[[T], R], n: int | None = None) 
                 os.close(r)
             except OSError:
                 pass
+
+
+class Background:
+    """``fn()`` run in a forked child while this process goes on; :meth:`result` waits for
+    it and returns what it returned (picklable).  Without ``fork`` (or with ``EDITIO_JOBS=1``)
+    ``fn`` runs when the result is asked for."""
+
+    def __init__(self, fn: Callable[[], R]):
+        self.fn = fn
+        self.pid = None
+        self.fd = None
+        self._done = False
+        self._value = None
+        if hasattr(os, "fork") and jobs() > 1:
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(r)
+                code = 0
+                try:
+                    out = ("ok", fn())
+                except BaseException as err:  # noqa: BLE001 - reported in the parent
+                    out = ("error", "".join(traceback.format_exception_only(type(err), err)).strip())
+                    code = 1
+                try:
+                    data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+                    with os.fdopen(w, "wb") as f:
+                        f.write(data)
+                finally:
+                    os._exit(code)
+            os.close(w)
+            self.pid, self.fd = pid, r
+
+    def result(self):
+        if self._done:
+            return self._value
+        if self.pid is None:
+            self._value = self.fn()
+        else:
+            try:
+                with os.fdopen(self.fd, "rb") as f:
+                    data = f.read()
+                self.fd = None
+                os.waitpid(self.pid, 0)
+            finally:
+                self.pid = None
+            status, payload = pickle.loads(data) if data else ("error", "no result")
+            if status != "ok":
+                raise EditioError(f"a worker process failed: {payload.splitlines()[0]}",
+                                  code="build.worker")
+            self._value = payload
+        self._done = True
+        return self._value
+
+    def cancel(self) -> None:
+        """Stop the child (the build was interrupted or failed)."""
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, 15)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+            self.pid = None
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None
