@@ -1,0 +1,64 @@
+"""Work over two processes (editio.parallel): site pages rendered by forked workers, the
+schema validated beside the rules and the builders; the output and the diagnostics are those
+of one process."""
+from __future__ import annotations
+
+import shutil
+
+from conftest import ROOTS, run_editio
+from editio.parallel import Background, split_map
+
+VALID = ROOTS / "valid"
+
+
+def test_split_map_keeps_order_and_runs_in_children():
+    import os
+    out = split_map(list(range(7)), lambda x: (x * x, os.getpid()), n=2)
+    assert [v for v, _ in out] == [x * x for x in range(7)]
+    assert len({pid for _, pid in out}) == 2
+
+
+def test_background_returns_and_reports_failure():
+    assert Background(lambda: {"a": [1, 2]}).result() == {"a": [1, 2]}
+
+    def boom():
+        raise ValueError("bad")
+    import pytest
+    from editio.diagnostics import EditioError
+    with pytest.raises(EditioError, match="ValueError: bad"):
+        Background(boom).result()
+
+
+def test_site_is_the_same_with_one_or_two_processes(tmp_path):
+    outs = []
+    for jobs in ("1", "2"):
+        proj = tmp_path / f"p{jobs}"
+        shutil.copytree(VALID, proj)
+        r = run_editio("build", "--project", proj, "--format", "html", env={"EDITIO_JOBS": jobs})
+        assert r.returncode == 0, r.stderr
+        site = proj / "build" / "html"
+        outs.append({p.relative_to(site).as_posix(): p.read_bytes()
+                     for p in site.glob("*.html")})
+    assert outs[0] == outs[1]
+
+
+def test_schema_error_found_while_rendering_leaves_no_output(tmp_path):
+    """The schema's verdict comes after the builders ran: its errors still stop the build
+    and the previous output stays as it was."""
+    proj = tmp_path / "p"
+    shutil.copytree(VALID, proj)
+    assert run_editio("build", "--project", proj, "--format", "html").returncode == 0
+    before = (proj / "build" / "html" / "index.html").read_bytes()
+    b = proj / "tei" / "b.xml"
+    b.write_text(b.read_text(encoding="utf-8").replace(
+        "<publicationStmt><p>Test.</p>", "<publicationStmt><p>Test.</p><p>Misplaced.</p><foo/>", 1),
+        encoding="utf-8")
+    check = run_editio("check", "--project", proj)
+    r = run_editio("build", "--project", proj, "--format", "html")
+    assert r.returncode == 1
+    assert "schema.invalid" in r.stderr and "tei/b.xml:7:" in r.stderr
+    # the same schema diagnostics as editio check gives
+    errs = sorted(ln for ln in r.stderr.splitlines() if "schema.invalid" in ln)
+    assert errs == sorted(ln for ln in check.stdout.splitlines() if "schema.invalid" in ln)
+    assert (proj / "build" / "html" / "index.html").read_bytes() == before
+    assert not list(proj.glob(".build.tmp-*"))
