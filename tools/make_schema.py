@@ -9,7 +9,7 @@ Because it only removes and narrows, every file valid against editio.rng is vali
 tei_all.rng (tests/test_tei.py checks both).  Rerun after changing ELEMENTS or OVERRIDES.
 
 The second form makes a profile's schema from a project's ODD (e.g. FRUS's
-frus-2015-frus.odd -> src/editio/schema/frus.rng): the TEI elements its ``moduleRef``s
+frus-2015-frus.odd -> src/editio/profiles/frus/frus.rng): the TEI elements its ``moduleRef``s
 include, the rest of tei_all unchanged (the ODD's narrower content models and attribute
 lists are not applied: the schema is a subset of tei_all, a superset of the ODD's TEI part);
 elements of the ``--foreign`` namespaces (the ODD's own elements, ``frus:attachment``) are

@@ -140,6 +140,9 @@ def schema_for(doc: Document, corpus: Corpus, override: Path | None,
                 return None, True, pi.sourceline or 1
     if corpus.project.schema:
         return root / corpus.project.schema, False, 0
+    profile_schema = getattr(getattr(corpus.project, "profile", None), "schema", None)
+    if profile_schema is not None:  # the profile's own (the frus profile ships frus.rng)
+        return profile_schema, False, 0
     return None, False, 0
 
 

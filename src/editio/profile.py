@@ -47,7 +47,7 @@ BASE = "default"
 # every key a profile may hold: table -> keys (None: free-form table)
 TOP_KEYS = {"name", "extends", "description", "principles", "mask_pattern", "namespaces", "units",
             "notes", "behaviours", "glossaries", "pointers", "labels", "signs", "check",
-            "redactions", "page_images"}
+            "redactions", "page_images", "schema"}
 TABLE_KEYS = {
     "units": {"xpath", "id", "number", "label", "kind", "title", "exclude"},
     "notes": {"number"},
@@ -114,6 +114,7 @@ class Profile:
     correction_types: tuple[str, ...] = ()
     redactions: dict = field(default_factory=dict, hash=False, compare=False)
     page_images: str = "summary"                    # summary | each
+    schema: Path | None = None                      # RELAX NG for files that name none
     template_dirs: tuple[Path, ...] = ()            # profile templates, most specific first
     diagnostics: tuple[Diagnostic, ...] = ()        # warnings found while loading
 
@@ -384,7 +385,25 @@ def _build(d: dict, chain, root: Path, dirs, diags, origins=None) -> Profile:
         correction_types=tuple(typed(check.get("correction_types", []), list, "check.correction_types")),
         redactions=typed(d.get("redactions", {}), dict, "redactions"),
         page_images=str(typed(d.get("page_images", {}), dict, "page_images").get("report", "summary")),
+        schema=_schema_path(d, origins, root),
         template_dirs=tuple(dirs), diagnostics=tuple(diags))
+
+
+def _schema_path(d: dict, origins: dict, root: Path) -> Path | None:
+    """``schema = "frus.rng"``: the schema beside the profile file that names it (a shipped
+    profile ships its schema; a project's profile names one in the project)."""
+    name = d.get("schema")
+    if not name:
+        return None
+    if not isinstance(name, str):
+        raise EditioError("'schema' must be the file name of a RELAX NG schema",
+                          file=origins.get("schema", ("editio.toml",))[0], code="config.type")
+    disp, path = origins.get("schema", ("editio.toml", root / "editio.toml"))
+    p = (Path(path).parent / name).resolve()
+    if not p.is_file():
+        raise EditioError(f"schema {name} named by the profile does not exist", file=disp,
+                          code="config.schema")
+    return p
 
 
 def _xpath_ok(expr: str, ns: dict, where: str, chain, key: str) -> None:

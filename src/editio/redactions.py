@@ -293,10 +293,10 @@ def rules_of(project) -> Rules:
 def _profile_unit(project) -> str:
     """The page unit the edition's profile declares, if any (an XPath)."""
     profile = getattr(project, "profile", None)
-    for name in ("unit", "page_unit"):
-        v = getattr(profile, name, None)
-        if isinstance(v, str) and v:
-            return v if v.startswith("/") else f"//{v}"
+    for u in getattr(profile, "units", ()) or ():
+        xpath = getattr(u, "xpath", "")
+        if xpath and getattr(u, "kind", "document") == "document":
+            return xpath if xpath.startswith(("/", "(")) else f"//{xpath}"
     return ""
 
 
