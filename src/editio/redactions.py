@@ -439,8 +439,9 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict) -> list[Redaction]:
                 "element", shown, extent, restored,
                 _restoration(el) if restored else "", cert if restored else "", "", el, block,
                 anns.get(el))))
-    # --- text statements
-    if rules.patterns:
+    # --- text statements (a unit none of whose text any pattern matches is not read further)
+    if rules.patterns and any(rule.compiled[0].search(" ".join(scope.itertext()))
+                              for rule in rules.patterns):
         units = dict(rules.units)
         for block in _blocks(scope):
             if any(a in claimed_elements for a in [block, *block.iterancestors()]):
