@@ -16,10 +16,6 @@ elements of the ``--foreign`` namespaces (the ODD's own elements, ``frus:attachm
 allowed wherever TEI allows a global element, with TEI content inside.  libxml2 compiles such
 a schema in a fraction of a second, where tei_all takes it ten seconds.
 
-How: take tei_all.rng; every element not in ELEMENTS becomes <notAllowed/>; the edition's
-conventions narrow a few definitions (OVERRIDES); definitions no longer reachable are dropped.
-Because it only removes and narrows, every file valid against editio.rng is valid against
-tei_all.rng (tests/test_tei.py checks both).  Rerun after changing ELEMENTS or OVERRIDES.
 """
 import sys
 from pathlib import Path
