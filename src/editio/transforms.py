@@ -106,6 +106,21 @@ class ResolvedDoc:
 
 
 @dataclass(eq=False)
+class Target:
+    """A pointer, resolved once for every output: what it reaches and how a reader names it."""
+    status: str                     # element | external | file | missing | unsafe
+    kind: str = ""                  # unit | note | page | paragraph | element | entity | event | glossary | work
+    unit: "ResolvedDoc | None" = None
+    element: object = None
+    label: str = ""                 # "Doc. 3", "Doc. 3, ¶ 4", "Doc. 3, note 2"
+    note: object = None             # the annotation the target is (or is inside the note of)
+    url: str = ""
+    entity: object = None
+    entry: "GlossEntry | None" = None
+    path: object = None
+
+
+@dataclass(eq=False)
 class GlossEntry:
     """A person or term of a glossary list (FRUS "List of Persons", "List of Abbreviations")."""
     id: str
@@ -174,6 +189,60 @@ class Edition:
         every builder."""
         from editio.redactions import collect
         return collect(self.corpus)
+
+    # ---- pointers, resolved once
+    @cached_property
+    def _targets(self) -> dict:
+        return {}
+
+    @cached_property
+    def _note_owner(self) -> dict:
+        """note element -> (unit, annotation) for every note an annotation reads."""
+        out: dict = {}
+        for rd in self.docs:
+            for a in rd.annotations:
+                for n in a.notes:
+                    out.setdefault(n, (rd, a))
+        return out
+
+    def target(self, doc: Document, token: str) -> Target:
+        """What ``token`` (a pointer written in ``doc``) reaches, and its reader label;
+        computed once per (document, pointer) and shared by every renderer."""
+        key = (doc.name, token)
+        t = self._targets.get(key)
+        if t is None:
+            t = self._targets[key] = self._resolve_target(doc, token)
+        return t
+
+    def _resolve_target(self, doc: Document, token: str) -> Target:
+        r = self.corpus.resolve(doc, token)
+        if r.status != "element":
+            return Target(r.status, url=r.url, path=r.path)
+        el = r.element
+        name = local(el)
+        if name in ("person", "place", "org", "event"):
+            ent = self.corpus.entities.get(el.get(XML_ID))
+            return Target("element", "event" if name == "event" else "entity", element=el,
+                          entity=ent, label=ent.name if ent is not None else "")
+        if name in ("bibl", "biblStruct") and r.doc is not None and not r.doc.has_text:
+            return Target("element", "work", element=el)
+        entry = self.glossary.get(el)
+        if entry is not None:
+            return Target("element", "glossary", element=el, entry=entry, label=entry.term)
+        rd = self.locate(el)
+        if rd is None:
+            return Target("element", "element", element=el)
+        if el is r.doc.root or el is rd.element:
+            return Target("element", "unit", rd, el, rd.label)
+        owner = self._note_owner.get(el) or next(
+            (self._note_owner[a] for a in el.iterancestors() if a in self._note_owner), None)
+        ann = rd.by_element.get(el)
+        if owner is not None and owner[0] is rd:
+            return Target("element", "note", rd, el, self.note_label(rd, owner[1]), note=owner[1])
+        if name == "pb":
+            return Target("element", "page", rd, el, rd.label + (f", p. {el.get('n')}" if el.get("n") else ""))
+        return Target("element", "paragraph" if rd.paragraph_of(el) else "element", rd, el,
+                      self.place_label(rd, el), note=ann)
 
     # ---- reader labels, made here once for every output
     def place_label(self, rd: ResolvedDoc, el) -> str:

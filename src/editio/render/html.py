@@ -467,37 +467,35 @@ class HtmlRenderer:
 
     def pointer_label(self, el) -> str:
         tok = (el.get("target") or "").split()
-        r = self.corpus.resolve(self.doc, tok[0]) if tok else None
-        if r and r.status == "element":
-            rd = self.edition.locate(r.element)
-            if rd:
-                return self.place_label(rd, r.element)
+        t = self.edition.target(self.doc, tok[0]) if tok else None
+        if t is not None and t.unit is not None:
+            return self.place_label(t.unit, t.element)
         return tok[0] if tok else ""
 
     def href_for(self, el, target: str) -> str | None:
+        """The link of a pointer, from its resolved :class:`Target` (made once by the
+        transforms); renderers never resolve pointers themselves."""
         toks = target.split()
         if not toks:
             return None
-        r = self.corpus.resolve(self.doc, toks[0])
-        if r.status == "external":
-            return r.url
-        if r.status == "element":
-            if local(r.element) in ("person", "place", "org"):
-                return self.links.entity(self.corpus.entities.get(r.element.get(XML_ID)))
-            if local(r.element) == "event":
-                return self.links.event(self.corpus.entities.get(r.element.get(XML_ID)))
-            if local(r.element) in ("bibl", "biblStruct") and r.doc is not None and not r.doc.has_text:
-                return self.links.work(r.element)
-            entry = self.edition.glossary.get(r.element)
-            if entry is not None:
-                return self.links.glossary(entry)
-            rd = self.edition.locate(r.element)
-            if rd is None:
+        t = self.edition.target(self.doc, toks[0])
+        if t.status == "external":
+            return t.url
+        if t.status == "element":
+            if t.kind == "entity":
+                return self.links.entity(t.entity)
+            if t.kind == "event":
+                return self.links.event(t.entity)
+            if t.kind == "work":
+                return self.links.work(t.element)
+            if t.kind == "glossary":
+                return self.links.glossary(t.entry)
+            if t.unit is None:
                 return None
-            if r.element is r.doc.root or r.element is rd.element:
-                return self.links.doc(rd)
-            return self.links.element(rd, r.element)
-        if r.status == "unsafe":
+            if t.kind == "unit":
+                return self.links.doc(t.unit)
+            return self.links.element(t.unit, t.element)
+        if t.status == "unsafe":
             self.report.warning(self.doc.rel, el.sourceline or 0, "ref.unsafe",
                                 f'link "{toks[0]}" is not allowed; rendered as text')
         return None

@@ -174,26 +174,23 @@ class PrintRenderer(HtmlRenderer):
         toks = target.split()
         if not toks:
             return None
-        r = self.corpus.resolve(self.doc, toks[0])
-        if r.status != "element":
+        t = self.edition.target(self.doc, toks[0])     # resolved once by the transforms
+        if t.status != "element":
             return None
-        kind = local(r.element)
-        if kind in ("person", "place", "org", "event"):
-            ent = self.corpus.entities.get(r.element.get(XML_ID))
-            return ("concordance: " if kind == "event" else "index: ") + (ent.name if ent else "")
-        entry = self.edition.glossary.get(r.element)
-        if entry is not None:
-            return f"{entry.label.lower()}: {entry.term}"
-        rd = self.edition.locate(r.element)
+        if t.kind in ("entity", "event"):
+            return ("concordance: " if t.kind == "event" else "index: ") + t.label
+        if t.kind == "glossary":
+            return f"{t.entry.label.lower()}: {t.entry.term}"
+        rd = t.unit
         if rd is None:
             return None
-        if r.element is r.doc.root or r.element is rd.element:
+        if t.kind == "unit":
             return rd.label
         parts = [] if rd is self.rdoc else [rd.label]
-        p = rd.paragraph_of(r.element)
+        p = rd.paragraph_of(t.element)
         if p:
             parts.append(f"¶ {p[1]}")
-        ann = rd.by_element.get(r.element)
+        ann = rd.by_element.get(t.element)
         if ann is not None:
             parts.append(f"n. {ann.label or ann.n}")
         return ", ".join(parts)
