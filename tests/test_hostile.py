@@ -1470,3 +1470,45 @@ def test_case14_names_differing_only_in_case_are_an_error(tmp_path):
     proj = project(tmp_path / "p", {"tei/d.xml": tei(body), "img/Map.png": PNG, "img/map.png": PNG})
     r = check_cli(proj)
     assert r.returncode == 1 and "[media.collision]" in r.stdout, r.stdout
+
+
+# ---- the PDF engine fetches nothing from the network or outside the project (cases 3, 18)
+def test_case03_pdf_fetcher_refuses_network_and_outside(tmp_path, listener):
+    from editio.builders.fetcher import ProjectFetcher
+    url, hits = listener
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(PNG)
+    proj = project(tmp_path / "p", {"img/ok.png": PNG, "img/page.html": "<script>x</script>",
+                                    "img/bomb.svg": svg_use_bomb(), ".env": SECRET,
+                                    "styles/print.css": "p{}"})
+    os.symlink(outside, proj / "img" / "link.png")
+    f = ProjectFetcher(proj, [proj / "styles"], output=proj / "build")
+    before = len(hits)
+    for bad in (url + "/x.png", "https://example.org/x.png", "ftp://x/y", outside.as_uri(),
+                (proj / "img" / "link.png").as_uri(), (proj / ".env").as_uri(),
+                (proj / "img" / "page.html").as_uri(), (proj / "img" / "bomb.svg").as_uri(),
+                "file:///dev/zero", "file:///etc/passwd"):
+        with pytest.raises(ValueError):
+            f.fetch(bad)
+    assert len(hits) == before
+    assert f.fetch((proj / "img" / "ok.png").as_uri()).read() == PNG
+    assert f.fetch((proj / "styles" / "print.css").as_uri()).read() == b"p{}"
+
+
+def test_case03_svg_with_outside_image_in_the_pdf(tmp_path, listener):
+    url, hits = listener
+    (tmp_path / "outside.png").write_bytes(PNG + SECRET.encode())
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+           f'<image href="{url}/leak.png" width="5" height="5"/>'
+           f'<image href="{(tmp_path / "outside.png").as_uri()}" width="5" height="5"/></svg>')
+    body = '<p>x</p><figure><graphic url="../img/evil.svg"/></figure>'
+    proj = project(tmp_path / "p", {"tei/d.xml": tei(body), "img/evil.svg": svg})
+    r = check_cli(proj)
+    assert "[media.refused]" in r.stdout
+    before = len(hits)
+    b = run_editio("build", "--project", proj, "--format", "pdf", "--keep-going", timeout=600)
+    no_traceback(b)
+    assert b.returncode == 0, b.stderr
+    assert len(hits) == before  # WeasyPrint asked the network for nothing
+    assert "not fetched: evil.svg: refers to" in b.stderr  # the fetcher refused the whole SVG
+    assert SECRET.encode() not in (proj / "build" / "pdf" / "edition.pdf").read_bytes()

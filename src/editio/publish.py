@@ -95,9 +95,18 @@ def _remove_keeping_tail(el) -> None:
 
 
 def tei_bytes(doc, project) -> bytes:
-    """The published TEI of ``doc``: its checked tree, cleaned, as UTF-8 XML."""
+    """The published TEI of ``doc``: its checked tree, cleaned, as UTF-8 XML, with the
+    comments and ``<?xml-model?>`` lines that stood before the root (nothing else: an
+    ``<?xml-stylesheet?>`` would make a browser run an XSLT)."""
     root = published_root(doc.root, allowed_namespaces(project))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") + b"\n"
+    for sib in doc.root.itersiblings(preceding=True):  # nearest first
+        if isinstance(sib, etree._Comment) or (isinstance(sib, etree._ProcessingInstruction)
+                                               and sib.target == "xml-model"):
+            root.addprevious(copy.copy(sib))
+    for sib in doc.root.itersiblings():
+        if isinstance(sib, etree._Comment):
+            root.addnext(copy.copy(sib))
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8") + b"\n"
 
 
 # ------------------------------------------------------------------ media

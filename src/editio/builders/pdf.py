@@ -43,7 +43,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from lxml import etree
 
-from editio import TEI_NS, XML_LANG, __version__, gate
+from editio import TEI_NS, XML_LANG, __version__, gate, publish
 from editio.diagnostics import Report
 from editio.render.print import PrintLinks, PrintRenderer
 from editio.resources import styles_dir, template_dirs
@@ -355,10 +355,12 @@ class Book:
     def layout(self, html: str):
         from weasyprint import CSS, HTML
         from weasyprint.text.fonts import FontConfiguration
+        from editio.builders.fetcher import for_project
         fc = FontConfiguration()
-        css = CSS(filename=str(self.styles / "print.css"), font_config=fc)
+        fetcher = for_project(self.project)  # no network, nothing outside the project
+        css = CSS(filename=str(self.styles / "print.css"), font_config=fc, url_fetcher=fetcher)
         with _weasyprint_log(self.report), footnotes_stay_with_their_calls(self.report):
-            return HTML(string=html, base_url=str(self.styles) + "/").render(
+            return HTML(string=html, base_url=str(self.styles) + "/", url_fetcher=fetcher).render(
                 stylesheets=[css], font_config=fc, pdf_variant=PDF_VARIANT,
                 presentational_hints=False)
 
@@ -417,10 +419,12 @@ class Book:
         when = self.date()
         attachments = []
         for d in self.edition.corpus.documents:
-            attachments.append(Attachment(filename=str(d.path), name=d.name, created=when, modified=when,
+            attachments.append(Attachment(string=publish.tei_bytes(d, self.project), name=d.name,
+                                          created=when, modified=when,
                                           description=f"TEI source: {d.title}", relationship="Source"))
         for w in self.witnesses():
-            attachments.append(Attachment(filename=str(w), name=w.name, created=when, modified=when,
+            attachments.append(Attachment(string=gate.open_regular(w), name=w.name,
+                                          created=when, modified=when,
                                           description="Witness as captured (plain text)",
                                           relationship="Source"))
         h = hashlib.sha256()
