@@ -266,3 +266,88 @@ def test_html_text_is_escaped(items):
         return t.replace("\r\n", "\n").replace("\r", "\n")
     assert norm("".join(again.itertext())) == norm("".join(out.itertext()))
     assert not again.xpath("//script|//iframe|//object|//embed|//@*[starts-with(name(), 'on')]")
+
+
+# ================================================================================
+# Paths and names (issue 11): the gate, media names, escaped diagnostics, CSV cells
+import os  # noqa: E402
+import re as _re  # noqa: E402
+
+import pytest  # noqa: E402
+
+from editio import gate  # noqa: E402
+from editio.cli import csv_cell  # noqa: E402
+from editio.diagnostics import Diagnostic  # noqa: E402
+from editio.publish import media_name  # noqa: E402
+
+SEGMENTS = st.sampled_from(["..", ".", "", ".git", ".env", "a", "b", "f.txt", "link-out",
+                            "link-in", "loop", "fifo", "editio.toml", "ghost", "…", "a b",
+                            "%2e%2e", "\u202e", "x" * 300])
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory):
+    """A project with hidden files, symlinks in and out, a loop, a FIFO and a dangling link."""
+    base = tmp_path_factory.mktemp("gate")
+    root = base / "p"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (base / "outside").mkdir()
+    for d in (root, root / "a", root / "a" / "b", root / ".git", base / "outside"):
+        (d / "f.txt").write_text("x")
+    (root / ".env").write_text("secret")
+    (root / "editio.toml").write_text("title = 'x'\n")
+    os.symlink(base / "outside", root / "a" / "link-out")
+    os.symlink(root / "a" / "b", root / "link-in")
+    os.symlink(root / "a" / "loop", root / "a" / "loop")
+    os.symlink(root / "nowhere", root / "a" / "ghost")
+    os.mkfifo(root / "a" / "fifo")
+    return root
+
+
+@SETTINGS
+@given(st.lists(SEGMENTS, min_size=1, max_size=6), st.booleans())
+def test_gate_never_lets_out_a_path_outside_hidden_or_special(gated, parts, from_a):
+    base = gated / "a" / "doc.xml" if from_a else None
+    try:
+        real = gate.check(gated, "/".join(parts), base=base)
+    except gate.Refused as err:
+        assert err.reason and "\n" not in err.reason
+        return
+    root = gated.resolve()
+    assert root in real.parents
+    assert not any(p.startswith(".") for p in real.relative_to(root).parts)
+    assert real.is_file() and not real.is_symlink()
+    assert real.relative_to(root).parts != ("editio.toml",)
+
+
+PATH_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                    min_size=1, max_size=40)
+
+
+@SETTINGS
+@given(PATH_TEXT, PATH_TEXT)
+def test_media_names_are_one_to_one_and_safe(a, b):
+    na, nb = media_name(a), media_name(b)
+    if a != b and not (a.startswith(".") or b.startswith(".") or "/." in a + b or "//" in a + b
+                       or a.endswith("/") or b.endswith("/")):
+        assert na != nb, (a, b)
+    assert _re.fullmatch(r"media/[A-Za-z0-9._/-]*", na), na
+    assert ".." not in na.split("/") and not any(p.startswith(".") for p in na.split("/")[1:])
+
+
+@SETTINGS
+@given(st.text(max_size=60), st.text(max_size=60))
+def test_diagnostics_are_one_safe_line(name, message):
+    line = Diagnostic(name, 3, 4, "error", "x.y", message).format()
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line and "\x00" not in line
+    assert not _re.search("[\u202a-\u202e\u2066-\u2069\u200e\u200f]", line)
+    assert line.endswith("[x.y]")
+
+
+@SETTINGS
+@given(st.text(max_size=40))
+def test_csv_cells_never_start_a_formula(value):
+    cell = csv_cell(value)
+    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert cell in (value, "'" + value)

@@ -848,7 +848,7 @@ class Site:
             asyncio.run(self._pagefind())
         except Exception as err:  # the site stays usable without search
             self.report.warning(self.project.rel(self.out), 0, "html.search",
-                                f"search index not built: {err}")
+                                f"search index not built: {str(err).strip() or type(err).__name__}")
 
     async def _pagefind(self) -> None:
         """Index the pages, then the notes and index entries as records of their own.
