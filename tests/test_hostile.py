@@ -1369,7 +1369,7 @@ def test_case08_allowed_namespaces_from_the_config(tmp_path):
     frus = "http://history.state.gov/frus/ns/1.0"
     body = f'<p>x <frus:note xmlns:frus="{frus}">kept</frus:note></p>'
     proj = project(tmp_path / "p", {"tei/d.xml": tei(body)},
-                   toml=f'title = "t"\nnamespaces = ["{frus}", "http://www.w3.org/1999/xhtml"]\n')
+                   toml=f'title = "t"\n[namespaces]\nfrus = "{frus}"\nh = "http://www.w3.org/1999/xhtml"\n')
     r = check_cli(proj)
     assert "[tei.foreign]" not in r.stdout and r.returncode == 0
     from editio.config import load

@@ -333,7 +333,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                              "neither rendered nor published"
                              + ("" if ns in publish.ACTIVE_NAMESPACES else
                                 " (an edition that means it lists the namespace in "
-                                "`namespaces` in editio.toml)"), col=doc.column(el))
+                                "`[namespaces]` in editio.toml or its profile)"), col=doc.column(el))
             continue
         for a in el.attrib:
             if publish.is_event_attribute(a):

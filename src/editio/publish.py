@@ -5,7 +5,7 @@ to the PDF are written from the tree ``check`` read and checked (XIncludes
 resolved), never copied from disk, and hold nothing a browser would run:
 
 * elements outside the TEI namespace are left out, unless the edition allows their
-  namespace (``namespaces = [...]`` in editio.toml, or its profile); XHTML, SVG,
+  namespace (a ``[namespaces]`` table in editio.toml or its profile); XHTML, SVG,
   XSLT and XLink-driven content are never allowed (``check`` refuses them:
   ``tei.foreign``);
 * attributes named ``on…`` (``onerror``, ``onload``: event handlers) in any
