@@ -373,6 +373,7 @@ class Site:
         ctx.setdefault("page_title", label)
         ctx.setdefault("description", self.project.description or self.project.title)
         ctx.setdefault("json_ld", None)
+        ctx.setdefault("glossaries", self.profile.glossaries)
         ctx.setdefault("body_class", name.removesuffix(".html"))
         text = self.env.get_template(template).render(
             project=self.project, nav=self.nav(), current=name, csp=CSP, docs=self.edition.docs,
@@ -511,7 +512,24 @@ class Site:
                 href = SiteLinks(self).entity(ent)
                 if href:
                     seen[eid] = (ENTITY_LABELS.get(ent.kind, ent.kind), ent.name, href)
-        return sorted(seen.values(), key=lambda x: (x[0], x[1].lower()))
+        # the glossary entries named in this unit (history.state.gov's "Persons" and
+        # "Abbreviations & Terms" of a document)
+        links = SiteLinks(self)
+        for e in self.glossary_in.get(rd.id, ()):
+            seen[e.id] = (e.label, e.term, links.glossary(e))
+        return sorted(seen.values(), key=lambda x: (x[0], self.edition.sort_key(x[1])))
+
+    @property
+    def glossary_in(self) -> dict:
+        """unit id -> the glossary entries named in it."""
+        if not hasattr(self, "_glossary_in"):
+            out: dict = {}
+            by_id = {e.id: e for e in self.edition.glossary.values()}
+            for eid, places in self.edition.glossary_mentions.items():
+                for rd, _ in places:
+                    out.setdefault(rd.id, {})[eid] = by_id[eid]
+            self._glossary_in = {k: list(v.values()) for k, v in out.items()}
+        return self._glossary_in
 
     def doc_json_ld(self, rd: ResolvedDoc) -> dict:
         p = self.project
