@@ -313,10 +313,19 @@ def cmd_serve(args) -> int:
 def cmd_import(args) -> int:
     from editio.importer import import_witness
     project = _project(args)
+    from editio.scaffold import _is_volume_profile
     dest = Path(args.output) if args.output else project.input_dir / f"{args.id}.xml"
+    # the skeleton follows the profile's conventions (--profile, or the edition's)
+    profile = args.profile or (project.extra or {}).get("profile")
+    notes: list[str] = []
     for path in import_witness(Path(args.witness), dest, args.id, project.root,
-                               output=project.output_dir):
+                               output=project.output_dir,
+                               div_type="document" if isinstance(profile, str)
+                               and _is_volume_profile(profile) else "article",
+                               mask_pattern=project.mask_pattern, notes=notes):
         print(f"wrote {project.rel(path)}", file=sys.stderr)
+    for n in notes:
+        print(n, file=sys.stderr)
     return 0
 
 
@@ -393,7 +402,8 @@ def parser() -> argparse.ArgumentParser:
     n.add_argument("--language", default="en", help="the language of the edition (default: en)")
     n.set_defaults(func=cmd_new)
 
-    i = sub.add_parser("import", parents=[common], help="a plain-text witness -> a TEI skeleton")
+    i = sub.add_parser("import", parents=[common],
+                       help="a witness (.txt, .md, .docx) -> a TEI skeleton")
     i.add_argument("witness")
     i.add_argument("--id", required=True, help="the document's xml:id, e.g. d005")
     i.add_argument("--output", "-o", help="where to write (default: <input>/<id>.xml)")

@@ -54,7 +54,7 @@ SAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
         <title>Minutes of the meeting of 3 May 1921 (sample document)</title>
         <respStmt>
           <resp>Transcription and encoding</resp>
-          <name ref="authority.xml#editors">{editors}</name>
+          <name ref="authority.xml#editio-editors">{editors}</name>
         </respStmt>
       </titleStmt>
       <publicationStmt>
@@ -66,7 +66,7 @@ SAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
       </sourceDesc>
     </fileDesc>
     <revisionDesc>
-      <change when="{today}" who="authority.xml#editors">Sample document written by editio new.</change>
+      <change when="{today}" who="authority.xml#editio-editors">Sample document written by editio new.</change>
     </revisionDesc>
   </teiHeader>
   <text>
@@ -74,7 +74,7 @@ SAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
       <div type="article">
         <head>Minutes of the meeting of <date when="1921-05-03">3 May 1921</date></head>
         <space dim="vertical" unit="lines" quantity="1"/>
-        <p>The committee met in the <placeName ref="authority.xml#town-hall">town hall</placeName> at seven o'clock. The secretary, <persName ref="authority.xml#jane-smith"><choice xml:id="d001-m01"><orig>**</orig><supplied reason="masked" cert="medium" resp="authority.xml#editors">Jane</supplied></choice> Smith</persName>, read the minutes of the last meeting, held on <date when="1921-04-12">12 <choice xml:id="d001-e01"><sic>Apirl</sic><corr type="typographic" cert="high" resp="authority.xml#editors">April</corr></choice></date>, which were approved.</p>
+        <p>The committee met in the <placeName ref="authority.xml#town-hall">town hall</placeName> at seven o'clock. The secretary, <persName ref="authority.xml#jane-smith"><choice xml:id="d001-m01"><orig>**</orig><supplied reason="masked" cert="medium" resp="authority.xml#editio-editors">Jane</supplied></choice> Smith</persName>, read the minutes of the last meeting, held on <date when="1921-04-12">12 <choice xml:id="d001-e01"><sic>Apirl</sic><corr type="typographic" cert="high" resp="authority.xml#editio-editors">April</corr></choice></date>, which were approved.</p>
       </div>
     </body>
     <back>
@@ -99,7 +99,7 @@ AUTHORITY = """<?xml version="1.0" encoding="UTF-8"?>
   </teiHeader>
   <standOff>
     <listPerson type="editors">
-      <person xml:id="editors"><persName>{editors}</persName></person>
+      <person xml:id="editio-editors"><persName>{editors}</persName></person>
     </listPerson>
     <listPerson>
       <person xml:id="jane-smith"><persName type="standard">Jane Smith</persName></person>
@@ -119,7 +119,7 @@ FRUS_SAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
     <fileDesc>
       <titleStmt>
         <title type="complete">{title}</title>
-        <editor role="primary"><persName ref="authority.xml#editors">{editors}</persName></editor>
+        <editor role="primary"><persName ref="authority.xml#editio-editors">{editors}</persName></editor>
       </titleStmt>
       <publicationStmt>
         <p>Unpublished draft.</p>
@@ -135,7 +135,7 @@ FRUS_SAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
           <head>1. Memorandum From the Secretary of State to the President<note n="1" type="source">Source: sample archive, file 1. Secret. Replace this sample document with the first document of your volume.</note></head>
           <dateline><placeName>Washington</placeName>, <date when="1961-01-20">January 20, 1961</date>.</dateline>
           <p>This is the text of the first document. A document is one <code>div type="document"</code> with its number in <code>@n</code>, its heading, its dateline and its source note.<note n="2">A footnote keeps the number it has in the printed volume.</note></p>
-          <closer><signed><persName ref="authority.xml#editors">The Secretary</persName></signed></closer>
+          <closer><signed><persName ref="authority.xml#editio-editors">The Secretary</persName></signed></closer>
         </div>
       </div>
     </body>
@@ -155,7 +155,7 @@ FRUS_AUTHORITY = """<?xml version="1.0" encoding="UTF-8"?>
   </teiHeader>
   <standOff>
     <listPerson type="editors">
-      <person xml:id="editors"><persName>{editors}</persName></person>
+      <person xml:id="editio-editors"><persName>{editors}</persName></person>
     </listPerson>
   </standOff>
 </TEI>
@@ -174,6 +174,12 @@ description = "A new edition made with editio."
 input = "tei"
 output = "build"
 schema = "schema/editio.rng"
+{masks}"""
+
+MASKS = """# What a platform mask (a redaction placeholder) looks like in the witnesses: `editio check`
+# warns about every one not yet encoded (mask.unencoded), `editio import` counts them.
+# "" if the witnesses have none.
+mask_pattern = "\\\\*{2,3}"
 """
 
 STYLES_README = """# Style overrides
@@ -263,7 +269,7 @@ def plan(dest: Path, profile: str | None = None, title: str = "",
         ("editio.toml", TOML.format(
             profile=f"profile = {_toml_str(profile)}\n" if profile else "",
             title=_toml_str(title), editors=_toml_str(editors), lang=language,
-            year=today.year).encode()),
+            year=today.year, masks="" if _is_volume_profile(profile) else MASKS).encode()),
     ]
     if _is_volume_profile(profile):
         files += [("tei/volume.xml", FRUS_SAMPLE.format(**fmt).encode()),
