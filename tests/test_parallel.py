@@ -62,3 +62,25 @@ def test_schema_error_found_while_rendering_leaves_no_output(tmp_path):
     assert errs == sorted(ln for ln in check.stdout.splitlines() if "schema.invalid" in ln)
     assert (proj / "build" / "html" / "index.html").read_bytes() == before
     assert not list(proj.glob(".build.tmp-*"))
+
+
+def test_validation_results_are_kept_between_runs(tmp_path):
+    """A file validated once against a schema is not validated again until either changes;
+    the diagnostics are the same."""
+    proj = tmp_path / "p"
+    shutil.copytree(VALID, proj)
+    b = proj / "tei" / "b.xml"
+    b.write_text(b.read_text(encoding="utf-8").replace(
+        "<publicationStmt><p>Test.</p>", "<publicationStmt><p>Test.</p><foo/>", 1), encoding="utf-8")
+    cache = tmp_path / "cache"
+    env = {"EDITIO_CACHE": str(cache)}
+    first = run_editio("check", "--project", proj, env=env)
+    kept = sorted(cache.rglob("*.json"))
+    assert len(kept) == 3            # a.xml, b.xml, authority.xml, each against editio.rng
+    second = run_editio("check", "--project", proj, env=env)
+    assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
+    assert "schema.invalid" in first.stdout
+    b.write_text(b.read_text(encoding="utf-8").replace("<foo/>", ""), encoding="utf-8")
+    third = run_editio("check", "--project", proj, env=env)
+    assert "schema.invalid" not in third.stdout
+    assert len(sorted(cache.rglob("*.json"))) == 4

@@ -184,22 +184,32 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
             else:
                 jobs.append((i, sp, chosen, pline))
 
+    keys = {i: _validation_key(sp, corpus.documents[i]) for i, sp, _, _ in jobs}
+
     def validate_all():
         """[(index, schema, report items of compiling it, declared elements, errors)]"""
         out = []
         for i, sp, chosen, pline in jobs:
             doc = corpus.documents[i]
+            known = _cache_read(keys[i])
+            if known is not None:
+                out.append((i, sp, [], known[1], known[0]))
+                continue
             rep = Report()
             rng = schemas.get(sp, rep, doc.rel, corpus.project.root if chosen else None, pline)
             errors = None
             if rng is not None and not rng.validate(doc.tree):
                 errors = [(e.line, e.message) for e in rng.error_log]
-            out.append((i, sp, rep.items, schemas.elements.get(sp.resolve()), errors))
+            declared = schemas.elements.get(sp.resolve())
+            if rng is not None and not rep.items:
+                _cache_write(keys[i], errors, declared if errors else None)
+            out.append((i, sp, rep.items, declared, errors))
         return out
 
     from editio.parallel import Background
     validation = Background(validate_all) if jobs and not all(
-        sp.resolve() in schemas._cache for _, sp, _, _ in jobs) else None
+        sp.resolve() in schemas._cache or _cache_read(keys[i]) is not None
+        for i, sp, _, _ in jobs) else None
     explained_by: dict[int, list] = {}
     for i, doc in enumerate(corpus.documents):
         if doc in tei_docs:
@@ -228,6 +238,66 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
         finish.cancel = validation.cancel if validation is not None else (lambda: None)
         return report, finish
     return finish()
+
+
+def _cache_dir() -> Path | None:
+    """Where validation results are kept between runs: ``$EDITIO_CACHE`` or
+    ``$XDG_CACHE_HOME/editio`` (``~/.cache/editio``); ``EDITIO_CACHE=0`` keeps none."""
+    import os
+    env = os.environ.get("EDITIO_CACHE")
+    if env == "0":
+        return None
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "editio"
+    return base / "validation"
+
+
+def _validation_key(schema: Path, doc) -> str | None:
+    """A validation's result depends on the schema's bytes, the document's bytes and tree
+    (XIncludes resolved) and libxml2: their hash names it.  None for a schema that pulls in
+    other files (its bytes alone do not say what it allows)."""
+    import hashlib
+    try:
+        sbytes = schema.read_bytes()
+        if b"externalRef" in sbytes or b"<include" in sbytes or b":include" in sbytes:
+            return None
+        h = hashlib.sha256()
+        for part in (sbytes, doc.path.read_bytes(), etree.tostring(doc.tree),
+                     repr(etree.LIBXML_VERSION).encode(), b"editio-validation-1"):
+            h.update(hashlib.sha256(part).digest())
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def _cache_read(key):
+    """(errors, declared) cached under ``key``, or None."""
+    import json
+    d = _cache_dir()
+    if key is None or d is None:
+        return None
+    try:
+        data = json.loads((d / f"{key}.json").read_text(encoding="utf-8"))
+        errors = [tuple(e) for e in data["errors"]] if data["errors"] is not None else None
+        return errors, set(data["declared"]) if data.get("declared") is not None else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _cache_write(key, errors, declared) -> None:
+    import json
+    import os
+    import tempfile
+    d = _cache_dir()
+    if key is None or d is None:
+        return
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"errors": errors, "declared": sorted(declared) if declared else None}, f)
+        os.replace(tmp, d / f"{key}.json")
+    except OSError:
+        pass  # a cache that cannot be written is only slower
 
 
 @dataclass(frozen=True)

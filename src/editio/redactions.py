@@ -418,40 +418,46 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict) -> list[Redaction]:
         return []
     found: list[tuple[tuple, Redaction]] = []
     claimed_elements: set = set()
+    elements = [(rule, el) for rule in rules.elements for el in rule.compiled[0](scope)
+                if isinstance(el, etree._Element)]
+    # a unit none of whose text any pattern matches is not read further
+    text_all = " ".join(scope.itertext()) if rules.patterns else ""
+    live = [rule for rule in rules.patterns if rule.compiled[0].search(text_all)]
+    if not elements and not live:
+        return []
     order = {e: i for i, e in enumerate(scope.iter())}
+    places = _Places(unit)
     # --- elements
-    for rule in rules.elements:
-        match, restored_x, cert_x, extent_x, shown_x = rule.compiled
-        for el in match(scope):
-            if not isinstance(el, etree._Element) or el in claimed_elements:
-                continue
-            if any(a in claimed_elements for a in el.iterancestors()):
-                continue
-            claimed_elements.add(el)
-            restored = _bool(restored_x, el) if restored_x is not None else _default_restored(el)
-            cert = _str(cert_x, el) if cert_x is not None else _default_cert(el)
-            ext_text = _str(extent_x, el) if extent_x is not None else _default_extent(el)
-            extent = parse_extent(ext_text, dict(rules.units)) if ext_text else None
-            shown = _str(shown_x, el) if shown_x is not None else ""
-            block = _block_of(el)
-            found.append(((order.get(el, 0), 0), Redaction(
-                0, unit, _place(unit, block), doc.rel, el.sourceline or 0, doc.column(el),
-                "element", shown, extent, restored,
-                _restoration(el) if restored else "", cert if restored else "", "", el, block,
-                anns.get(el))))
-    # --- text statements (a unit none of whose text any pattern matches is not read further)
-    if rules.patterns and any(rule.compiled[0].search(" ".join(scope.itertext()))
-                              for rule in rules.patterns):
+    for rule, el in elements:
+        _, restored_x, cert_x, extent_x, shown_x = rule.compiled
+        if el in claimed_elements or any(a in claimed_elements for a in el.iterancestors()):
+            continue
+        claimed_elements.add(el)
+        restored = _bool(restored_x, el) if restored_x is not None else _default_restored(el)
+        cert = _str(cert_x, el) if cert_x is not None else _default_cert(el)
+        ext_text = _str(extent_x, el) if extent_x is not None else _default_extent(el)
+        extent = parse_extent(ext_text, dict(rules.units)) if ext_text else None
+        shown = _str(shown_x, el) if shown_x is not None else ""
+        block = _block_of(el)
+        found.append(((order.get(el, 0), 0), Redaction(
+            0, unit, places.of(block), doc.rel, el.sourceline or 0, doc.column(el),
+            "element", shown, extent, restored,
+            _restoration(el) if restored else "", cert if restored else "", "", el, block,
+            anns.get(el))))
+    # --- text statements
+    if live:
         units = dict(rules.units)
         for block in _blocks(scope):
             if any(a in claimed_elements for a in [block, *block.iterancestors()]):
+                continue
+            if not any(rule.compiled[0].search(" ".join(block.itertext())) for rule in live):
                 continue
             text, segs = _flatten(block, claimed_elements)
             if not text.strip():
                 continue
             positions = None
             taken: list[tuple[int, int]] = []
-            for rule in rules.patterns:
+            for rule in live:
                 rx, ctx = rule.compiled
                 if ctx is not None and not ctx.search(text):
                     continue
@@ -469,7 +475,7 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict) -> list[Redaction]:
                     if rule.document:
                         withheld = "whole" if _nothing_else(unit, block) else "part"
                     found.append(((order.get(block, 0), a), Redaction(
-                        0, unit, _place(unit, block), doc.rel, line, col, "statement",
+                        0, unit, places.of(block), doc.rel, line, col, "statement",
                         " ".join(m.group(0).split()), extent, False, "", "", withheld,
                         block, block, None)))
     found.sort(key=lambda x: x[0])
@@ -542,13 +548,19 @@ def _is_block(el) -> bool:
 
 def _blocks(scope):
     """Paragraph-like elements and notes, each read on its own (a note inside a paragraph
-    is its own block; the paragraph reads on after it)."""
+    is its own block; the paragraph reads on after it); nothing inside a header or an
+    omitted part (a note excepted)."""
+    skipped: set = set()
     for el in scope.iter():
-        if not isinstance(el.tag, str) or local(el) in ("teiHeader", "standOff"):
+        if not isinstance(el.tag, str):
             continue
-        if _is_block(el) and not any(local(a) in ("teiHeader", "standOff") or
-                                     (behaviour(a).layout == OMIT and local(a) != "note")
-                                     for a in el.iterancestors()):
+        parent = el.getparent()
+        name = local(el)
+        if (parent is not None and parent in skipped) or name in ("teiHeader", "standOff") or (
+                name != "note" and behaviour(el).layout == OMIT):
+            skipped.add(el)
+            continue
+        if _is_block(el):
             yield el
 
 
@@ -636,7 +648,34 @@ def _newlines_inside(el) -> int:
     return s.count("\n")
 
 
-def _place(unit: Unit, block) -> str:
+class _Places:
+    """Where blocks of one unit are, in reader words (paragraphs counted once)."""
+
+    def __init__(self, unit: Unit):
+        self.unit = unit
+        self._numbers = None
+
+    def of(self, block) -> str:
+        return _place(self.unit, block, self)
+
+    def number(self, block):
+        if self._numbers is None:
+            self._numbers = {}
+            n = 0
+            top = self.unit.element
+            for el in top.iter():
+                if not isinstance(el.tag, str) or local(el) == "head":
+                    continue
+                if behaviour(el).layout == LINE and not any(local(a) == "note" for a in el.iterancestors()) \
+                        and not _nested_line(el, top):
+                    n += 1
+                    self._numbers[el] = n
+                elif el not in self._numbers:
+                    self._numbers[el] = n + 1   # a block that is not a paragraph: the next one
+        return self._numbers.get(block)
+
+
+def _place(unit: Unit, block, places: "_Places | None" = None) -> str:
     """Where in the document, in reader words: "¶ 5", "note 3", "source note", "heading"."""
     if block is None:
         return ""
@@ -650,6 +689,9 @@ def _place(unit: Unit, block) -> str:
         return "heading"
     if _starts_source(block):
         return "source note"
+    if places is not None:
+        k = places.number(block)
+        return f"¶ {k}" if k else ""
     n = 0
     for el in unit.element.iter():
         if not isinstance(el.tag, str) or local(el) == "head":
