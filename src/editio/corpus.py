@@ -27,6 +27,7 @@ from editio.text import plain, view_of
 
 T = "{%s}" % TEI_NS
 POINTER_ATTRS = ("ref", "target", "corresp", "sameAs", "resp", "who", "source", "facs", "url")
+SINGLE_POINTER_ATTRS = ("url",)
 SAFE_SCHEMES = {"http", "https", "mailto", "doi", "urn"}
 ENTITY_KINDS = {"person": "person", "place": "place", "org": "org", "event": "event"}
 NAME_ELEMENTS = {"persName": "person", "placeName": "place", "orgName": "org", "geogName": "place",
@@ -386,7 +387,11 @@ class Corpus:
             return Resolved("missing", url=token)
 
     def targets(self, doc: Document, el, attr: str) -> list[tuple[str, Resolved]]:
-        return [(t, self.resolve(doc, t)) for t in (el.get(attr) or "").split()]
+        """The pointers of ``attr``: a list for most pointer attributes, one URI for ``@url``
+        (``data.pointer``: "Document A.1" is one name, not two)."""
+        val = el.get(attr) or ""
+        toks = [val.strip()] if attr in SINGLE_POINTER_ATTRS and val.strip() else val.split()
+        return [(t, self.resolve(doc, t)) for t in toks]
 
     # ---- cross-document structures (built once)
     @cached_property
