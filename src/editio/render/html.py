@@ -527,7 +527,7 @@ class HtmlRenderer:
         desc = f"{entry.term}: {entry.description}" if entry.description else entry.term
         if href:
             node = self.el(out, "a", el, cls=f"gloss gloss-{entry.kind}", href=href,
-                           data_gloss=desc, data_gloss_kind=entry.label)
+                           data_gloss=desc, data_gloss_kind=entry.kind.capitalize())
         else:
             node = self.el(out, "span", el, cls=f"gloss gloss-{entry.kind}", title=desc)
         self.children(el, node)
