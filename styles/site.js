@@ -1,13 +1,50 @@
 /* editio: progressive enhancement of the static edition. Everything works without it:
    the view toggle is CSS-only, note calls link to the notes, the annotation list is complete.
-   This script adds: remembered reading view, note popovers (hover, focus, tap; Esc closes),
+   This script adds: remembered reading view and layers, the side-by-side view, note popovers (hover, focus, tap; Esc closes),
    the access date and paragraph in "cite this", annotation filters, and Pagefind search. */
 (function () {
   "use strict";
   var doc = document;
   doc.documentElement.classList.add("js");
 
-  /* ---- reading view: remember the choice; ?view=diplomatic selects it */
+  /* ---- reading view: remember the choice; ?view=diplomatic|parallel selects it.
+     Side by side builds, once, a diplomatic copy of each numbered paragraph beside it
+     (the copy has no ids, no links to follow twice, and is read as the source). */
+  function buildParallel() {
+    var text = doc.querySelector(".doc-body .tei-text");
+    if (!text || text.hasAttribute("data-parallel")) return;
+    text.setAttribute("data-parallel", "");
+    var heads = doc.createElement("div");
+    heads.className = "parallel-heads";
+    heads.setAttribute("aria-hidden", "true");
+    heads.innerHTML = "<span>Diplomatic (the source as it stands)</span><span>Edited</span>";
+    text.parentNode.insertBefore(heads, text);
+    text.querySelectorAll("[data-para]").forEach(function (p) {
+      if (p.parentNode.closest("[data-para]")) return;
+      var ed = doc.createElement("div"), dip = doc.createElement("div");
+      ed.className = "ed-cell";
+      dip.className = "dip-cell";
+      dip.setAttribute("aria-label", "Diplomatic reading");
+      dip.setAttribute("role", "group");
+      Array.prototype.slice.call(p.childNodes).forEach(function (n) {
+        if (n.nodeType === 1 && n.classList.contains("permalink")) return;
+        ed.appendChild(n);
+      });
+      var copy = ed.cloneNode(true);
+      copy.querySelectorAll("[id]").forEach(function (e) { e.removeAttribute("id"); });
+      copy.querySelectorAll("a[href]").forEach(function (a) { a.setAttribute("tabindex", "-1"); });
+      while (copy.firstChild) dip.appendChild(copy.firstChild);
+      p.insertBefore(ed, p.firstChild);
+      p.insertBefore(dip, ed);
+    });
+  }
+
+  function setView(value) {
+    if (value === "parallel") buildParallel();
+    doc.body.classList.toggle("parallel", value === "parallel");
+    doc.documentElement.setAttribute("data-view", value);
+  }
+
   function setupViews() {
     var radios = doc.querySelectorAll('input[name="view"]');
     if (!radios.length) return;
@@ -19,11 +56,23 @@
       if (want && r.value === want) r.checked = true;
       r.addEventListener("change", function () {
         try { localStorage.setItem("editio-view", r.value); } catch (e) { /* ignore */ }
-        doc.documentElement.setAttribute("data-view", r.value);
+        setView(r.value);
       });
     });
     var checked = doc.querySelector('input[name="view"]:checked');
-    if (checked) doc.documentElement.setAttribute("data-view", checked.value);
+    if (checked) setView(checked.value);
+  }
+
+  /* ---- layers (names, cross-references, errors, back-links): off by default, the
+     reader's choice remembered across pages */
+  function setupLayers() {
+    doc.querySelectorAll("input[data-layer]").forEach(function (box) {
+      var key = "editio-layer-" + box.getAttribute("data-layer");
+      try { box.checked = localStorage.getItem(key) === "1"; } catch (e) { /* ignore */ }
+      box.addEventListener("change", function () {
+        try { localStorage.setItem(key, box.checked ? "1" : "0"); } catch (e) { /* ignore */ }
+      });
+    });
   }
 
   /* ---- note popovers */
@@ -68,8 +117,8 @@
   function place(call, pop) {
     var host = pop.offsetParent || doc.body;
     var hr = host.getBoundingClientRect(), cr = call.getBoundingClientRect();
-    var width = pop.offsetWidth, maxLeft = Math.max(0, doc.documentElement.clientWidth - hr.left - width - 8);
-    var left = Math.min(Math.max(cr.left - hr.left - 16, -hr.left + 8), maxLeft);
+    var width = pop.offsetWidth, maxLeft = doc.documentElement.clientWidth - hr.left - width - 8;
+    var left = Math.max(Math.min(cr.left - hr.left - 16, maxLeft), -hr.left + 8);
     pop.style.left = left + "px";
     pop.style.top = (cr.bottom - hr.top + 6) + "px";
   }
@@ -230,6 +279,6 @@
     }
   }
 
-  function ready() { setupViews(); setupNotes(); setupGlosses(); setupCite(); setupFilters(); setupSearch(); }
+  function ready() { setupLayers(); setupViews(); setupNotes(); setupGlosses(); setupCite(); setupFilters(); setupSearch(); }
   if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", ready); else ready();
 })();

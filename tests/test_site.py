@@ -98,9 +98,11 @@ def test_document_page(basic):
     notes = tree.xpath('//ol[@class="annotations"]/li')
     assert [c.get("href") for c in calls] == [f"#note-{i}" for i in range(1, 6)]
     assert [n.get("id") for n in notes] == [f"note-{i}" for i in range(1, 6)]
-    # stable paragraph anchors with visible permalinks
+    # stable paragraph anchors; the permalink carries the number the margin shows (no text)
     for p in tree.xpath('//*[@data-para]'):
         assert p.xpath('./a[@class="permalink"]/@href') == ["#" + p.get("id")]
+        assert p.xpath('./a[@class="permalink"]/@data-n') == [p.get("data-para")]
+        assert p.xpath('string(./a[@class="permalink"])') == ""
     # cross-reference target shows who points to it
     refby = tree.xpath('//*[@id="t001-x01"]/following-sibling::span[@class="backlinks"][1]//a/@href')
     assert "t002.html#note-2" in refby

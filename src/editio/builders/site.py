@@ -143,6 +143,11 @@ def inner_html(el) -> Markup:
     return Markup("").join(parts)
 
 
+SEARCH_EXCLUDE = (".reading-dip", ".note-call", ".backlinks", ".permalink", ".paratext-label",
+                  ".block-label", ".reading-tools", ".doc-links", ".cite", ".doc-about")
+"""What Pagefind leaves out of a page: what is not the edited reading a reader searches."""
+
+
 def strip_ids(el, page: str) -> None:
     """Make a fragment placeable on another page: no ids, no permalinks, same-page
     links pointed at ``page``."""
@@ -880,7 +885,9 @@ class Site:
         lang = (self.project.language or "en").split("-")[0]
         if not re.fullmatch(r"[A-Za-z]{2,8}", lang):  # Pagefind names files after it
             lang = "en"
-        cfg = IndexConfig(output_path=str(self.out / "pagefind"), force_language=lang)
+        # the edited reading only: no source readings, note calls, back-links or numbers
+        cfg = IndexConfig(output_path=str(self.out / "pagefind"), force_language=lang,
+                          exclude_selectors=list(SEARCH_EXCLUDE))
         with tempfile.TemporaryDirectory(prefix="editio-search-", dir=_memory_tmp()) as tmp:
             for i, rec in enumerate(self.search_records):
                 Path(tmp, f"r{i}.html").write_text(self.record_html(rec), encoding="utf-8")

@@ -272,9 +272,10 @@ class HtmlRenderer:
         return node
 
     def permalink(self, node, p):
-        a = etree.SubElement(node, "a", {"class": "permalink", "href": "#" + self.links.anchor(self.rdoc, p[0]),
-                                         "aria-label": f"Permalink to paragraph {p[1]}"})
-        a.text = "¶"
+        # the number shows in the margin (CSS ``attr(data-n)``), so it is no part of the
+        # text a reader copies, a search indexes or the diplomatic view compares
+        etree.SubElement(node, "a", {"class": "permalink", "href": "#" + self.links.anchor(self.rdoc, p[0]),
+                                     "aria-label": f"Paragraph {p[1]} (link)", "data-n": str(p[1])})
 
     def b_paragraph(self, el, out):
         self.line(el, out, "p")
@@ -579,7 +580,7 @@ class HtmlRenderer:
             self.children(dip, s)
         if self.view in ("both", "edited") and ed is not None:
             lead, trail = _edge_space(ed)
-            add_text(out, lead)
+            self.edge_space(out, lead, dip)
             s = self.el(out, "span", ed, cls="reading reading-ed", data_cert=ed.get("cert"))
             if local(ed) == "supplied" and is_unrestored(ed):
                 s.set("class", s.get("class") + " unrestored")
@@ -587,7 +588,15 @@ class HtmlRenderer:
             else:
                 self.children(ed, s)
                 _strip_edges(s)
-            add_text(out, trail)
+            self.edge_space(out, trail, dip)
+
+    def edge_space(self, out, space: str, dip) -> None:
+        """Space at the edge of the edited reading, kept outside its mark; where both
+        readings show, marked as the edited reading's (the diplomatic view hides it)."""
+        if space and self.view == "both" and dip is not None:
+            etree.SubElement(out, "span", {"class": "ed-space"}).text = space
+        else:
+            add_text(out, space)
 
     def call(self, ann: Annotation, out):
         """The note call after an annotated passage (site: a link to the note)."""
