@@ -64,7 +64,7 @@ def test_stats_json_counts_and_extents():
     docs = {d["label"]: d for d in data["documents"]}
     assert [d["count"] for d in data["documents"]] == [8, 2, 3]
     assert docs["Doc. 2"]["withheld"] == "whole"
-    assert docs["Doc. 2"]["extent_text"] == "2 pages, 1 passage of unstated extent"
+    assert docs["Doc. 2"]["extent_text"] == "2 pages, handling designator"
     assert data["withheld"] == [{"document": "d2", "label": "Doc. 2", "withheld": "whole",
                                  "title": "2. Telegram From the Embassy to the Department of State"}]
 
@@ -76,7 +76,7 @@ def test_stats_text():
     assert lines[0] == "Redactions: 13 in 3 of 3 document(s); 2 restored, 11 not restored"
     assert "Restored, by certainty: high 1, medium 1" in lines
     assert "Documents withheld: 1 in whole, 0 in part" in lines
-    assert any(re.fullmatch(r"Doc\. 2\s+2\s+2 pages, 1 passage of unstated extent; withheld in whole", ln)
+    assert any(re.fullmatch(r"Doc\. 2\s+2\s+2 pages, handling designator; withheld in whole", ln)
                for ln in lines)
 
 
@@ -180,7 +180,7 @@ def test_book_appendix(tmp_path):
     assert "13 redactions in 3 documents" in flat
     assert "Documents withheld: 1 in whole, 0 in part" in flat
     assert re.search(r"Doc\. 2: 2\. Telegram From the Embassy to the Department of State \(2: 2 pages, "
-                     r"1 passage of unstated extent; withheld in whole\)", flat)
+                     r"handling designator; withheld in whole\)", flat)
     appendix = text[text.index("Appendix: Redactions\n"):]
     # one row per redaction, each with the page it stands on (the chapters come first)
     pages = [int(p) for p in re.findall(r"(?:not restored|\(high\)|\(medium\)) +(\d+)$", appendix, re.M)]

@@ -747,6 +747,7 @@ def tally(items: list[Redaction]) -> dict:
         slot["count"] += 1
         if e.quantity is None:
             slot["unquantified"] = slot.get("unquantified", 0) + 1
+            slot.setdefault("what", []).append(e.what)
         elif e.qualifier == "less than":
             slot["less_than"] += 1
         else:
@@ -792,11 +793,16 @@ def describe_tally(t: dict) -> str:
             bits.append(f"{n} passage{'s' if n != 1 else ''} of less than 1 {unit}")
         if s.get("unquantified"):
             n = s["unquantified"]
-            word = {"text": "passage", "name": "name", "word": "word"}.get(unit, unit)
-            bits.append(f"{n} {word}{'s' if n != 1 else ''}" +
-                        (" of unstated extent" if unit == "text" else ""))
+            whats = s.get("what", [])
+            if unit == "text" and n <= 2 and all(whats):   # what the statement names
+                bits.append(" and ".join(whats))
+            else:
+                word = {"text": "passage", "name": "name", "word": "word"}.get(unit, unit)
+                bits.append(f"{n} {word}{'s' if n != 1 else ''}" +
+                            (" of unstated extent" if unit == "text" else ""))
         parts.append(" and ".join(bits))
-    if set(ext) == {"text"} and ext["text"].get("unquantified") == t["count"]:
+    if set(ext) == {"text"} and ext["text"].get("unquantified") == t["count"] \
+            and not all(ext["text"].get("what", [])):
         return "not stated"
     return ", ".join(p for p in parts if p) or "none"
 
