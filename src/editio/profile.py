@@ -26,6 +26,7 @@ Keys (``docs/profiles.md`` gives each with an example)::
     [[signs]]                   # the key to the signs (sample HTML, meaning, kinds, view)
     [check]  correction_types = [...]
     [redactions]                # carried through untouched (editio.redactions reads it)
+    [policy]                    # the editorial policy on errors (editio.rules.policy reads it)
 
 The profile is loaded once per run into a frozen :class:`Profile`; nothing is
 kept at module level.  Unknown keys are reported (``config.unknown``) with the
@@ -47,7 +48,7 @@ BASE = "default"
 # every key a profile may hold: table -> keys (None: free-form table)
 TOP_KEYS = {"name", "extends", "description", "principles", "mask_pattern", "namespaces", "units",
             "notes", "behaviours", "glossaries", "pointers", "labels", "signs", "check",
-            "redactions", "page_images", "schema"}
+            "redactions", "page_images", "schema", "policy"}
 TABLE_KEYS = {
     "units": {"xpath", "id", "number", "label", "kind", "title", "exclude"},
     "notes": {"number"},
@@ -61,6 +62,7 @@ TABLE_KEYS = {
     "redactions": None,
     "namespaces": None,
     "page_images": {"report"},
+    "policy": {"emend", "annotate", "cite", "cite_exempt"},
 }
 LAYOUTS = ("container", "line", "inline", "space", "omit")
 
@@ -113,6 +115,7 @@ class Profile:
     signs: tuple[dict, ...] = ()
     correction_types: tuple[str, ...] = ()
     redactions: dict = field(default_factory=dict, hash=False, compare=False)
+    policy: dict = field(default_factory=dict, hash=False, compare=False)
     page_images: str = "summary"                    # summary | each
     schema: Path | None = None                      # RELAX NG for files that name none
     template_dirs: tuple[Path, ...] = ()            # profile templates, most specific first
@@ -384,6 +387,7 @@ def _build(d: dict, chain, root: Path, dirs, diags, origins=None) -> Profile:
         signs=tuple(s for s in typed(d.get("signs", []), list, "signs") if isinstance(s, dict)),
         correction_types=tuple(typed(check.get("correction_types", []), list, "check.correction_types")),
         redactions=typed(d.get("redactions", {}), dict, "redactions"),
+        policy=typed(d.get("policy", {}), dict, "policy"),
         page_images=str(typed(d.get("page_images", {}), dict, "page_images").get("report", "summary")),
         schema=_schema_path(d, origins, root),
         template_dirs=tuple(dirs), diagnostics=tuple(diags))

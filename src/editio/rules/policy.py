@@ -4,7 +4,8 @@ A critical edition emends *transmission* errors (what went wrong between the aut
 witness: a platform's masks, a machine translation's garbles, typographic slips) and leaves
 *authorial* errors (facts, dates, numbers, names the author got wrong) in the reading text,
 recording the facts in a note, as the *Foreign Relations of the United States* series does.
-The policy is declared in ``editio.toml`` (or the edition's profile)::
+The policy is declared in the edition's profile (``profile.toml``, table ``[policy]``; an
+``editio.toml`` table of the same name overlays it)::
 
     [policy]
     emend = ["translation", "name", "typographic"]     # corr/@type emended in the reading
@@ -44,8 +45,9 @@ class Policy:
 
     @classmethod
     def of(cls, project) -> "Policy | None":
-        data = (getattr(project, "extra", None) or {}).get("policy")
-        if not isinstance(data, dict):
+        prof = getattr(project, "profile", None)
+        data = getattr(prof, "policy", None) or (getattr(project, "extra", None) or {}).get("policy")
+        if not isinstance(data, dict) or not data:
             return None
 
         def words(key):
