@@ -227,3 +227,53 @@ def test_search_leaves_out_what_is_not_the_reading(edition_site):
         assert sel in SEARCH_EXCLUDE
     html = (edition_site / "d004.html").read_text(encoding="utf-8")
     assert "¶</a>" not in html
+
+
+# the transcription (the source's own words), quotations of it and the page's address are
+# not the editors' text; everything else a reader sees is
+NOT_EDITORS = ('//script|//style|//*[@hidden]|//code|//*[contains(@class, "tei-text")]'
+               '|//*[contains(@class, "reading-dip")]|//*[contains(@class, "note-dip")]'
+               '|//*[contains(@class, "cite-url")]|//*[contains(@class, "cite-hint")]')
+ISO = re.compile(r"(?<![\w/.-])\d{4}-(?:0[1-9]|1[0-2])(?:-\d{2})?(?![\w/-])")
+TOKEN = re.compile(r"(?<![\w#/.-])[A-Za-z_][\w.-]*\d[\w.-]*(?<![.-])")
+QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
+
+
+def visible_text(path: Path) -> str:
+    from lxml import html
+    root = html.parse(str(path)).getroot()
+    for el in root.xpath(NOT_EDITORS):
+        if el.getparent() is not None:
+            el.getparent().remove(el)
+    return " ".join(root.text_content().split())
+
+
+def test_reader_language_on_every_page(edition_site):
+    """No xml:id and no ISO date in what a reader sees (the transcription and quotations
+    of the source aside): documents as "Doc. 3", events by name, dates in words."""
+    ids = set()
+    for f in (REPO / "tei").glob("*.xml"):
+        ids |= {i for i in re.findall(r'xml:id="([^"]+)"', f.read_text(encoding="utf-8"))
+                if any(c.isdigit() for c in i)}
+    assert ids
+    found = {}
+    for page in sorted(edition_site.glob("*.html")):
+        if page.name == "principles.html":   # the encoding appendix names TEI on purpose
+            continue
+        text = QUOTED.sub("", visible_text(page))
+        bad = [m.group(0) for m in ISO.finditer(text)] + [t for t in TOKEN.findall(text) if t in ids]
+        if bad:
+            found[page.name] = bad[:8]
+    assert found == {}
+
+
+def test_dates_in_words():
+    sys.path.insert(0, str(REPO / "src"))
+    from editio.dates import in_words, iso_in_words, range_in_words
+    assert in_words("1950-10-25") == "25 October 1950" and in_words("1958-02") == "February 1958"
+    assert range_in_words("1957-12-16", "1957-12-25") == "16–25 December 1957"
+    assert range_in_words("1949-01-30", "1949-02-07") == "30 January – 7 February 1949"
+    assert range_in_words("1954-09-16", "1955-10-26") == "16 September 1954 – 26 October 1955"
+    assert iso_in_words("date: 1949-02-08 against 1949-01-30/1949-02-07") == \
+        "date: 8 February 1949 against 30 January – 7 February 1949"
+    assert iso_in_words("see https://x.org/2011-06/24/a.htm") == "see https://x.org/2011-06/24/a.htm"

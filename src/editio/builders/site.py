@@ -32,7 +32,7 @@ from markupsafe import Markup
 from editio import TEI_NS, XML_ID, XML_LANG, __version__, gate, publish
 from editio.behaviours import local
 from editio.diagnostics import Report
-from editio.render.html import (HtmlRenderer, Links, anchor_name, annotation_label, kind_label,
+from editio.render.html import (HtmlRenderer, Links, anchor_name, annotation_label, kind_label, reader_text,
                                 type_label)
 from editio.resources import style_file, styles_dir, template_dirs
 from editio.text import plain
@@ -277,6 +277,7 @@ class Site:
                           autoescape=select_autoescape(default=True, default_for_string=True),
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         env.filters["date"] = fmt_date
+        env.filters["reader"] = lambda text: reader_text(self.edition, text)
         prof = self.profile
         env.globals.update(kind_label=lambda k: kind_label(prof, k) or k.capitalize(),
                            type_label=lambda t: type_label(prof, t), lang_name=lang_name)

@@ -23,6 +23,7 @@ from lxml import etree
 from editio import XML_ID, XML_LANG
 from editio.annotations import Annotation
 from editio.behaviours import is_tei, local
+from editio.dates import dates_in_words, iso_in_words
 from editio.diagnostics import Report
 from editio.text import choice_reading, is_unrestored
 from editio.transforms import Edition, ResolvedDoc
@@ -109,6 +110,50 @@ def add_text(out, s: str | None) -> None:
         last.tail = (last.tail or "") + s
     else:
         out.text = (out.text or "") + s
+
+
+_ID_TOKEN = re.compile(r"(?<![\w#/.-])[A-Za-z_][\w.-]*\d[\w.-]*(?<![.-])")
+
+
+def id_label(edition, token: str) -> str:
+    """The reader's label of an ``xml:id`` ("Doc. 3", "Doc. 1, note 32", "Doc. 2, ¶ 4",
+    an event's name), or "" where the token is no id of the edition."""
+    for doc in edition.corpus.documents:
+        if token in doc.ids:
+            return edition.target(doc, "#" + token).label or ""
+    return ""
+
+
+def reader_text(edition, text: str) -> str:
+    """:func:`reader_ids` on plain text (an entity's or event's description), with ISO
+    dates in words."""
+    if not text or not any(c.isdigit() for c in text):
+        return text
+    return iso_in_words(_ID_TOKEN.sub(lambda m: id_label(edition, m.group(0)) or m.group(0), text))
+
+
+def reader_ids(edition, out) -> None:
+    """Identifiers an editor wrote in a note's prose ("d002 gives the same dates", a
+    reference whose text is its target's id) read as the reader's labels ("Doc. 3 gives
+    …"). Only tokens with a digit that are ids of the edition are replaced."""
+    def sub(text):
+        if not text or not any(c.isdigit() for c in text):
+            return text
+        return _ID_TOKEN.sub(lambda m: id_label(edition, m.group(0)) or m.group(0), text)
+    for el in out.iter():
+        if not isinstance(el.tag, str) or el.tag in ("code", "q"):
+            if el is not out:
+                el.tail = sub(el.tail)
+            continue
+        el.text = sub(el.text)
+        if el is not out:
+            el.tail = sub(el.tail)
+
+
+def event_name(ent) -> str:
+    """An event's name with its dates in words, unless the name already gives them."""
+    when = dates_in_words(ent.element)
+    return ent.name + (f" ({when})" if when and when not in ent.name else "")
 
 
 class HtmlRenderer:
@@ -654,6 +699,7 @@ class HtmlRenderer:
         finally:
             self._in_note -= 1
         self.view = saved
+        reader_ids(self.edition, out)
 
     def derived(self, ann: Annotation, out):
         """The relation derived from the passage's claims (editio.rules.claims), where it was
@@ -674,7 +720,7 @@ class HtmlRenderer:
                     return self.place_label(rd, seg) if rd is not None else doc.id
             return ""
         span = etree.SubElement(out, "span", {"class": "derived", "data-relation": d.relation})
-        span.text = " Compared by its claims: " + d.readable(name_of, place_of) + "."
+        span.text = " Compared by its claims: " + iso_in_words(d.readable(name_of, place_of)) + "."
 
     def related(self, ann: Annotation, out):
         """The other passages of the same event(s): "Event (dates). Also in: Doc. 2, ¶ 4; …"."""
@@ -700,7 +746,7 @@ class HtmlRenderer:
         """An event's name and dates (site: a link to the concordance)."""
         href = self.links.event(ent)
         lead = etree.SubElement(out, "a" if href else "span", {"href": href} if href else {})
-        lead.text = ent.name + (f" ({ent.dates})" if ent.dates else "")
+        lead.text = event_name(ent)
 
     def xref(self, out, href: str, label: str, suffix: str = "", subtype: str = "") -> None:
         """A link to another passage (print: with its page number)."""
