@@ -18,6 +18,7 @@ that allows scripts and styles from the site only and no inline script.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import shutil
@@ -339,27 +340,26 @@ class Site:
         if self.progress:
             self.progress.start("HTML site", total)
         from editio.parallel import split_map
-        for records, diagnostics, assets in split_map(self.edition.docs, self._document_job):
+        jobs = [functools.partial(self.document, rd) for rd in self.edition.docs] + pages
+        for records, diagnostics, assets in split_map(jobs, self._page_job):
             self.search_records.extend(records)
             for d in diagnostics:
                 self.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
             self.assets.update(assets)
-            self._tick()
-        for make in pages:
-            make()
             self._tick()
         self.index_search()
         self._tick()
         if self.progress:
             self.progress.stop()
 
-    def _document_job(self, rd: ResolvedDoc) -> tuple[list, list, dict]:
-        """Write one document's page (in whichever process :func:`editio.parallel.split_map`
-        runs it); return what the page added to the site's search records, report and
-        assets, taken back out here so that the parent merges them in document order."""
+    def _page_job(self, make) -> tuple[list, list, dict]:
+        """Write one page (a document's, or a fixed page; in whichever process
+        :func:`editio.parallel.split_map` runs it); return what the page added to the site's
+        search records, report and assets, taken back out here so that the parent merges
+        them in the order of the pages, whichever process made them."""
         n_rec, n_diag = len(self.search_records), len(self.report.items)
         before = dict(self.assets)
-        self.document(rd)
+        make()
         records = self.search_records[n_rec:]
         del self.search_records[n_rec:]
         diagnostics = self.report.items[n_diag:]
