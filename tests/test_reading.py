@@ -183,8 +183,6 @@ def test_every_font_named_is_shipped_and_loaded(browser, site, edition_site):
     ctx, pg, w = new_page(browser, site)
     for page, want in (("d004.html", {"editio Garamond"}), ("persons.html", set(declared))):
         pg.goto(site + page)
-        pg.evaluate("document.fonts.ready")
-        pg.wait_for_load_state("networkidle")
         loaded = pg.evaluate("""async () => { await document.fonts.ready;
             return [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family.replace(/"/g, '')); }""")
         assert want <= set(loaded), (page, loaded)
@@ -277,3 +275,22 @@ def test_dates_in_words():
     assert iso_in_words("date: 1949-02-08 against 1949-01-30/1949-02-07") == \
         "date: 8 February 1949 against 30 January – 7 February 1949"
     assert iso_in_words("see https://x.org/2011-06/24/a.htm") == "see https://x.org/2011-06/24/a.htm"
+
+
+def test_index_mentions_grouped_by_document():
+    """"Doc. 5: ¶¶ 1, 4, 36–38; note 3"; past fifteen paragraphs "¶¶ 2–98 passim"."""
+    sys.path.insert(0, str(REPO / "src"))
+    from editio.builders.site import Mention, mention_groups
+
+    class Rd:
+        def __init__(self, i):
+            self.id, self.label = f"d{i}", f"Doc. {i}"
+    a, b = Rd(5), Rd(6)
+    ms = [Mention(a, f"¶ {n}", f"d5.html#p{n}", "Mikoyan") for n in (36, 1, 4, 37, 38, 4)]
+    ms.append(Mention(a, "note 3", "d5.html#note-3", "Mikoyan"))
+    ms += [Mention(b, f"¶ {n}", f"d6.html#p{n}", "Mikoyan") for n in range(2, 40, 2)]
+    g5, g6 = mention_groups(ms, {"d5": "d5.html", "d6": "d6.html"})
+    assert [p["sign"] for p in g5["parts"]] == ["¶¶", "note"]
+    assert [t for t, _ in g5["parts"][0]["items"]] == ["1", "4", "36–38"]
+    assert g5["parts"][0]["items"][2][1] == "d5.html#p36"
+    assert g6["parts"][0]["passim"] and g6["parts"][0]["items"][0][0] == "2–38"

@@ -235,6 +235,47 @@ class Mention:
     form: str
 
 
+PASSIM = 15
+"""A document with more mentioned paragraphs than this is cited "passim" in an index."""
+
+
+def mention_groups(mentions: list, doc_pages: dict) -> list[dict]:
+    """An index entry's mentions grouped by document, paragraphs in ranges: "Doc. 5:
+    ¶¶ 1, 4, 36–38; notes 3, 7", or "¶¶ 2–98 passim" past :data:`PASSIM` paragraphs."""
+    out: list[dict] = []
+    by_doc: dict = {}
+    for m in mentions:
+        g = by_doc.get(m.rdoc.id)
+        if g is None:
+            g = by_doc[m.rdoc.id] = {"rd": m.rdoc, "href": doc_pages.get(m.rdoc.id, ""), "paras": {},
+                                     "notes": {}}
+            out.append(g)
+        num = re.fullmatch(r"(¶|note) (\w+)", m.label)
+        if num and num.group(1) == "¶" and num.group(2).isdigit():
+            g["paras"].setdefault(int(num.group(2)), m.href)
+        else:
+            g["notes"].setdefault(num.group(2) if num else m.label, m.href)
+    for g in out:
+        paras = sorted(g["paras"])
+        parts = []
+        if len(paras) > PASSIM:
+            parts.append({"sign": "¶¶", "items": [(f"{paras[0]}–{paras[-1]}", g["paras"][paras[0]])],
+                          "passim": True})
+        elif paras:
+            runs, start = [], paras[0]
+            for a, b in zip(paras, paras[1:] + [None]):
+                if b != a + 1:
+                    runs.append((f"{start}–{a}" if a != start else str(a), g["paras"][start]))
+                    start = b
+            parts.append({"sign": "¶¶" if len(paras) > 1 else "¶", "items": runs, "passim": False})
+        if g["notes"]:
+            parts.append({"sign": "notes" if len(g["notes"]) > 1 else "note",
+                          "items": list(g["notes"].items()), "passim": False})
+        g["parts"] = parts
+        g["count"] = len(paras) + len(g["notes"])
+    return out
+
+
 # ------------------------------------------------------------------ the site
 class Site:
     def __init__(self, edition: Edition, out: Path, report: Report, progress=None):
@@ -279,6 +320,7 @@ class Site:
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         env.filters["date"] = fmt_date
         env.filters["reader"] = lambda text: reader_text(self.edition, text)
+        env.filters["mention_groups"] = lambda ms: mention_groups(ms, self.doc_pages)
         prof = self.profile
         env.globals.update(kind_label=lambda k: kind_label(prof, k) or k.capitalize(),
                            type_label=lambda t: type_label(prof, t), lang_name=lang_name)
@@ -704,8 +746,8 @@ class Site:
             self.write(f"{page}.html", "entities.html", kind=kind, kind_label=ENTITY_LABELS[kind],
                        entities=ents)
             for e, ms in ents:
-                content = " ".join([e.name, *[n for n, _, _ in e.names], e.description,
-                                    *{m.form for m in ms}])
+                content = " ".join(dict.fromkeys([*[n for n, _, _ in e.names], e.description,
+                                                  *(m.form for m in ms)]))
                 self.search_records.append({
                     "url": f"/{page}.html#{e.id}", "content": content,
                     "meta": {"title": f"{e.name} ({ENTITY_LABELS[kind]})"},
