@@ -1512,3 +1512,14 @@ def test_case03_svg_with_outside_image_in_the_pdf(tmp_path, listener):
     assert len(hits) == before  # WeasyPrint asked the network for nothing
     assert "not fetched: evil.svg: refers to" in b.stderr  # the fetcher refused the whole SVG
     assert SECRET.encode() not in (proj / "build" / "pdf" / "edition.pdf").read_bytes()
+
+
+@pytest.mark.parametrize("schema", ["/dev/zero", "fifo"])
+def test_case16_schema_on_the_command_line_that_is_a_device_or_fifo(tmp_path, schema):
+    proj = project(tmp_path / "p", {"tei/d.xml": tei("<p>x</p>")})
+    if schema == "fifo":
+        schema = tmp_path / "s.rng"
+        os.mkfifo(schema)
+    r = run_editio("check", "--project", proj, "--schema", schema, timeout=30)
+    no_traceback(r)
+    assert r.returncode == 1 and "not a regular file [schema.unreadable]" in r.stdout, r.stdout

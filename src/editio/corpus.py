@@ -50,11 +50,12 @@ class Document:
     # ---- locations: lxml keeps an element's line; its column is found in the source
     @cached_property
     def _source_lines(self) -> list[str]:
-        try:
-            data = self.path.read_bytes()
+        from editio import gate
+        try:  # read again only as a regular file (it may have been swapped for a FIFO meanwhile)
+            data = gate.open_regular(self.path)
             enc = self.tree.docinfo.encoding or "utf-8"
             return data.decode(enc, errors="replace").lstrip("\ufeff").split("\n")
-        except (OSError, LookupError):
+        except (OSError, LookupError, gate.Refused):
             return []
 
     @cached_property
