@@ -832,11 +832,10 @@ def test_ten_megabyte_document(tmp_path):
     assert t.returncode == 0
     lines = t.stdout.split("\n")
     assert len(lines) == n and lines[0].startswith("In October 1958 the last volunteers left")
-    # the site is built; the PDF is refused with a located warning (too long for one layout)
-    b = run_editio("build", "--project", proj, timeout=900)
+    # the site is built (the book of a text this size is laid out in parts of bounded
+    # memory, tests/test_pdf.py; thousands of pages are too slow for this test)
+    b = run_editio("build", "--project", proj, "--format", "html", timeout=900)
     assert b.returncode == 0, b.stderr[-2000:]
-    assert "tei/big.xml:1:1: warning: the texts hold" in b.stderr and "[pdf.too-large]" in b.stderr
-    assert not (proj / "build" / "pdf" / "edition.pdf").exists()
     page = max((proj / "build" / "html").glob("*.html"), key=lambda p: p.stat().st_size)
     assert page.read_text(encoding="utf-8").count("withdrawal</") == n
 

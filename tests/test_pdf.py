@@ -352,8 +352,9 @@ def test_hyphenation_and_language(basic):
     edition, report = prepare(load(basic))
     book = Book(edition, report)
     book.render_chapters()
-    html = book.html()
-    assert '<html lang="en">' in html
+    ctx = book.context()
+    html = "".join(book.part_html(p, ctx) for p in book.parts())
+    assert html.count('<html lang="en">') == len(book.parts())
     css = (Path(__file__).resolve().parents[1] / "styles" / "print.css").read_text()
     assert "hyphens: auto" in css and "widows: 2" in css and "float: footnote" in css
 
@@ -444,3 +445,251 @@ def test_frus_volume_builds(tmp_path, frus_edition):
     for name, page in pdf.dests.items():
         if "--note-" in name:
             assert pdf.dests.get(name.replace("--note-", "--call-")) == page, name
+
+
+# ------------------------------------------------------- the book in parts
+def _pike(path):
+    pikepdf = pytest.importorskip("pikepdf")
+    return pikepdf.open(path)
+
+
+def test_links_across_parts_land_on_named_destinations(book):
+    """Every internal link, within a part or to another part, is a /Dest naming a
+    destination of the book; none is left as the parts' editio-dest: placeholder."""
+    _, pdf = book
+    links = pdf.links()
+    assert links
+    missing = sorted({d for _, _, d in links if d not in pdf.dests})
+    assert not missing, missing[:10]
+    with _pike(pdf.path) as p:
+        for page in p.pages:
+            for a in page.obj.get("/Annots", []):
+                uri = str(a.get("/A", {}).get("/URI", "")) if "/A" in a else ""
+                assert not uri.startswith("editio-dest:"), uri
+
+
+def test_page_references_cross_parts(edition_pdf):
+    """The five-document book is laid out in several parts, and its page references
+    reach across them (from the front matter to the index, from one document to another)."""
+    chapters = sorted(v for k, v in edition_pdf.dests.items() if k.startswith("chapter-"))
+    assert len(chapters) == 5
+    bounds = chapters + [edition_pdf.dests["concordance"], edition_pdf.dests["index"]]
+
+    def part_of(page):
+        return sum(1 for b in bounds if page >= b)
+    across = [(p, d) for p, _, d in edition_pdf.links() if part_of(p) != part_of(edition_pdf.dests[d])]
+    assert len(across) > 100
+
+
+def test_structure_tree_survives_the_merge(book):
+    """One /Document element holds every part's structure; the parent tree maps every
+    page's marked content and every link annotation; every element's page is a page of
+    the book (PDF/UA-1)."""
+    _, pdf = book
+    pikepdf = pytest.importorskip("pikepdf")
+    with _pike(pdf.path) as p:
+        st = p.Root.StructTreeRoot
+        assert len(st.K) == 1 and st.K[0].S == "/Document"
+        doc = st.K[0]
+        nums = st.ParentTree.Nums
+        keys = [int(nums[i]) for i in range(0, len(nums), 2)]
+        assert keys == sorted(set(keys)) and int(st.ParentTreeNextKey) > max(keys)
+        pages = {pg.obj.objgen for pg in p.pages}
+        with_content = [pg for pg in p.pages if "/StructParents" in pg.obj or pg.obj.get("/Annots")]
+        assert len(with_content) >= len(p.pages) - 4      # all but the blank versos
+        for pg in with_content:
+            assert int(pg.obj.StructParents) in keys
+            for a in pg.obj.get("/Annots", []):
+                assert int(a.StructParent) in keys
+        seen = 0
+        todo = [(doc, st)]
+        while todo:
+            el, parent = todo.pop()
+            seen += 1
+            assert el.P.objgen == parent.objgen
+            if "/Pg" in el:
+                assert el.Pg.objgen in pages
+            kids = el.get("/K")
+            for k in (kids if isinstance(kids, pikepdf.Array) else [kids]):
+                if isinstance(k, pikepdf.Dictionary) and "/S" in k:
+                    todo.append((k, el))
+        assert seen > len(p.pages)
+        chapters = [k for k in doc.K if k.get("/S") == "/Sect"]
+        assert len(chapters) >= 3     # front matter sections, chapters, back matter, from every part
+        assert p.Root.PageLabels.Nums[1].S == "/D"
+
+
+def test_page_numbers_are_artifacts_laid_over(basic_pdf):
+    """The running page numbers are laid over every page but the title pages and blank
+    pages, as artifacts (not read aloud, not in the structure), and print the page's number."""
+    pikepdf = pytest.importorskip("pikepdf")
+    numbered = 0
+    with _pike(basic_pdf.path) as p:
+        for i, page in enumerate(p.pages, 1):
+            c = page.obj.Contents
+            data = b"".join(x.read_bytes() for x in (c if isinstance(c, pikepdf.Array) else [c]))
+            _, words = basic_pdf.words()[i]
+            head = [w[4] for w in words if w[3] < 20 * 72 / 25.4]     # in the top margin
+            if b"/Artifact BMC" in data:
+                numbered += 1
+                assert str(i) in head, (i, head)
+            else:                                   # the title pages and blank pages
+                assert i <= 2 or not words, (i, words[:5])
+    assert numbered >= basic_pdf.n // 2
+
+
+def test_rebuild_takes_parts_from_the_cache(tmp_path):
+    """A second build lays nothing out again and gives the same bytes; after one
+    document changes, only its part (and parts whose page numbers moved) is laid out."""
+    from editio.build import build as run_build
+    from editio.config import load
+    dest = tmp_path / "cache"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+
+    def stats(res):
+        [d] = [d for d in res.report.items if d.code == "pdf.parts"]
+        m = re.search(r"in (\d+) parts: (\d+) layouts in (\d+) pass\(es\), (\d+) taken from", d.message)
+        return {"parts": int(m[1]), "layouts": int(m[2]), "passes": int(m[3]), "cached": int(m[4])}
+
+    first = stats(run_build(load(dest), formats=("pdf",), workers=1))
+    cold = (dest / "build/pdf/edition.pdf").read_bytes()
+    assert first["passes"] == 2 and first["cached"] == 0
+    again = stats(run_build(load(dest), formats=("pdf",), workers=1))
+    assert again == {"parts": first["parts"], "layouts": 0, "passes": 1, "cached": first["parts"]}
+    assert (dest / "build/pdf/edition.pdf").read_bytes() == cold
+    b = dest / "tei" / "b.xml"
+    b.write_text(b.read_text(encoding="utf-8").replace("</p>", " One more sentence.</p>", 1),
+                 encoding="utf-8")
+    changed = stats(run_build(load(dest), formats=("pdf",), workers=1))
+    assert 1 <= changed["layouts"] < first["parts"] and changed["passes"] <= 2
+
+
+def test_a_part_the_engine_cannot_lay_out_is_reported_and_marked(basic, tmp_path):
+    """A failure inside WeasyPrint on one part: a located pdf.layout warning, a page in
+    its place, and the rest of the book written (no traceback)."""
+    from concurrent.futures import Executor, Future
+    from editio.build import prepare
+    from editio.builders.pdf import build_pdf
+    from editio.builders.pdf_layout import lay_out
+    from editio.config import load
+
+    class Breaks(Executor):
+        def submit(self, fn, job):
+            f = Future()
+            if job["key"] == "text-chapter-b":
+                job = dict(job, html=job["html"].replace("<body", "<body data-x", 1))
+                f.set_result(dict(lay_out(job), error="AssertionError: Got ' \\n' between two lines"))
+            else:
+                f.set_result(fn(job))
+            return f
+
+    dest = tmp_path / "breaks"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+    edition, report = prepare(load(dest))
+    out = build_pdf(edition, tmp_path / "out", report, executor=Breaks())
+    layout = [d for d in report.items if d.code == "pdf.layout"]
+    assert len(layout) == 1 and layout[0].file == "tei/b.xml" and layout[0].line > 0, layout
+    assert "Got ' \\n'" in layout[0].message
+    pdf = Pdf(out)
+    text = pdf.text()
+    assert "could not be laid out" in text and "Document A" in text
+    assert "chapter-b" in pdf.dests and "index" in pdf.dests
+
+
+def test_whitespace_of_the_source_is_normalised():
+    from lxml import etree
+    from editio.render.print import normalise_space
+    el = etree.fromstring("<div><p>a  \n   b<span>c\n</span>\n d</p><pre>x\n  y</pre></div>")
+    normalise_space(el)
+    assert etree.tostring(el, encoding="unicode") == "<div><p>a b<span>c </span> d</p><pre>x\n  y</pre></div>"
+
+
+def test_split_tree_keeps_numbering_and_ids():
+    from lxml import etree
+    from editio.builders.pdf import split_tree
+    root = etree.fromstring("<div id='t'>lead<ol>" + "".join(
+        f"<li id='i{i}'>item {i} {'x' * 50}</li>" for i in range(10)) + "</ol></div>")
+    pieces = split_tree(root, 250)
+    assert len(pieces) > 2
+    assert all(len(etree.tostring(p)) < 400 for p in pieces)
+    assert pieces[0].get("id") == "t" and not any(p.get("id") for p in pieces[1:])
+    assert pieces[0].text == "lead"
+    starts = [p.find("ol").get("start") for p in pieces[1:]]
+    assert starts == sorted(starts, key=int) and starts[0] != "1"
+    ids = [li.get("id") for p in pieces for li in p.iter("li")]
+    assert ids == [f"i{i}" for i in range(10)]
+
+
+def test_a_unit_larger_than_a_part_is_laid_out_in_several(tmp_path, monkeypatch):
+    """No size limit: a document larger than a part goes on in the following parts."""
+    from editio.build import prepare
+    from editio.builders import pdf as pdfmod
+    from editio.config import load
+    dest = tmp_path / "long"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+    monkeypatch.setattr(pdfmod, "PART_HTML", 4000)
+    edition, report = prepare(load(dest))
+    out = pdfmod.build_pdf(edition, tmp_path / "out", report, workers=2)
+    [d] = [d for d in report.items if d.code == "pdf.parts"]
+    assert int(re.search(r"in (\d+) parts", d.message)[1]) > 6
+    assert not [d for d in report.items if d.code.startswith("pdf.") and d.severity != "info"]
+    pdf = Pdf(out)
+    for name, page in pdf.dests.items():
+        if "--note-" in name:
+            assert pdf.dests.get(name.replace("--note-", "--call-")) == page, name
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_bytes(basic, tmp_path):
+    """The parts sent to a Dask cluster (distributed.LocalCluster) make the same PDF."""
+    distributed = pytest.importorskip("distributed")
+    dest = tmp_path / "dask"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as cluster:
+        address = cluster.scheduler_address.replace("tcp://", "dask://")
+        build(dest, "--executor", address)
+    assert (dest / "build/pdf/edition.pdf").read_bytes() == (basic / "build/pdf/edition.pdf").read_bytes()
+
+
+def test_unknown_executor_is_a_usage_error(tmp_path):
+    dest = tmp_path / "ex"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+    r = run_editio("build", "--project", dest, "--format", "pdf", "--executor", "ftp://x")
+    assert r.returncode == 1 and "[pdf.executor]" in r.stderr and "Traceback" not in r.stderr
+
+
+def blank_pages(pdf: Pdf, limit: float = 1 / 3) -> list[tuple[int, float]]:
+    """Pages inside a chapter (not its last page) whose text area has an empty stretch over
+    ``limit`` of its height, measured on the words of the rendered page (pdftotext -bbox):
+    the largest gap between lines, or above the first, or below the last."""
+    mm = 72 / 25.4
+    starts = sorted({v for k, v in pdf.dests.items() if k.startswith("chapter-") or k.startswith("group-")
+                     or k in ("concordance", "index", "redactions")})
+    words = pdf.words()
+    text_pages = [i for i in range(1, pdf.n + 1) if words[i][1]]
+    last_of_chapter = set()
+    for s in starts[1:] + [pdf.n + 1]:
+        before = [i for i in text_pages if i < s]
+        if before:
+            last_of_chapter.add(before[-1])
+    out = []
+    for i in text_pages:
+        if not starts or i < starts[0] or i in last_of_chapter:
+            continue
+        height, ws = words[i]
+        top, bottom = 20 * mm, height - 22 * mm
+        spans = sorted((w[1], w[3]) for w in ws if top - 2 <= w[1] <= bottom + 2)
+        gap, cur = 0.0, top
+        for a, b in spans:
+            gap = max(gap, a - cur)
+            cur = max(cur, b)
+        gap = max(gap, bottom - cur)
+        if gap / (bottom - top) > limit:
+            out.append((i, round(gap / (bottom - top), 2)))
+    return out
+
+
+@needs_poppler
+def test_no_page_inside_a_chapter_is_a_third_blank(edition_pdf):
+    assert not blank_pages(edition_pdf)

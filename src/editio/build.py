@@ -402,7 +402,8 @@ class _CheckFailed(Exception):
 
 
 def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool = False,
-          schema: Path | None = None, progress=None, keep_going: bool = False) -> BuildResult:
+          schema: Path | None = None, progress=None, keep_going: bool = False,
+          workers: int | None = None, executor: str | None = None) -> BuildResult:
     """Build ``formats`` into ``project.output_dir``; raises nothing for bad TEI: the
     report says what is wrong and nothing is written.
 
@@ -422,7 +423,7 @@ def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool 
             return BuildResult(report, project.output_dir, timings)
         try:
             _build_into(project, formats, view, strict, progress, edition, report, timings, signals,
-                        finish)
+                        finish, options={"workers": workers, "executor": executor})
         except _CheckFailed:
             return BuildResult(report, project.output_dir, timings)
         except OSError as err:  # disk full, read-only, a file gone mid-build: said, not a traceback
@@ -452,7 +453,7 @@ def _io_error(project: Project, err: OSError) -> EditioError:
 
 
 def _build_into(project, formats, view, strict, progress, edition, report, timings, signals,
-                finish):
+                finish, options=None):
     """The builders, writing into a staging directory swapped in at the end; meanwhile the
     schema validation finishes in its own process (``finish`` waits for it): its errors
     throw the staging directory away (:class:`_CheckFailed`)."""
@@ -462,7 +463,8 @@ def _build_into(project, formats, view, strict, progress, edition, report, timin
         try:
             for name in formats:          # the registered builders, in the order asked
                 t = time.perf_counter()
-                reg[name].build(edition, tmp / name, report, view=view, progress=progress)
+                opts = {k: v for k, v in (options or {}).items() if k in reg[name].options}
+                reg[name].build(edition, tmp / name, report, view=view, progress=progress, **opts)
                 timings[name] = time.perf_counter() - t
             t = time.perf_counter()
             finish()

@@ -271,7 +271,7 @@ def cmd_build(args) -> int:
         from editio.progress import Progress
         progress = Progress()
     result = build(project, formats=formats, view=args.view, strict=args.strict,
-                   keep_going=args.keep_going,
+                   keep_going=args.keep_going, workers=args.workers, executor=args.executor,
                    schema=Path(args.schema).resolve() if args.schema else None, progress=progress)
     rep = result.report.strict() if args.strict else result.report
     for d in rep.sorted():
@@ -385,6 +385,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--strict", action="store_true", help="warnings stop the build")
     b.add_argument("--keep-going", action="store_true",
                    help="build despite check errors (reported as warnings), e.g. for TEI from elsewhere")
+    b.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="lay the book's parts out in N processes (default: the machine's cores)")
+    b.add_argument("--executor", default=None, metavar="SPEC",
+                   help="where to lay the parts out: local (default) or dask://HOST:PORT")
     b.add_argument("--quiet", "-q", action="store_true")
     b.set_defaults(func=cmd_build)
 

@@ -287,12 +287,13 @@ def plan(dest: Path, profile: str | None = None, title: str = "",
             kind="html", what="`base.html` (every page), `document.html`, `index.html`, "
                                "`register.html` …").encode()),
         ("templates/print/README.md", TEMPLATES_README.format(
-            kind="print", what="`book.html` (the whole book) and the templates it "
-                                "includes").encode()),
+            kind="print", what="`part.html` (around every part of the book), "
+                                "`front.html`, `chapters.html`, `concordance.html`, `index.html`, "
+                                "`redactions.html`, `folio.html`").encode()),
         (".vscode/settings.json", _vscode_settings(rng, sch).encode()),
         (".vscode/extensions.json", (json.dumps(VSCODE_EXTENSIONS, indent=2) + "\n").encode()),
         ("edition.xpr", XPR.format(name="edition.xpr").encode()),
-        (".gitignore", b"build/\n"),
+        (".gitignore", b"build/\n.editio-cache/\n"),
     ]
     return [Plan(dest / rel, rel, data) for rel, data in files]
 

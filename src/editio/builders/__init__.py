@@ -37,6 +37,7 @@ class Builder:
     build: Callable                # (edition, out_dir, report, *, view, progress) -> path | None
     description: str = ""
     output: str = ""               # the behaviour rows' output name (default: ``name``)
+    options: tuple = ()            # build options it takes besides view and progress (pdf: workers, executor)
 
 
 def _site(edition, out_dir, report, view="edited", progress=None):
@@ -44,14 +45,15 @@ def _site(edition, out_dir, report, view="edited", progress=None):
     return build_site(edition, out_dir, report, progress=progress)
 
 
-def _pdf(edition, out_dir, report, view="edited", progress=None):
+def _pdf(edition, out_dir, report, view="edited", progress=None, workers=None, executor=None):
     from editio.builders.pdf import build_pdf
-    return build_pdf(edition, out_dir, report, view=view, progress=progress)
+    return build_pdf(edition, out_dir, report, view=view, progress=progress, workers=workers,
+                     executor=executor)
 
 
 def builtin() -> dict[str, Builder]:
     return {"html": Builder("html", _site, "the static HTML site"),
-            "pdf": Builder("pdf", _pdf, "the PDF book")}
+            "pdf": Builder("pdf", _pdf, "the PDF book", options=("workers", "executor"))}
 
 
 def registry(project=None) -> dict[str, Builder]:

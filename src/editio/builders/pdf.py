@@ -1,39 +1,47 @@
-"""The PDF edition: the resolved edition -> print HTML (Jinja2) -> WeasyPrint -> edition.pdf.
+"""The PDF edition: the resolved edition -> print HTML (Jinja2) -> parts laid out by
+WeasyPrint in parallel -> one PDF (pikepdf).
 
-    book   = Book(edition, view)            # render every chapter with PrintRenderer
-    pages  = None                           # anchor id -> page, from the previous pass
-    repeat:                                 # usually twice
-        doc   = book.layout(book.html(pages))   # page numbers filled in from ``pages``
-        new   = book.anchor_pages(doc)
+    book   = Book(edition, view)            # render every unit with PrintRenderer
+    parts  = book.parts()                   # front matter, groups of units, back matter
+    pages  = the previous build's page map, or None
+    repeat:                                 # once or twice
+        lay out, in worker processes, every part whose HTML (page numbers filled in
+        from ``pages``) is not in the build cache
+        offsets = the parts' page counts added up; new = anchor -> page of the book
         stop when new agrees with pages on every anchor the book refers to
-    doc.write_pdf()
+    merge the parts' PDFs, with the page numbers laid over them (pdf_merge)
 
-Every page number printed in the book (contents, "see Doc. 3, ¶ 4, p. 27", the
-concordance, the index) is a ``<span class="pn" data-ref="anchor">`` slot that the
-builder fills with the page the previous layout pass found for the anchor; the
-last pass must reproduce the pages it was given, so the numbers are exact.  This
-replaces CSS ``target-counter()``, which makes WeasyPrint lay out again every page
-holding a forward reference (with footnotes, several times slower), and it lets the
-index merge its page numbers (``3, 7–9``).  The slots use tabular figures, so a
-placeholder with the right number of digits takes the room of the real number.
+**Parts.**  Every part starts on a recto, and a part's layout depends only on its own
+HTML: it prints no page number of its own (the running page numbers are laid out once
+for the whole book, ``folio.css``, and laid over the pages when merging).  So the parts
+are laid out independently, in any order, on any machine (:mod:`editio.builders.executor`),
+and a part whose HTML did not change is taken from the build cache
+(``<project>/.editio-cache/pdf``; the key hashes the part's HTML, the styles and fonts,
+and the versions of editio and WeasyPrint).
 
-Everything lives in a :class:`Book` made per call (no module state).  Because the
-layout of a part depends only on its own content (every part starts on a recto and
-the page numbers are literal), parts can later be laid out in separate processes:
-a part needs only the page offset of the parts before it and the anchor pages of
-the others, which is what ``pages`` carries between passes.
+**Page numbers.**  Every page number printed in the text (contents, "see Doc. 3, ¶ 4,
+p. 27", the concordance, the index) is a ``<span class="pn" data-ref="anchor">`` slot
+filled with the page the previous pass found for the anchor.  On a first build the slots
+hold zeros as wide as the book's page numbers (tabular figures), so the real numbers
+take the same room, the page counts do not move, and a second pass settles every number;
+with the previous build's page map (kept in the cache) one pass is enough unless a
+page moved.  This replaces CSS ``target-counter()`` (several times slower with
+footnotes) and lets the index merge its page numbers (``3, 7–9``).
 
-The PDF is reproducible: its dates come from ``SOURCE_DATE_EPOCH`` or else from
-the latest ``revisionDesc/change/@when`` of the TEI (never the clock), its file
-identifier is a hash of the input, and the fonts are the subsets shipped in
+**Failures.**  A part that WeasyPrint cannot lay out is reported (``pdf.layout``, at the
+TEI file and line of its first unit) and replaced by a page that says so; the rest of
+the book is written.
+
+The PDF is reproducible: its dates come from ``SOURCE_DATE_EPOCH`` or else from the
+latest ``revisionDesc/change/@when`` of the TEI (never the clock), the merged file's
+identifier is computed from its content, and the fonts are the subsets shipped in
 ``styles/fonts`` (a character they lack is reported as ``pdf.glyph``).
 """
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import hashlib
-import inspect
-import logging
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -45,8 +53,8 @@ from lxml import etree
 
 from editio import TEI_NS, XML_LANG, __version__, gate, publish
 from editio.diagnostics import Report
-from editio.render.print import PrintLinks, PrintRenderer
-from editio.resources import styles_dir, template_dirs
+from editio.render.print import PrintLinks, PrintRenderer, normalise_space
+from editio.resources import styles_dir, style_file, template_dirs
 from editio.text import plain
 from editio.transforms import Edition
 
@@ -56,60 +64,75 @@ T = "{%s}" % TEI_NS
 # copy-and-paste follow the structure tags, and the TEI sources are attached to the PDF
 # all the same (plain embedded files, which PDF/UA allows).  PDF/A-3 would add only the
 # "associated file" relationship and archival constraints that a reader never sees.
-PDF_VARIANT = "pdf/ua-1"
+from editio.builders.pdf_layout import PDF_VARIANT  # noqa: E402
+
 KINDS = (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
 MAX_PASSES = 4
 PN = re.compile(r'(<span class="pn" data-ref=")([^"]*)(">)([^<]*)(</span>)')
+IDS = re.compile(r'\sid="([^"]+)"')
+HREFS = re.compile(r'href="#([^"]+)"')
 VIEW_LABELS = {"edited": "Edited reading text", "diplomatic": "Diplomatic text"}
-
-
-# WeasyPrint lays a book out in one process, in memory: about 6 MB of memory per 1,000
-# characters of text and three passes.  Beyond this the PDF is not attempted (a later
-# version lays out parts in separate processes); the HTML is still built.
-MAX_TEXT_CHARS = 2_500_000
+# A part holds units up to about this much print HTML (a part of this size takes about
+# 300 MB in WeasyPrint; a single larger unit makes a part of its own).
+PART_HTML = 400_000
+CACHE_DIR = ".editio-cache/pdf"
 
 
 def build_pdf(edition: Edition, out_dir: Path, report: Report, view: str = "edited",
-              progress=None) -> Path | None:
-    """Write ``out_dir/edition.pdf``; return its path (None when the book is too large)."""
-    sizes = [(len(rd.doc.diplomatic.text()), rd.doc) for rd in edition.docs]
-    total = sum(n for n, _ in sizes)
-    if total > MAX_TEXT_CHARS:
-        n, biggest = max(sizes, key=lambda x: x[0])
-        report.warning(biggest.rel, 1, "pdf.too-large",
-                       f"the texts hold {total:,} characters, over the {MAX_TEXT_CHARS:,} one PDF "
-                       f"can be laid out from in memory (this file: {n:,}); no PDF written")
-        return None
+              progress=None, workers: int | None = None, executor: str | None = None,
+              cache: bool = True) -> Path | None:
+    """Write ``out_dir/edition.pdf`` and return its path."""
+    from editio.builders.executor import open_executor
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     book = Book(edition, report, view=view)
-    if progress is not None:
-        progress.start("PDF", len(edition.docs) + MAX_PASSES)
-    try:
-        book.render_chapters(progress)
-        book.check_glyphs()
-        document, _ = book.converge(progress)
-        target = out_dir / "edition.pdf"
-        book.write(document, target)
-    finally:
-        if progress is not None:
-            progress.stop()
+    book.render_chapters(progress)
+    book.check_glyphs()
+    target = out_dir / "edition.pdf"
+    with open_executor(executor, workers) as ex:
+        book.make(ex, target, PartCache(edition.project.root / CACHE_DIR, book.styles, enabled=cache),
+                  progress)
     return target
 
 
 @dataclass
 class Chapter:
     id: str
-    number: int
+    number: object                 # the unit's number as printed ("12"; FRUS: its @n)
     title: str
     short: str
     running: str
     lang: str
     source: str
     text: str
+    file: str = ""
+    line: int = 0
+    group: str = ""
+    group_id: str = ""
+    group_title: str = ""          # set on the first unit of a titled group
+    run_on: bool = False           # continues its group's page (no recto break)
+    continued: bool = False        # the rest of a unit too large for one part
+    kind: str = "document"         # document | section (a unit that is no document: no number)
+    piece: int = 0                 # which piece of the unit (0: the first, with its heading)
+    endnotes: str = ""
     mentions: list = field(default_factory=list)
 
 
+@dataclass
+class Part:
+    """One part of the book, laid out on its own.  ``template`` is the part's own template
+    (rendered inside part.html); back matter parts carry their data in ``data`` under
+    ``name`` (a template variable)."""
+    key: str
+    kind: str                      # front | text | back
+    template: str
+    label: str = ""
+    name: str = ""
+    data: object = None
+    chapters: list = field(default_factory=list)
+    start: str = "right"
+    file: str = ""
+    line: int = 0
 class Book:
     """One printed book: its chapters, front and back matter, and its layout."""
 
@@ -123,36 +146,63 @@ class Book:
         self.links = PrintLinks()
         self.chapters: list[Chapter] = []
         self.passes = 0
+        self.laid_out: list[dict] = []   # every layout result of this build (or cache hit)
+        self.stats: dict = {}
         self.styles = styles_dir(self.project)
         self.env = Environment(loader=FileSystemLoader([str(d) for d in template_dirs(self.project, "print")]),
                                autoescape=select_autoescape(["html"]), trim_blocks=False)
 
     # ------------------------------------------------------------ chapters
     def render_chapters(self, progress=None) -> None:
+        """Render every unit of the edition (a document, or a FRUS document) with the print
+        renderer.  Units of one group (the divisions holding them, e.g. a FRUS chapter) run
+        on; each group starts on a recto under its title."""
+        if progress is not None:
+            progress.start("PDF: text", len(self.edition.docs))
+        previous_group = None
         for rdoc in self.edition.docs:
             r = PrintRenderer(self.edition, rdoc, self.links, self.report, view=self.view)
-            text = r.render()
+            text = normalise_space(r.render())
             # a unit inside a file (a FRUS document) has its source in its source note; the
             # file's header describes the whole volume
             src = r.source_description() if rdoc.is_file else None
             title = rdoc.title
             short = short_title(title)
-            self.chapters.append(Chapter(
-                id=self.links.chapter_id(rdoc), number=rdoc.number if rdoc.is_file else rdoc.n,
-                title=title, short=short,
+            unit = rdoc.element                         # the unit's element (a FRUS document)
+            group, group_title = _group(rdoc, unit)
+            shown = rdoc.number if rdoc.is_file else rdoc.n
+            first = group != previous_group
+            previous_group = group
+            chunks = split_tree(text, PART_HTML)
+            ch = Chapter(
+                id=self.links.chapter_id(rdoc), number=shown, title=title,
+                kind=rdoc.kind, short=short,
                 running=f"{rdoc.label} · {short}" if rdoc.is_file else short, lang=rdoc.doc.root.get(XML_LANG) or self.project.language,
-                source=_html(src) if src is not None else "", text=_html(text), mentions=r.mentions))
+                source=_html(normalise_space(src)) if src is not None else "", text=_html(chunks[0]),
+                file=rdoc.doc.rel, line=(unit.sourceline if unit is not None else rdoc.doc.root.sourceline) or 1,
+                group=group, group_id=f"group-{_slug(group)}" if group_title and first else "",
+                group_title=group_title if first else "", run_on=not first,
+                endnotes="".join(_html(normalise_space(e)) for e in r.endnotes),
+                mentions=r.mentions)
+            self.chapters.append(ch)
+            lines = {self.links.anchor(rdoc, a): el.sourceline for el, (a, _) in rdoc.paragraphs.items()} \
+                if len(chunks) > 1 else {}
+            for k, chunk in enumerate(chunks[1:], 1):   # a unit too large for one part goes on
+                self.chapters.append(dataclasses.replace(
+                    ch, piece=k, text=_html(chunk), source="", group_id="", group_title="", run_on=True,
+                    continued=True, mentions=[], line=_first_line(chunk, lines, ch.line), endnotes=""))
+            if len(chunks) > 1:        # the notes at the end of the unit, after its last piece
+                self.chapters[-1].endnotes, ch.endnotes = ch.endnotes, ""
             if progress is not None:
                 progress.advance()
+        if progress is not None:
+            progress.stop()
 
     # -------------------------------------------------------- HTML of the book
-    def html(self, pages: dict | None = None) -> str:
-        return self.env.get_template("book.html").render(**self.context(pages))
-
     def context(self, pages: dict | None = None) -> dict:
+        """What every part's template sees (the part itself comes as ``part``)."""
         p = self.project
-        concordance, index = self.concordance(), self.index(pages)
-        redactions = self.redactions(pages)
+        back = self.back_matter(pages)
         return {
             "project": p, "book_short": short_title(p.title, 70), "version": __version__, "view": self.view, "view_label": VIEW_LABELS[self.view],
             "subject": p.description or p.subtitle or p.title, "keywords": self.keywords(),
@@ -167,15 +217,56 @@ class Book:
                 {"id": "principles", "label": "Editorial principles"},
                 {"id": "key", "label": "Key to the editorial signs"}) if x],
             "chapters": self.chapters,
-            "concordance": concordance,
-            "index": index,
-            "redactions": redactions,
-            "back_toc": [x for x in (
-                {"id": "redactions", "label": "Appendix: Redactions"} if redactions else None,
-                {"id": "concordance", "label": "Concordance of events"} if concordance else None,
-                {"id": "index", "label": "Index of persons, places and organisations"} if index else None)
-                if x],
+            "groups": [{"id": ch.group_id, "label": ch.group_title} for ch in self.chapters if ch.group_title],
+            "back_toc": [{"id": part.name, "label": part.label} for part in back],
         }
+
+    def back_matter(self, pages: dict | None = None) -> list[Part]:
+        """The parts after the text, in order: each is a template and its data (an empty
+        part is left out).  An appendix is one more entry here."""
+        out = []
+        redactions = self.redactions(pages)
+        if redactions:
+            out.append(Part("back-redactions", "back", "redactions.html", "Appendix: Redactions",
+                            "redactions", redactions))
+        concordance = self.concordance()
+        if concordance:
+            out.append(Part("back-concordance", "back", "concordance.html", "Concordance of events",
+                            "concordance", concordance))
+        index = self.index(pages)
+        if index:
+            out.append(Part("back-index", "back", "index.html",
+                            "Index of persons, places and organisations", "index", index))
+        return out
+
+    def parts(self, pages: dict | None = None) -> list[Part]:
+        """Front matter, the text in parts of a sensible size, the back matter."""
+        out = [Part("front", "front", "front.html", "Front matter")]
+        current: list[Chapter] = []
+        size = 0
+
+        def flush():
+            nonlocal current, size
+            if current:
+                first = current[0]
+                out.append(Part(f"text-{first.id}" + (f"-{first.piece}" if first.piece else ""), "text", "chapters.html", first.title,
+                                chapters=current, file=first.file, line=first.line))
+            current, size = [], 0
+
+        for ch in self.chapters:
+            n = len(ch.text) + len(ch.source)
+            if current and (not ch.run_on or size + n > PART_HTML):
+                flush()
+            current.append(ch)
+            size += n
+            if ch.continued:   # the rest of a large unit fills its part (one running head)
+                flush()
+        flush()
+        return out + self.back_matter(pages)
+
+    def part_html(self, part: Part, ctx: dict) -> str:
+        extra = {part.name: part.data} if part.name else {}
+        return self.env.get_template("part.html").render(**ctx, **extra, part=part)
 
     def counts(self) -> dict:
         out: dict = {}
@@ -352,88 +443,345 @@ class Book:
         return "styles/fonts", 0
 
     # ---------------------------------------------------------------- layout
-    def layout(self, html: str):
-        from weasyprint import CSS, HTML
-        from weasyprint.text.fonts import FontConfiguration
-        from editio.builders.fetcher import for_project
-        fc = FontConfiguration()
-        fetcher = for_project(self.project)  # no network, nothing outside the project
-        css = CSS(filename=str(self.styles / "print.css"), font_config=fc, url_fetcher=fetcher)
-        with _weasyprint_log(self.report), footnotes_stay_with_their_calls(self.report):
-            return HTML(string=html, base_url=str(self.styles) + "/", url_fetcher=fetcher).render(
-                stylesheets=[css], font_config=fc, pdf_variant=PDF_VARIANT,
-                presentational_hints=False)
-
-    def fill(self, html: str, pages: dict | None, digits: int) -> str:
-        """Write the page numbers into the ``pn`` slots (placeholders on the first pass)."""
-        def sub(m):
-            if pages is None:
-                n = "0" * digits
-            else:
-                p = pages.get(m.group(2))
-                if p is None:
-                    self.report.warning("build/pdf/edition.pdf", 0, "pdf.ref",
-                                        f'page reference to "#{m.group(2)}", which is not in the book')
-                    n = "?"
-                else:
-                    n = str(p)
-            return m.group(1) + m.group(2) + m.group(3) + n + m.group(5)
-        return PN.sub(sub, html)
-
-    def converge(self, progress=None):
-        """Lay the book out until the page numbers it prints are the pages it has."""
-        pages = None
-        digits = 2
-        refs: set[str] = set()
+    def make(self, executor, target: Path, cache: "PartCache", progress=None) -> int:
+        """Lay the parts out until the page numbers they print are the pages they have,
+        then merge them into ``target``.  Returns the number of passes."""
+        from editio.builders.pdf_layout import lay_out
+        from editio.builders.pdf_merge import merge
+        saved = cache.load_map()
+        pages = saved.get("pages") if saved else None
+        digits = saved.get("digits") if saved else None
+        if not digits:
+            # zeros as wide as the book's page numbers: about one page per 2,500 characters
+            chars = sum(len(ch.text) for ch in self.chapters) // 6
+            digits = len(str(max(10, chars // 2500)))
+        results: dict[str, dict] = {}
+        laid: dict[str, str] = {}          # part key -> the HTML its result was laid out from
+        ctx_attachments = self.attachments()
+        new: dict = {}
         for n in range(1, MAX_PASSES + 1):
-            html = self.fill(self.html(pages), pages, digits)
-            refs = set(m.group(2) for m in PN.finditer(html))
+            ctx = self.context(pages)
+            parts = self.parts(pages)
+            starts = _starts(parts, results, saved.get("starts") if saved else None)
+            htmls = {}
+            for part in parts:
+                part.start = starts.get(part.key, "right")
+                htmls[part.key] = self.fill(self.part_html(part, ctx), pages, digits)
+            todo = [p for p in parts if (laid.get(p.key) != htmls[p.key] or "path" not in results.get(p.key, {}))
+                    and not results.get(p.key, {}).get("error")]
+            # A first pass without the previous page map only counts pages: a part whose
+            # numbers will change is laid out again anyway, so its PDF is not written.
+            counting = {p.key for p in todo if pages is None and PN.search(htmls[p.key])}
+            self._lay_out(executor, lay_out, todo, htmls, results, cache, ctx_attachments, progress, n,
+                          counting)
+            for p in todo:
+                laid[p.key] = htmls[p.key]
+            offsets, total = _offsets(parts, results)
+            new = {}
+            for part in parts:
+                for name, i in results[part.key]["anchors"].items():
+                    new.setdefault(name, offsets[part.key] + i)
+            refs = set()
+            for h in htmls.values():
+                refs.update(m.group(2) for m in PN.finditer(h))
             refs.update(a for ch in self.chapters for _, a in ch.mentions)  # the merged index
-            document = self.layout(html)
-            new = self.anchor_pages(document)
-            if progress is not None:
-                progress.advance()
-            if pages is not None and all(new.get(r) == pages.get(r) for r in refs):
-                self.passes = n
-                return document, new
-            digits = len(str(len(document.pages)))
+            sides_ok = _starts(parts, results) == starts
+            final_starts = starts
+            if pages is not None and sides_ok and all(new.get(r) == pages.get(r) for r in refs):
+                break
+            if n == MAX_PASSES:
+                moved = sorted(r for r in refs if new.get(r) != (pages or {}).get(r))
+                self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
+                                    f"page numbers did not settle after {MAX_PASSES} layout passes "
+                                    f"({len(moved)} reference(s), e.g. #{moved[0] if moved else ''}); "
+                                    "some may be off")
+                break
+            digits = len(str(total))
             pages = new
-        moved = sorted(r for r in refs if new.get(r) != pages.get(r))
-        self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
-                            f"page numbers did not settle after {MAX_PASSES} layout passes "
-                            f"({len(moved)} reference(s), e.g. #{moved[0] if moved else ''}); some may be off by one")
-        self.passes = MAX_PASSES
-        return document, new
+        self.passes = n
+        unwritten = [p for p in parts if "path" not in results[p.key] and not results[p.key].get("error")]
+        if unwritten:   # (only counted so far)
+            self._lay_out(executor, lay_out, unwritten, htmls, results, cache, ctx_attachments, progress, n)
+        missing = sorted(r for r in refs if r not in new)
+        for r in missing[:20]:
+            self.report.warning("build/pdf/edition.pdf", 0, "pdf.ref",
+                                f'page reference to "#{r}", which is not in the book')
+        # the page numbers of the whole book, laid over the parts' pages
+        folios: list = []
+        for part in parts:
+            r = results[part.key]
+            folios += r["folios"]
+            if len(folios) % 2 and part is not parts[-1] and _starts_right(parts, part):
+                folios.append(None)
+        if len(folios) % 2:
+            folios.append(None)
+        folio_html = self.env.get_template("folio.html").render(
+            project=self.project, pages=[("folio-none" if f is None else f) for f in folios])
+        folio = self._lay_out_one(executor, lay_out, "folio", folio_html, cache, tagged=False,
+                                  stylesheets=[str(style_file(self.project, "print.css")),
+                                               str(style_file(self.project, "folio.css"))])
+        parts = [p for p in parts if "path" in results[p.key]]   # (a failed part's stand-in failing too)
+        parts_pdf = [cache.pdf(results[p.key]) for p in parts]
+        recto = [not _runs_on(p) for p in parts]
+        count = merge(parts_pdf, recto, cache.pdf(folio) if folio and not folio.get("error") else None,
+                      [f is not None for f in folios], target)
+        if count != len(folios):
+            self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
+                                f"the book has {count} pages but {len(folios)} page numbers")
+        self.page_count = count
+        self.page_map = new
+        fresh = [r for r in self.laid_out if not r.get("cached")]
+        self.stats = {"parts": len(parts), "passes": n, "pages": count,
+                      "laid_out": len(fresh), "from_cache": len(self.laid_out) - len(fresh),
+                      "peak_rss": max((r.get("peak_rss", 0) for r in fresh), default=0),
+                      "layout_seconds": sum(r.get("seconds", 0) for r in fresh)}
+        self.report.add("build/pdf/edition.pdf", 0, 0, "info", "pdf.parts",
+                        f"{count} pages in {len(parts)} parts: {len(fresh)} layouts in {n} pass(es), "
+                        f"{self.stats['from_cache']} taken from the build cache; peak memory of a "
+                        f"layout process {self.stats['peak_rss'] / 2**20:.0f} MB")
+        cache.save_map({"pages": new, "digits": len(str(count)), "starts": final_starts})
+        cache.prune()
+        for part in parts:
+            for w in results[part.key]["warnings"]:
+                self.report.warning(part.file or "build/pdf/edition.pdf", part.line, "pdf.weasyprint", w)
+        return n
 
-    @staticmethod
-    def anchor_pages(document) -> dict[str, int]:
-        """anchor id -> the number of its page (pages are numbered from 1)."""
-        out: dict[str, int] = {}
-        for i, page in enumerate(document.pages, 1):
-            for name in page.anchors:
-                out.setdefault(name, i)
+    def attachments(self) -> list[dict]:
+        """The TEI sources and the witnesses, attached to the front part (so to the book)."""
+        when = self.date()
+        out = [{"name": d.name, "description": f"TEI source: {d.title}",
+                "data": publish.tei_bytes(d, self.project), "when": when}   # from the checked tree
+               for d in self.edition.corpus.documents]
+        out += [{"name": w.name, "description": "Witness as captured (plain text)",
+                 "data": gate.open_regular(w), "when": when} for w in self.witnesses()]
         return out
 
-    def write(self, document, target: Path) -> None:
-        from weasyprint import Attachment
-        when = self.date()
-        attachments = []
-        for d in self.edition.corpus.documents:
-            attachments.append(Attachment(string=publish.tei_bytes(d, self.project), name=d.name,
-                                          created=when, modified=when,
-                                          description=f"TEI source: {d.title}", relationship="Source"))
-        for w in self.witnesses():
-            attachments.append(Attachment(string=gate.open_regular(w), name=w.name,
-                                          created=when, modified=when,
-                                          description="Witness as captured (plain text)",
-                                          relationship="Source"))
-        h = hashlib.sha256()
-        for d in self.edition.corpus.documents:
-            h.update(d.name.encode() + b"\0" + d.path.read_bytes())
-        h.update(self.view.encode())
-        with _weasyprint_log(self.report):
-            document.write_pdf(str(target), attachments=attachments, pdf_variant=PDF_VARIANT,
-                               pdf_identifier=h.hexdigest()[:32].encode(), uncompressed_pdf=False)
+    def _job(self, key: str, html: str, tagged: bool = True, stylesheets=None, attachments=()) -> dict:
+        from editio.resources import STYLES
+        roots = [str(r) for r in (self.styles, STYLES) if Path(r).is_dir()]
+        return {"key": key, "html": html, "base_url": str(self.styles) + "/",
+                # WeasyPrint's url_fetcher in the worker (editio.builders.fetcher): no network,
+                # nothing outside the project and the styles
+                "fetcher": {"project_root": str(self.project.root), "style_roots": roots,
+                            "output": str(self.project.output_dir)},
+                "stylesheets": stylesheets or [str(style_file(self.project, "print.css"))],
+                "tagged": tagged, "identifier": hashlib.sha256(html.encode()).hexdigest()[:32],
+                "attachments": list(attachments)}
+
+    def _lay_out(self, executor, fn, todo, htmls, results, cache, attachments, progress, n,
+                 counting=()) -> None:
+        """Lay out ``todo`` (from the cache when it can), in parallel; the parts in
+        ``counting`` only for their page facts."""
+        from concurrent.futures import as_completed
+        jobs = {}
+        for part in todo:
+            job = self._job(part.key, htmls[part.key], attachments=attachments if part.kind == "front" else ())
+            ck = cache.key(job)
+            job["write"] = part.key not in counting
+            hit = cache.get(ck)
+            if hit is not None:
+                results[part.key] = hit
+                self.laid_out.append({"cached": True})
+            else:
+                jobs[part.key] = (job, ck, part)
+        if progress is not None and jobs:
+            progress.start(f"PDF: layout, pass {n}", len(jobs))
+        futures = {}
+        try:
+            for key, (job, ck, part) in jobs.items():
+                futures[executor.submit(fn, job)] = key
+            for fut in as_completed(futures):
+                key = futures[fut]
+                job, ck, part = jobs[key]
+                try:
+                    res = fut.result()
+                except Exception as err:  # the worker died (memory, a signal): report it
+                    res = {"key": key, "error": f"the layout process failed: {type(err).__name__}: {err}"}
+                self.laid_out.append(res)
+                if res.get("error"):
+                    res = self._failed(part, res["error"], executor, fn, cache)
+                    results[key] = res
+                elif not job["write"]:
+                    results[key] = res
+                else:
+                    results[key] = cache.put(ck, res)
+                if progress is not None:
+                    progress.advance()
+        finally:
+            if progress is not None and jobs:
+                progress.stop()
+
+    def _lay_out_one(self, executor, fn, key, html, cache, **kw) -> dict:
+        job = self._job(key, html, **kw)
+        ck = cache.key(job)
+        hit = cache.get(ck)
+        if hit is not None:
+            return hit
+        res = executor.submit(fn, job).result()
+        if res.get("error"):
+            self.report.warning("build/pdf/edition.pdf", 0, "pdf.layout",
+                                f"the page numbers could not be laid out: {res['error']}")
+            return res
+        return cache.put(ck, res)
+
+    def _failed(self, part: Part, error: str, executor, fn, cache) -> dict:
+        """Report a part WeasyPrint could not lay out, and put a page in its place that says
+        so (with its anchors, so that references to it still land there)."""
+        what = part.label if part.kind != "text" else (
+            f"Document {part.chapters[0].number}" if len(part.chapters) == 1 else
+            f"Documents {part.chapters[0].number}–{part.chapters[-1].number}")
+        self.report.warning(part.file or "build/pdf/edition.pdf", part.line, "pdf.layout",
+                            f"{what} could not be laid out and is left out of the PDF "
+                            f"(a page says so): {error}")
+        ids = []
+        if part.kind == "text":
+            for ch in part.chapters:
+                ids += IDS.findall(ch.text) + IDS.findall(ch.source) + [ch.id]
+        ids = list(dict.fromkeys(ids))
+        anchors = "".join(f'<span id="{i}"></span>' for i in ids)
+        html = self.env.get_template("part.html").render(
+            **self.context(None), part=Part(part.key, "failed", "failed.html", what, data=error),
+            failed={"label": what, "anchors": anchors, "file": part.file, "line": part.line})
+        return self._lay_out_one(executor, fn, part.key + "-failed", html, cache)
+
+    def fill(self, html: str, pages: dict | None, digits: int) -> str:
+        """Write the page numbers into the ``pn`` slots (zeros as wide as the numbers on
+        the first pass), and turn links to anchors of other parts into ``editio-dest:``
+        links that the merge points at the named destination."""
+        def sub(m):
+            p = pages.get(m.group(2)) if pages is not None else None
+            n = ("0" * digits if pages is None else "?") if p is None else str(p)
+            return m.group(1) + m.group(2) + m.group(3) + n + m.group(5)
+        html = PN.sub(sub, html)
+        own = set(IDS.findall(html))
+        return HREFS.sub(lambda m: m.group(0) if m.group(1) in own else f'href="editio-dest:{m.group(1)}"', html)
+
+    @staticmethod
+    def anchor_pages(pdf_path: Path) -> dict[str, int]:
+        """anchor id -> the number of its page in a written book (its named destinations)."""
+        import pikepdf
+        out = {}
+        with pikepdf.open(pdf_path) as pdf:
+            index = {p.obj.objgen: i for i, p in enumerate(pdf.pages, 1)}
+            names = pdf.Root.get("/Names")
+            if names is not None and "/Dests" in names:
+                arr = names.Dests.Names
+                for i in range(0, len(arr), 2):
+                    out[str(arr[i])] = index.get(arr[i + 1][0].objgen)
+        return out
+
+
+def _runs_on(part: Part) -> bool:
+    """A part that continues a group: it starts on the page after the previous part."""
+    return bool(part.kind == "text" and part.chapters and part.chapters[0].run_on)
+
+
+def _starts_right(parts: list[Part], part: Part) -> bool:
+    """Whether the part after ``part`` starts on a recto (a new group) or runs on."""
+    i = parts.index(part)
+    return i + 1 >= len(parts) or not _runs_on(parts[i + 1])
+
+
+def _starts(parts: list[Part], results: dict, previous: dict | None = None) -> dict:
+    """The side each part starts on: a recto, except a part that continues a group (its
+    first unit runs on), which starts on the page after the previous part (known once the
+    parts before it are laid out; until then as in the previous build, else a recto)."""
+    previous = previous or {}
+    out, total = {}, 0
+    for part in parts:
+        if _runs_on(part):
+            out[part.key] = "left" if total % 2 else "right"
+        else:
+            out[part.key] = "right"
+            total += total % 2
+        r = results.get(part.key)
+        if r is None:
+            return out | {p.key: previous.get(p.key, "right") for p in parts if p.key not in out}
+        total += r["pages"]
+    return out
+
+
+def _offsets(parts: list[Part], results: dict) -> tuple[dict, int]:
+    """part key -> the number of pages before it in the book (parts that start a group
+    start on a recto: a blank verso is added before them when needed); and the total."""
+    out, total = {}, 0
+    for part in parts:
+        if not _runs_on(part):
+            total += total % 2
+        out[part.key] = total
+        total += results[part.key]["pages"]
+    return out, total + total % 2
+
+
+class PartCache:
+    """The parts laid out by earlier builds (``<project>/.editio-cache/pdf``): a part's PDF
+    and its page facts under a hash of everything its layout depends on."""
+
+    def __init__(self, root: Path, styles: Path, enabled: bool = True):
+        from importlib.metadata import version
+        wv = version("weasyprint")
+        self.root = Path(root)
+        self.enabled = enabled
+        self.used: set[str] = set()
+        h = hashlib.sha256(f"editio {__version__}\0weasyprint {wv}\0".encode())
+        for f in sorted(Path(styles).rglob("*")):
+            if f.is_file():
+                h.update(str(f.relative_to(styles)).encode() + b"\0" + f.read_bytes())
+        self.env = h.hexdigest()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def key(self, job: dict) -> str:
+        h = hashlib.sha256(self.env.encode())
+        h.update(json.dumps({k: v for k, v in job.items() if k not in ("html", "attachments", "key")},
+                            sort_keys=True).encode())
+        h.update(job["html"].encode())
+        for a in job.get("attachments", ()):
+            h.update(a["name"].encode() + b"\0" + a["description"].encode() + b"\0" + a["data"]
+                     + str(a["when"]).encode())
+        return h.hexdigest()[:40]
+
+    def get(self, key: str) -> dict | None:
+        meta, pdf = self.root / f"{key}.json", self.root / f"{key}.pdf"
+        if not (self.enabled and meta.is_file() and pdf.is_file()):
+            return None
+        try:
+            res = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        self.used.add(key)
+        res["path"] = str(pdf)
+        res["warnings"] = res.get("warnings", [])
+        return res
+
+    def put(self, key: str, res: dict) -> dict:
+        """Store a fresh result (its PDF goes to a file; the result keeps its path)."""
+        pdf = self.root / f"{key}.pdf"
+        tmp = pdf.with_suffix(".tmp")
+        tmp.write_bytes(res["pdf"])
+        os.replace(tmp, pdf)
+        meta = {k: v for k, v in res.items() if k != "pdf"}
+        (self.root / f"{key}.json").write_text(json.dumps(meta), encoding="utf-8")
+        self.used.add(key)
+        return {**meta, "path": str(pdf), "warnings": res.get("warnings", [])}
+
+    @staticmethod
+    def pdf(res: dict) -> bytes:
+        return Path(res["path"]).read_bytes()
+
+    def load_map(self) -> dict | None:
+        try:
+            return json.loads((self.root / "pages.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def save_map(self, data: dict) -> None:
+        (self.root / "pages.json").write_text(json.dumps(data), encoding="utf-8")
+
+    def prune(self) -> None:
+        """Keep what this build used, nothing else (the cache does not grow)."""
+        for f in self.root.iterdir():
+            if f.suffix in (".pdf", ".json", ".tmp") and f.stem not in self.used and f.name != "pages.json":
+                f.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------- helpers
@@ -487,73 +835,79 @@ def _html(el) -> str:
     return etree.tostring(el, encoding="unicode", method="html")
 
 
-_DEFER = "report = not context.in_column and can_break_now and not could_break_before"
 
 
-@contextlib.contextmanager
-def footnotes_stay_with_their_calls(report: Report):
-    """Lay out with WeasyPrint's "defer earlier footnotes to fit one more line" turned off.
-
-    When a line at the foot of a page overflows and the paragraph may break after it,
-    WeasyPrint (``layout/block.py``, ``_linebox_layout``) moves footnotes whose calls are
-    already on the page to the next page to make room, and keeps them deferred even
-    when that did not help; a deferred footnote is deferred again on every following
-    page that ends the same way (in this edition a note drifted four pages from its
-    call).  ``footnote-policy`` does not govern this path.  A scholarly edition needs
-    every note on the page of its call, so for the duration of our layout the one
-    statement that decides it is replaced (the line then simply breaks to the next
-    page).  If a WeasyPrint release changes that code, nothing is patched, a
-    ``pdf.footnotes`` warning says so, and the tests catch any displaced note.
-    The swap lasts for one layout in this process; lay out parts in parallel with
-    processes, not threads."""
-    from weasyprint.layout import block
-    original = block._linebox_layout
-    try:
-        src = inspect.getsource(original)
-    except (OSError, TypeError):
-        src = ""
-    if _DEFER not in src:
-        report.warning("build/pdf/edition.pdf", 0, "pdf.footnotes",
-                       "this WeasyPrint version may move footnotes away from their calls")
-        yield
-        return
-    namespace = dict(block.__dict__)
-    exec(compile(src.replace(_DEFER, "report = False"), block.__file__, "exec"), namespace)
-    block._linebox_layout = namespace[original.__name__]
-    try:
-        yield
-    finally:
-        block._linebox_layout = original
+def _group(rdoc, unit) -> tuple[str, str]:
+    """The group a unit belongs to and the group's title: the innermost titled division
+    that holds the unit (a FRUS chapter holding documents, from the unit's ``context``);
+    a whole file is a group of its own."""
+    base = rdoc.doc.name
+    if unit is None or unit is rdoc.doc.root:
+        return f"{base}#{rdoc.id}", ""
+    context = getattr(rdoc, "context", None)
+    if context:
+        xid, heading = context[-1]
+        return f"{base}#{xid or '/'.join(h for _, h in context)}", heading
+    div = next((a for a in unit.iterancestors() if isinstance(a.tag, str)
+                and a.tag in (f"{T}div", f"{T}div1", f"{T}div2", f"{T}div3")), None)
+    if div is None:
+        return base, ""
+    head = div.find(f"{T}head")
+    title = " ".join(plain(head).split()) if head is not None else ""
+    return f"{base}#{div.get('{http://www.w3.org/XML/1998/namespace}id') or div.getroottree().getpath(div)}", title
 
 
-class _weasyprint_log:
-    """Route WeasyPrint's warnings and errors into the build report (``pdf.weasyprint``)."""
-
-    def __init__(self, report: Report):
-        self.report = report
-        self.handler = _ReportHandler(report)
-
-    def __enter__(self):
-        self.logger = logging.getLogger("weasyprint")
-        self.logger.addHandler(self.handler)
-        self._prop = self.logger.propagate
-        self.logger.propagate = False
-        return self
-
-    def __exit__(self, *exc):
-        self.logger.removeHandler(self.handler)
-        self.logger.propagate = self._prop
-        return False
+def _slug(s: str) -> str:
+    return hashlib.sha1(s.encode()).hexdigest()[:10]
 
 
-class _ReportHandler(logging.Handler):
-    def __init__(self, report: Report):
-        super().__init__(logging.WARNING)
-        self.report = report
+def split_tree(el, limit: int) -> list:
+    """``el`` (an HTML element) as one or more trees of at most about ``limit`` characters
+    of HTML, cut between block children (at any depth): each piece keeps the chain of
+    elements above it (without their ids, which stay with the first piece), and a
+    numbered list cut in two goes on with the right number.  A unit this large is laid
+    out as several parts, each of bounded memory."""
+    if len(etree.tostring(el, encoding="unicode")) <= limit:
+        return [el]
 
-    def emit(self, record):
-        try:
-            msg = record.getMessage()
-        except Exception:  # pragma: no cover
-            msg = str(record.msg)
-        self.report.warning("build/pdf/edition.pdf", 0, "pdf.weasyprint", msg)
+    def shell(first: bool, done_items: int = 0):
+        new = etree.Element(el.tag, {k: v for k, v in el.attrib.items() if first or k != "id"})
+        if first:
+            new.text = el.text
+        elif el.tag == "ol" and done_items:
+            new.set("start", str(int(el.get("start", "1") or 1) + done_items))
+        return new
+
+    out, cur, size, items = [], shell(True), 0, 0
+    for child in list(el):
+        n = len(etree.tostring(child, encoding="unicode"))
+        if n > limit and isinstance(child.tag, str):
+            pieces = split_tree(child, limit)
+            if len(cur):
+                out.append(cur)
+                cur = shell(False, items)
+            for piece in pieces:     # (the first goes with the text before it, if any)
+                cur.append(piece)
+                out.append(cur)
+                cur = shell(False, items)
+            size = 0
+        else:
+            if size + n > limit and len(cur):
+                out.append(cur)
+                cur, size = shell(False, items), 0
+            cur.append(child)
+            size += n
+        if child.tag == "li":
+            items += 1
+    if len(cur) or not out:
+        out.append(cur)
+    return out
+
+
+def _first_line(el, lines: dict, default: int) -> int:
+    """The TEI line of a piece of a unit (of its first paragraph), for diagnostics."""
+    for e in el.iter():
+        line = lines.get(e.get("id")) if isinstance(e.tag, str) else None
+        if line:
+            return line
+    return default

@@ -25,6 +25,8 @@ After::    <span class="annot annot-redaction annot-restored" data-cert="medium"
 """
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from editio import TEI_NS, XML_ID
@@ -35,6 +37,9 @@ from editio.text import plain
 from editio.transforms import ResolvedDoc
 
 T = "{%s}" % TEI_NS
+# A footnote longer than this (characters, about five lines) keeps its apparatus at the
+# foot of the page and sends its commentary to the notes at the end of the document.
+LONG_NOTE = 480
 
 
 class PrintLinks(Links):
@@ -71,6 +76,7 @@ class PrintRenderer(HtmlRenderer):
         self._seq = 0
         self._in_footnote = False
         self._ids: set[str] = set()
+        self.endnotes: list = []     # the commentary of long notes, for the end of the document
 
     # ----------------------------------------------------------- structure
     def el(self, out, tag: str, src=None, cls: str = "", **attrs):
@@ -133,6 +139,37 @@ class PrintRenderer(HtmlRenderer):
         finally:
             self._in_footnote = False
         _trim_tail(fn)
+        if len("".join(fn.itertext())) > LONG_NOTE:
+            self._to_endnote(ann, fn)
+
+    def _to_endnote(self, ann: Annotation, fn) -> None:
+        """Split a long note: the apparatus (label and readings) stays a footnote on the
+        page of its call; the commentary goes to the notes at the end of the document, so
+        that a long note never pins its paragraph (WeasyPrint cannot split a footnote
+        across pages).  Each points to the other's page."""
+        keep = ("note-label", "note-readings", "note-id")
+        moved = [c for c in fn if c.get("class") not in keep]
+        if not moved:
+            return
+        end = etree.Element("p", {"class": f"endnote en-{ann.kind}",
+                                  "id": self.links.anchor(self.rdoc, f"endnote-{ann.n}")})
+        num = etree.SubElement(end, "span", {"class": "endnote-n"})
+        num.text = f"{ann.n}."
+        num.tail = " "
+        back = self.page_ref(end, "#" + self.links.anchor(self.rdoc, f"call-{ann.n}"))
+        back.set("class", "pageref endnote-back")
+        back.tail = ". "
+        for c in moved:
+            fn.remove(c)
+            end.append(c)
+        _trim_tail(end)
+        if len(fn):
+            fn[-1].tail = (fn[-1].tail or "").rstrip() or ". "
+            if not fn[-1].tail.endswith(" "):
+                fn[-1].tail += " "
+        self.page_ref(fn, "#" + end.get("id"), "Note at the end of the document")
+        add_text(fn, ".")
+        self.endnotes.append(end)
 
     # ----------------------------------------------------- page references
     def page_ref(self, out, href: str, label: str = "", cls: str = "pageref"):
@@ -145,6 +182,12 @@ class PrintRenderer(HtmlRenderer):
     def b_link(self, el, out):
         target = el.get("target") or ""
         href = self.href_for(el, target)
+        if href and href.startswith("#") and self._is_page_marker(target):
+            # "521" in a printed index (FRUS: <ref target="#pg_521">521</ref>) names a page of
+            # the printed source; the book prints its own page there, one page system
+            a = etree.SubElement(out, "a", {"class": "pageref page-of-book", "href": href})
+            page_number(a, href)
+            return
         node = self.el(out, "span", el, cls="xref-text")
         self.children(el, node)
         if not href:
@@ -168,6 +211,13 @@ class PrintRenderer(HtmlRenderer):
         elif href:
             u = self.el(out, "span", el, cls="url")
             u.text = href
+
+    def _is_page_marker(self, target: str) -> bool:
+        toks = target.split()
+        if len(toks) != 1:
+            return False
+        r = self.corpus.resolve(self.doc, toks[0])
+        return r.status == "element" and local(r.element) == "pb"
 
     def _target_label(self, target: str) -> str | None:
         """"Doc. 3, ¶ 4", "Doc. 3, note 12", "index: Kim Il Sung" for a pointer, or None."""
@@ -304,3 +354,21 @@ def _trim_tail(node):
             last.tail = last.tail.rstrip()
     elif node.text:
         node.text = node.text.rstrip()
+
+
+_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+def normalise_space(tree):
+    """TEI's default whitespace (``xml:space="default"``, Guidelines v.3.6): every run of
+    spaces, tabs and line breaks in the text is one space.  The print HTML is normalised
+    before layout, so the line breaks of the TEI source never reach WeasyPrint (they
+    made it fail on some FRUS notes: "Got ' \\n' between two lines").  ``pre`` is kept."""
+    if tree is None:
+        return tree
+    for node in tree.iter():
+        if isinstance(node.tag, str) and node.tag != "pre" and node.text:
+            node.text = _SPACE.sub(" ", node.text)
+        if node.tail:
+            node.tail = _SPACE.sub(" ", node.tail)
+    return tree

@@ -1,0 +1,65 @@
+"""Where the parts of the book are laid out: a ``concurrent.futures`` executor.
+
+    with open_executor("local", workers=2) as ex:      # worker processes on this machine
+    with open_executor("dask://host:8786") as ex:       # a Dask distributed cluster
+
+Both give the same ``submit(fn, job) -> Future`` interface, and the same PDF bytes: a
+part's layout depends on nothing but its job.  Local workers are started by a fork
+server that has imported WeasyPrint once (workers do not inherit the big TEI trees of
+the main process, so a worker's memory is what its part needs).  With Dask the workers
+must see the same files as this machine at the same paths (the styles and fonts); the
+``distributed`` package is the optional extra ``editio[dask]``.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from editio.diagnostics import EditioError
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def open_executor(spec: "str | Executor | None" = None, workers: int | None = None):
+    """An executor for ``spec``: ``None``/``"local"`` (processes here) or
+    ``dask://HOST:PORT`` (a Dask distributed scheduler); an ``Executor`` is used as it is."""
+    if isinstance(spec, Executor):
+        yield spec
+        return
+    spec = (spec or "local").strip()
+    if spec == "local":
+        n = workers or default_workers()
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["editio.builders.pdf_layout", "weasyprint"])
+        ex: Executor = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+        try:
+            yield ex
+        finally:
+            ex.shutdown(wait=True, cancel_futures=True)
+        return
+    if spec.startswith(("dask://", "tcp://")):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise EditioError("--executor dask://… needs the Dask extra: pip install 'editio[dask]'",
+                              code="pdf.executor") from None
+        address = "tcp://" + spec.split("://", 1)[1]
+        try:
+            client = Client(address, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            raise EditioError(f"cannot reach the Dask scheduler at {address}: {err}",
+                              code="pdf.executor") from None
+        try:
+            yield client.get_executor(pure=False)
+        finally:
+            client.close()
+        return
+    raise EditioError(f"unknown executor {spec!r}: use local or dask://HOST:PORT", code="pdf.executor")

@@ -1,0 +1,245 @@
+"""The parts' PDFs -> one book (pikepdf / qpdf).
+
+    merge(parts, folios, target)
+
+* **pages**: the parts' pages in order; a part that ends on a recto is followed by a
+  blank verso, so the next part starts on a recto as it was laid out;
+* **page numbers**: the folio document (every page number of the book, laid out once
+  with ``folio.css``) is laid over each numbered page as an artifact (not read aloud,
+  not part of the text's structure);
+* **structure tree** (PDF/UA): the first part's ``/Document`` element receives the
+  top-level elements of every other part; the parent tree's keys (``/StructParents`` of
+  pages, ``/StructParent`` of link annotations) are shifted by the keys already used;
+  role maps are united (WeasyPrint writes standard structure types only);
+* **named destinations**: every part's anchors, in one sorted name tree;
+* **links across parts**: a part links to an anchor of another part as
+  ``editio-dest:ANCHOR`` (WeasyPrint writes it as a URI action); here it becomes a
+  ``/Dest`` to the named destination, like a link inside a part;
+* **bookmarks**: the parts' outlines, one after the other at the top level;
+* **metadata, attachments, language**: the first part's (document info, XMP, the TEI
+  sources attached to it);
+* **page labels**: decimal, from 1, as printed.
+
+The bytes depend only on the parts: qpdf writes a deterministic file identifier.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+DEST_SCHEME = "editio-dest:"
+
+
+def merge(parts: list[bytes], recto: list[bool], folio: bytes | None, folio_pages: list[bool],
+          target: Path) -> int:
+    """Write the book to ``target``; return its page count.  ``recto[i]``: part ``i`` starts on
+    a recto (else it runs on from the page after the previous part)."""
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name, String
+
+    book = pikepdf.open(io.BytesIO(parts[0]))
+    root = book.Root
+    sroot = root.get("/StructTreeRoot")
+    doc_elem = sroot.K[0] if sroot is not None and isinstance(sroot.K, Array) else \
+        (sroot.K if sroot is not None else None)
+    nums = _nums(sroot)
+    next_key = (max(k for k, _ in nums) + 1) if nums else 0
+    dests = _dests(book)
+    outline = root.get("/Outlines")
+    rolemap = sroot.get("/RoleMap") if sroot is not None else None
+    opened = []
+
+    for data, on_recto in zip(parts[1:], recto[1:]):
+        if on_recto:
+            _pad(book)
+        src = pikepdf.open(io.BytesIO(data))
+        opened.append(src)
+        n0 = len(book.pages)
+        for p in src.pages:
+            book.pages.append(p)
+        offset = next_key
+        used = -1
+        for page in book.pages[n0:]:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = int(page.obj.StructParents) + offset
+                used = max(used, int(page.obj.StructParents))
+            for annot in page.obj.get("/Annots", Array()):
+                if "/StructParent" in annot:
+                    annot.StructParent = int(annot.StructParent) + offset
+                    used = max(used, int(annot.StructParent))
+        ssrc = src.Root.get("/StructTreeRoot")
+        if ssrc is not None and doc_elem is not None:
+            src_doc = ssrc.K[0] if isinstance(ssrc.K, Array) else ssrc.K
+            copied = book.copy_foreign(src_doc)
+            for kid in copied.get("/K", Array()):
+                if isinstance(kid, Dictionary):
+                    kid.P = doc_elem
+                doc_elem.K.append(kid)
+            for k, v in _nums(ssrc):
+                v = _copy(book, v)
+                for el in (v if isinstance(v, Array) else [v]):
+                    if isinstance(el, Dictionary) and el.get("/P") is not None \
+                            and el.P.objgen == copied.objgen:
+                        el.P = doc_elem
+                nums.append((k + offset, v))
+                used = max(used, k + offset)
+            if "/RoleMap" in ssrc:
+                if rolemap is None:
+                    rolemap = sroot.RoleMap = Dictionary()
+                for k, v in ssrc.RoleMap.items():
+                    rolemap[k] = v
+        next_key = max(next_key, used + 1)
+        for name, d in _dests(src):
+            dests.append((name, _copy(book, d)))
+        if "/Outlines" in src.Root and "/First" in src.Root.Outlines:
+            outline = _append_outline(book, outline, book.copy_foreign(src.Root.Outlines))
+    _pad(book)   # the book ends on a verso
+
+    # links across parts -> named destinations
+    for page in book.pages:
+        for annot in page.obj.get("/Annots", Array()):
+            a = annot.get("/A")
+            if a is not None and a.get("/S") == Name.URI and str(a.get("/URI", "")).startswith(DEST_SCHEME):
+                name = str(a.URI)[len(DEST_SCHEME):]
+                del annot["/A"]
+                annot.Dest = String(name)
+                if "/Contents" in annot:
+                    annot.Contents = String(name)
+
+    # page numbers
+    if folio is not None:
+        fpdf = pikepdf.open(io.BytesIO(folio))
+        opened.append(fpdf)
+        for i, page in enumerate(book.pages):
+            if i < len(folio_pages) and folio_pages[i] and i < len(fpdf.pages) \
+                    and b"BT" in _content(fpdf.pages[i]):      # (a page without a number draws none)
+                _lay_over(book, page, fpdf.pages[i])
+
+    if sroot is not None:
+        sroot.ParentTree = book.make_indirect(Dictionary(Nums=Array(
+            [x for k, v in sorted(nums, key=lambda kv: kv[0]) for x in (k, v)])))
+        sroot.ParentTreeNextKey = next_key
+    if dests:
+        dests.sort(key=lambda x: str(x[0]))
+        if "/Names" not in root:
+            root.Names = Dictionary()
+        root.Names.Dests = book.make_indirect(Dictionary(Names=Array(
+            [x for n, d in dests for x in (String(str(n)), d)])))
+    if outline is not None:
+        root.Outlines = outline
+    root.PageLabels = Dictionary(Nums=Array([0, Dictionary(S=Name.D)]))
+    target = Path(target)
+    book.save(str(target), deterministic_id=True, compress_streams=True,
+              object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    count = len(book.pages)
+    for p in opened:
+        p.close()
+    book.close()
+    return count
+
+
+def _copy(book, obj):
+    """``obj`` of another PDF, copied into ``book`` (direct arrays and dictionaries item by
+    item: qpdf copies only indirect objects, keeping one copy per source object)."""
+    from pikepdf import Array, Dictionary
+    if getattr(obj, "is_indirect", False):
+        return book.copy_foreign(obj)
+    if isinstance(obj, Array):
+        return Array([_copy(book, x) for x in obj])
+    if isinstance(obj, Dictionary):
+        return Dictionary({k: _copy(book, v) for k, v in obj.items()})
+    return obj
+
+
+def _nums(sroot) -> list:
+    """The parent tree as (key, value) pairs (a flat /Nums array or a tree of /Kids)."""
+    if sroot is None or "/ParentTree" not in sroot:
+        return []
+    out = []
+
+    def walk(node):
+        if "/Nums" in node:
+            arr = node.Nums
+            for i in range(0, len(arr), 2):
+                out.append((int(arr[i]), arr[i + 1]))
+        for kid in node.get("/Kids", ()):
+            walk(kid)
+    walk(sroot.ParentTree)
+    return out
+
+
+def _dests(pdf) -> list:
+    out = []
+    names = pdf.Root.get("/Names")
+    if names is None or "/Dests" not in names:
+        return out
+
+    def walk(node):
+        if "/Names" in node:
+            arr = node.Names
+            for i in range(0, len(arr), 2):
+                out.append((str(arr[i]), arr[i + 1]))
+        for kid in node.get("/Kids", ()):
+            walk(kid)
+    walk(names.Dests)
+    return out
+
+
+def _pad(book) -> None:
+    """A blank verso after a part with an odd number of pages (the next starts on a recto)."""
+    if len(book.pages) % 2 == 0:
+        return
+    from pikepdf import Dictionary, Name, Page
+    last = book.pages[-1].obj
+    blank = Dictionary(Type=Name.Page, MediaBox=last.MediaBox,
+                       Resources=Dictionary(), Contents=book.make_stream(b""))
+    for box in ("/TrimBox", "/BleedBox"):
+        if box in last:
+            blank[box] = last[box]
+    book.pages.append(Page(book.make_indirect(blank)))
+
+
+def _append_outline(book, outline, extra):
+    """Append the top-level items of ``extra`` (an outline dictionary) to ``outline``."""
+    from pikepdf import Dictionary, Name
+    if outline is None or "/First" not in outline:
+        outline = book.make_indirect(Dictionary(Type=Name.Outlines)) if outline is None else outline
+        outline.First, outline.Last = extra.First, extra.Last
+        outline.Count = int(extra.get("/Count", 0))
+    else:
+        outline.Last.Next = extra.First
+        extra.First.Prev = outline.Last
+        outline.Last = extra.Last
+        outline.Count = int(outline.get("/Count", 0)) + int(extra.get("/Count", 0))
+    item = extra.First
+    while True:
+        item.Parent = outline
+        if "/Next" not in item:
+            break
+        item = item.Next
+    return outline
+
+
+def _content(page) -> bytes:
+    from pikepdf import Array
+    c = page.obj.get("/Contents")
+    if c is None:
+        return b""
+    return b"".join(x.read_bytes() for x in (c if isinstance(c, Array) else [c]))
+
+
+def _lay_over(book, page, folio_page) -> None:
+    """Draw ``folio_page`` (an untagged page) over ``page``, as an artifact."""
+    from pikepdf import Dictionary
+    fx = book.copy_foreign(folio_page.as_form_xobject())
+    res = page.obj.get("/Resources")
+    new = Dictionary({k: v for k, v in res.items()}) if res is not None else Dictionary()
+    xo = Dictionary({k: v for k, v in new.get("/XObject", Dictionary()).items()})
+    name = "/EditioFolio"
+    while name in xo:
+        name += "X"
+    xo[name] = fx
+    new.XObject = xo
+    page.obj.Resources = new
+    page.contents_add(book.make_stream(b"q\n"), prepend=True)
+    page.contents_add(book.make_stream(b"\nQ\n/Artifact BMC q " + name.encode() + b" Do Q EMC\n"))
