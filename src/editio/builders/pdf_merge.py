@@ -95,14 +95,17 @@ def merge(parts: list[bytes], recto: list[bool], folio: bytes | None, folio_page
             outline = _append_outline(book, outline, book.copy_foreign(src.Root.Outlines))
     _pad(book)   # the book ends on a verso
 
-    # links across parts -> named destinations
+    # links across parts -> named destinations (a link to an anchor that is nowhere in the
+    # book, which WeasyPrint would have dropped with a warning, is left without an action)
+    known = {str(n) for n, _ in dests}
     for page in book.pages:
         for annot in page.obj.get("/Annots", Array()):
             a = annot.get("/A")
             if a is not None and a.get("/S") == Name.URI and str(a.get("/URI", "")).startswith(DEST_SCHEME):
                 name = str(a.URI)[len(DEST_SCHEME):]
                 del annot["/A"]
-                annot.Dest = String(name)
+                if name in known:
+                    annot.Dest = String(name)
                 if "/Contents" in annot:
                     annot.Contents = String(name)
 

@@ -216,8 +216,8 @@ class PrintRenderer(HtmlRenderer):
         toks = target.split()
         if len(toks) != 1:
             return False
-        r = self.corpus.resolve(self.doc, toks[0])
-        return r.status == "element" and local(r.element) == "pb"
+        t = self.edition.target(self.doc, toks[0])      # resolved once by the transforms
+        return t.status == "element" and t.element is not None and local(t.element) == "pb"
 
     def _target_label(self, target: str) -> str | None:
         """"Doc. 3, ¶ 4", "Doc. 3, note 12", "index: Kim Il Sung" for a pointer, or None."""
