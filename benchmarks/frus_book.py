@@ -8,7 +8,8 @@ Prints, one line each:
   * plain WeasyPrint: one ``HTML(...).write_pdf()`` in a child process of the TEI
     Stylesheets' HTML of the volume (made first with ../shared/anchors/teistyle_html.py;
     the Stylesheets are run from shared/, never copied);
-  * editio cold: ``editio build --format pdf`` of the volume, build cache empty;
+  * editio cold: ``editio build --profile frus --format pdf`` of the volume (one unit per
+    FRUS document), build cache empty;
   * editio after one document changed (a word added to one paragraph), cache warm;
   * editio of the volume doubled (two copies of it in the edition), cache empty;
 with the wall time, the ratio to plain WeasyPrint (and doubled / single), the pages,
@@ -52,7 +53,7 @@ from pathlib import Path
 t = time.perf_counter()
 from editio.build import build
 from editio.config import load
-res = build(load(Path(sys.argv[1])), formats=("pdf",), keep_going=True,
+res = build(load(Path(sys.argv[1]), profile="frus"), formats=("pdf",), keep_going=True,
             schema=Path(sys.argv[2]) if sys.argv[2] else None,
             workers=int(sys.argv[3]) if sys.argv[3] else None)
 wall = time.perf_counter() - t

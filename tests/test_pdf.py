@@ -693,3 +693,33 @@ def blank_pages(pdf: Pdf, limit: float = 1 / 3) -> list[tuple[int, float]]:
 @needs_poppler
 def test_no_page_inside_a_chapter_is_a_third_blank(edition_pdf):
     assert not blank_pages(edition_pdf)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("volume", ["frus1917-72PubDip", "frus1964-68v29p2", "frus1955-57v23p2"])
+def test_every_frus_volume_gets_a_book(tmp_path, volume):
+    """No size limit: every FRUS volume becomes a book, laid out in parts of bounded memory
+    (≤ 1 GB per layout process), one part per group of documents, without a traceback."""
+    from conftest import FRUS, TEI_ALL
+    from editio.build import build as run_build
+    from editio.config import load
+    src = FRUS / f"{volume}.xml"
+    if not src.exists():
+        pytest.skip("FRUS corpus not available")
+    (tmp_path / "tei").mkdir()
+    shutil.copy(src, tmp_path / "tei" / src.name)
+    res = run_build(load(tmp_path, profile="frus"), formats=("pdf",), keep_going=True,
+                    schema=TEI_ALL if TEI_ALL.exists() else None)
+    assert not [d for d in res.report.items if d.code == "pdf.layout"]
+    [info] = [d for d in res.report.items if d.code == "pdf.parts"]
+    m = re.search(r"(\d+) pages in (\d+) parts: .* peak memory of a layout process (\d+) MB", info.message)
+    assert int(m[1]) > 50 and int(m[2]) > 2 and int(m[3]) <= 1024, info.message
+    pdf = Pdf(tmp_path / "build" / "pdf" / "edition.pdf")
+    for name, page in pdf.dests.items():
+        if "--note-" in name and name.replace("--note-", "--call-") in pdf.dests:
+            assert pdf.dests[name.replace("--note-", "--call-")] == page, name
+    # the contents lists every document (a link to each chapter from the contents pages)
+    chapters = {k for k in pdf.dests if k.startswith("chapter-")}
+    first = min(pdf.dests[k] for k in chapters)
+    listed = {d for p, _, d in pdf.links() if p < first and d in chapters}
+    assert len(listed) == len(chapters) > 40
