@@ -294,3 +294,19 @@ def test_index_mentions_grouped_by_document():
     assert [t for t, _ in g5["parts"][0]["items"]] == ["1", "4", "36–38"]
     assert g5["parts"][0]["items"][2][1] == "d5.html#p36"
     assert g6["parts"][0]["passim"] and g6["parts"][0]["items"][0][0] == "2–38"
+
+
+def test_concordance_shows_the_disagreement(edition_site):
+    """A dated list of events; the established facts open above the passages; a note
+    shared by passages printed once; what a disagreeing passage differs in, set out."""
+    from lxml import html
+    root = html.parse(str(edition_site / "concordance.html")).getroot()
+    items = root.xpath('//ol[@class="event-list"]/li')
+    assert items and all(li.xpath('string(span[@class="ev-date"])').strip() for li in items)
+    assert not root.xpath('//details[contains(@class, "event-facts")]')
+    assert root.xpath('//div[@class="event-facts"]')
+    assert root.xpath('//p[@class="passage-differs"]')
+    for ev in root.xpath('//section[@class="event"]'):
+        notes = [" ".join(n.text_content().split()[2:]) for n in ev.xpath('.//div[@class="passage-note"]')]
+        full = [n for n in notes if not n.startswith("as the note on")]
+        assert len(full) == len(set(full)), ev.get("id")

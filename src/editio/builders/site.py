@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import difflib
 import re
 import shutil
 from collections import Counter, defaultdict
@@ -35,6 +36,7 @@ from editio.behaviours import local
 from editio.diagnostics import Report
 from editio.render.html import (HtmlRenderer, Links, anchor_name, annotation_label, kind_label, reader_text,
                                 type_label)
+from editio.dates import dates_in_words
 from editio.resources import style_file, styles_dir, template_dirs
 from editio.text import plain
 from editio.transforms import Edition, ResolvedDoc
@@ -199,18 +201,7 @@ def fmt_date(iso: str) -> str:
 
 
 def fmt_range(el) -> str:
-    if el is None:
-        return ""
-    if el.get("when"):
-        return fmt_date(el.get("when"))
-    a, b = el.get("from") or el.get("notBefore") or "", el.get("to") or el.get("notAfter") or ""
-    if a and b:
-        return f"{fmt_date(a)} – {fmt_date(b)}"
-    if a:
-        return f"from {fmt_date(a)}"
-    if b:
-        return f"until {fmt_date(b)}"
-    return ""
+    return dates_in_words(el)
 
 
 def lang_name(tag: str) -> str:
@@ -237,6 +228,19 @@ class Mention:
 
 PASSIM = 15
 """A document with more mentioned paragraphs than this is cited "passim" in an index."""
+
+
+def plain_markup(m) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", str(m)).split())
+
+
+def similar(a: str, b: str) -> bool:
+    """The same note, near enough (a word or two changed)."""
+    if a == b:
+        return True
+    if not a or not b or min(len(a), len(b)) / max(len(a), len(b)) < 0.9:
+        return False
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.92
 
 
 def mention_groups(mentions: list, doc_pages: dict) -> list[dict]:
@@ -793,19 +797,38 @@ class Site:
         links = SiteLinks(self)
         for item in self.edition.concordance:
             ev = item["event"]
-            rows = []
+            rows, seen = [], []
             for r in item["rows"]:
                 rd, seg, ann = r["unit"], r["seg"], r["annotation"]
-                notes = [self.note_text(rd, n) for n in (ann.notes if ann else [])]
+                place = self.edition.place_label(rd, seg)
+                notes = []
+                for n in (ann.notes if ann else []):
+                    text = self.note_text(rd, n)
+                    # a note shared by passages (the same words, near enough) is printed once
+                    same = next((where for words, where in seen if similar(words, plain_markup(text))), None)
+                    if same is None:
+                        seen.append((plain_markup(text), place))
+                    notes.append({"text": text, "same_as": same})
                 rows.append({"rd": rd, "para": r["para"], "href": links.element(rd, seg),
                              "subtype": r["subtype"], "text": self.passage(rd, seg),
-                             "notes": notes, "n": ann.n if ann else None, "label": r["label"]})
+                             "notes": notes, "n": ann.n if ann else None, "label": r["label"],
+                             "differs": self.differs(rd, ann) if r["subtype"] == "disagrees" else ""})
             ndocs = len({r["rd"].id for r in rows})
             events.append({"ev": ev, "dates": fmt_range(ev.element), "rows": rows, "ndocs": ndocs,
                            "desc": ev.description,
                            "disagree": sum(1 for r in rows if r["subtype"] == "disagrees")})
         events.sort(key=lambda e: (-(e["ndocs"] > 1), e["ev"].when or "9999", e["ev"].name))
         self.write("concordance.html", "concordance.html", events=events)
+
+    def differs(self, rd: ResolvedDoc, ann) -> str:
+        """What a disagreeing passage's claims differ in, from editio.rules.claims."""
+        if ann is None:
+            return ""
+        box = etree.Element("div")
+        self.renderer(rd, None, view="edited").derived(ann, box)
+        text = " ".join(box.xpath("string()").split())
+        return text.removeprefix("Compared by its claims: ").removeprefix("disagrees: ").rstrip(".") \
+            if box.find("span[@data-relation='disagrees']") is not None else ""
 
     def note_text(self, rd: ResolvedDoc, note) -> Markup:
         r = self.renderer(rd, None, view="edited")
