@@ -121,6 +121,43 @@ class Target:
 
 
 @dataclass(eq=False)
+class SourceField:
+    """One labelled field of a source description (print: a ``dt``/``dd`` pair)."""
+    label: str
+    kind: str                 # lead | witness | link | element | holder
+    element: object = None
+    text: str = ""            # lead text; the witness file name
+    tail: str = ""            # text after the element in the header ("; ", ". 2024")
+
+
+@dataclass(eq=False)
+class Source:
+    """What a unit's header says of its source, for every output (a unit inside a file
+    has none: its source is its source note)."""
+    holder: object = None     # the sourceDesc/bibl the fields come from
+    titles: list = field(default_factory=list)
+    author: str = ""
+    publisher: str = ""
+    date: str = ""            # ISO
+    notes: list = field(default_factory=list)     # the bibl's note elements
+    fields: list = field(default_factory=list)    # [SourceField] in header order
+
+
+# default labels of the source fields; a profile renames them in [labels.source]
+# ("publisher" = "Platform"; keys: element name, or name.type / name.level)
+SOURCE_LABELS = {
+    "title.desc": "Description", "title.main": "Title", "title.a": "Title", "title.m": "Book",
+    "title.j": "Journal", "title.s": "Series", "note.publication": "Publication",
+    "note.translation": "Translation", "note.references": "References", "note.title": "On the title",
+    "date.updated": "Updated", "title": "Title", "author": "Author", "editor": "Editor",
+    "publisher": "Publisher", "date": "Date", "note": "Note", "idno": "Identifier",
+    "pubPlace": "Place", "ptr": "Link", "ref": "Link", "respStmt": "Responsibility",
+    "edition": "Edition", "extent": "Extent", "biblScope": "Scope", "distributor": "Distributor",
+    "source": "Source", "witness": "Witness",
+}
+
+
+@dataclass(eq=False)
 class GlossEntry:
     """A person or term of a glossary list (FRUS "List of Persons", "List of Abbreviations")."""
     id: str
@@ -189,6 +226,61 @@ class Edition:
         every builder."""
         from editio.redactions import collect
         return collect(self.corpus)
+
+    # ---- source descriptions, made once for every output
+    def source_label(self, key: str) -> str:
+        return self.profile.label("source", key, SOURCE_LABELS.get(key, key[:1].upper() + key[1:]))
+
+    def _field_label(self, el) -> str:
+        name = local(el)
+        for key in (el.get("type"), el.get("level")):
+            if key and f"{name}.{key}" in SOURCE_LABELS or \
+                    key and isinstance(self.profile.labels.get("source"), dict) \
+                    and f"{name}.{key}" in self.profile.labels["source"]:
+                return self.source_label(f"{name}.{key}")
+        return self.source_label(name)
+
+    def source(self, rd: ResolvedDoc) -> Source:
+        cache = self.__dict__.setdefault("_sources", {})
+        if rd.id not in cache:
+            cache[rd.id] = self._source(rd)
+        return cache[rd.id]
+
+    def _source(self, rd: ResolvedDoc) -> Source:
+        if not rd.is_file:
+            when = next((d.get("when") for d in rd.element.iter(T + "date") if d.get("when")), "")
+            return Source(date=when[:10])
+        sd = rd.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc")
+        bibl = sd.find(T + "bibl") if sd is not None else None
+        src = Source(holder=bibl if bibl is not None else sd, date=rd.doc.date)
+        if src.holder is not None:
+            h = src.holder
+            src.titles = [plain(t) for t in h.iterfind(T + "title")]
+            a, p = h.find(T + "author"), h.find(T + "publisher")
+            src.author = plain(a) if a is not None else ""
+            src.publisher = plain(p) if p is not None else ""
+            src.notes = list(h.iterfind(T + "note"))
+        for holder in ([c for c in sd if isinstance(c.tag, str)] if sd is not None else []):
+            if local(holder) not in ("bibl", "biblStruct", "biblFull", "msDesc"):
+                src.fields.append(SourceField(self.source_label("source"), "holder", holder))
+                continue
+            lead = (holder.text or "").strip()
+            if lead:
+                src.fields.append(SourceField(self.source_label("source"), "lead", text=lead))
+            for c in holder:
+                if not isinstance(c.tag, str):
+                    continue
+                tail = (c.tail or "").strip()
+                tail = " " + tail.lstrip(",;: ") if tail and tail not in ".,;:" else ""
+                name = local(c)
+                if name == "ptr" and (c.get("target") or "").endswith(".txt"):
+                    src.fields.append(SourceField(self.source_label("witness"), "witness", c,
+                                                  (c.get("target") or "").rsplit("/", 1)[-1], tail))
+                else:
+                    src.fields.append(SourceField(self._field_label(c),
+                                                  "link" if name in ("ptr", "ref") else "element",
+                                                  c, tail=tail))
+        return src
 
     # ---- pointers, resolved once
     @cached_property

@@ -520,28 +520,14 @@ class Site:
                 f"Diplomatic and edited text with {n} annotation{'s' if n != 1 else ''}.")
 
     def source_of(self, rd: ResolvedDoc) -> dict:
-        """What the header says of the source: title, author, publisher, date, notes.
-        A unit inside a file (a FRUS document) has its own date (its dateline's) and its
-        source in its source note; the file's header describes the whole volume."""
-        if not rd.is_file:
-            when = next((d.get("when") for d in rd.element.iter(T + "date") if d.get("when")), "")
-            return {"titles": [], "author": "", "publisher": "", "date": when[:10], "notes": [],
-                    "summary": fmt_date(when[:10]) if when else ""}
-        bibl = rd.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc/{T}bibl")
-        if bibl is None:
-            bibl = rd.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc")
-        out = {"titles": [], "author": "", "publisher": "", "date": rd.doc.date, "notes": [],
-               "summary": ""}
-        if bibl is None:
-            return out
-        r = HeaderRenderer(self, rd)
-        for t in bibl.iterfind(T + "title"):
-            out["titles"].append(plain(t))
-        a = bibl.find(T + "author")
-        out["author"] = plain(a) if a is not None else ""
-        p = bibl.find(T + "publisher")
-        out["publisher"] = plain(p) if p is not None else ""
-        for n in bibl.iterfind(T + "note"):
+        """What the header says of the source (:meth:`Edition.source`, made once for every
+        output): title, author, publisher, date, notes rendered.  A unit inside a file (a
+        FRUS document) has its own date (its dateline's) and its source in its source note."""
+        src = self.edition.source(rd)
+        out = {"titles": list(src.titles), "author": src.author, "publisher": src.publisher,
+               "date": src.date, "notes": [], "summary": ""}
+        r = HeaderRenderer(self, rd) if src.notes else None
+        for n in src.notes:
             div = etree.Element("p", {"class": "source-note"})
             if n.get("type"):
                 lab = etree.SubElement(div, "span", {"class": "source-note-type"})

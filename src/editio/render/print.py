@@ -258,19 +258,27 @@ class PrintRenderer(HtmlRenderer):
 
     # ------------------------------------------------ source description
     def source_description(self) -> etree._Element | None:
-        """The source of a chapter, from ``teiHeader/fileDesc/sourceDesc``, as a list of
-        labelled fields (title, platform, author, date, translation note, witness)."""
-        sd = self.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc")
-        if sd is None:
+        """The source of a chapter (:meth:`Edition.source`, made once for every output) as
+        a list of labelled fields (title, publisher, author, date, translation note, witness)."""
+        src = self.edition.source(self.rdoc)
+        if not src.fields:
             return None
         dl = etree.Element("dl", {"class": "source-description"})
         saved, self.view = self.view, "edited"
         try:
-            for holder in _source_holders(sd):
-                if local(holder) in ("bibl", "biblStruct", "biblFull", "msDesc"):
-                    self._fields(holder, dl)
-                else:                                # p, ab, list, recordHist ...
-                    self.node(holder, self._field(dl, "Source"))
+            for f in src.fields:
+                dd = self._field(dl, f.label)
+                if f.kind == "lead":
+                    dd.text = f.text
+                elif f.kind == "witness":
+                    code = etree.SubElement(dd, "span", {"class": "witness-file"})
+                    code.text = f.text
+                    code.tail = " (the text as captured; attached to this PDF)"
+                elif f.kind in ("link", "holder"):
+                    self.node(f.element, dd)
+                else:
+                    self.children(f.element, dd)
+                add_text(dd, f.tail or None)
         finally:
             self.view = saved
         return dl if len(dl) else None
@@ -280,31 +288,6 @@ class PrintRenderer(HtmlRenderer):
         dt.text = label
         return etree.SubElement(dl, "dd")
 
-    def _fields(self, bibl, dl):
-        last = None
-        lead = (bibl.text or "").strip()
-        if lead:
-            last = self._field(dl, "Source")
-            last.text = lead
-        for c in bibl:
-            if not isinstance(c.tag, str):
-                continue
-            name = local(c)
-            if name == "ptr" and (c.get("target") or "").endswith(".txt"):
-                last = self._field(dl, "Witness")
-                code = etree.SubElement(last, "span", {"class": "witness-file"})
-                code.text = (c.get("target") or "").rsplit("/", 1)[-1]
-                code.tail = " (the text as captured; attached to this PDF)"
-            else:
-                last = self._field(dl, _field_label(c))
-                if name in ("ptr", "ref"):
-                    self.node(c, last)
-                else:
-                    self.children(c, last)
-            tail = (c.tail or "").strip()
-            if tail and tail not in ".,;:":
-                add_text(last, " " + tail.lstrip(",;: "))
-
 
 def page_number(parent, href: str):
     """A slot for the page number of ``href`` (``#anchor``): ``<span class="pn"
@@ -313,32 +296,6 @@ def page_number(parent, href: str):
     pn = etree.SubElement(parent, "span", {"class": "pn", "data-ref": href.lstrip("#")})
     pn.text = "0"
     return pn
-
-
-def _source_holders(sd):
-    kids = [c for c in sd if isinstance(c.tag, str)]
-    return kids
-
-
-_LABELS = {
-    ("title", "desc"): "Description", ("title", "main"): "Title", ("title", "a"): "Title",
-    ("title", "m"): "Book", ("title", "j"): "Journal", ("title", "s"): "Series",
-    ("note", "publication"): "Publication", ("note", "translation"): "Translation",
-    ("note", "references"): "References", ("note", "title"): "On the title",
-    ("date", "updated"): "Updated",
-}
-_NAMES = {"title": "Title", "author": "Author", "editor": "Editor", "publisher": "Platform",
-          "date": "Date", "note": "Note", "idno": "Identifier", "pubPlace": "Place",
-          "ptr": "Link", "ref": "Link", "respStmt": "Responsibility", "edition": "Edition",
-          "extent": "Extent", "biblScope": "Scope", "distributor": "Distributor"}
-
-
-def _field_label(el) -> str:
-    name = local(el)
-    for key in (el.get("type"), el.get("level")):
-        if key and (name, key) in _LABELS:
-            return _LABELS[(name, key)]
-    return _NAMES.get(name, name[:1].upper() + name[1:])
 
 
 def _same_url(text: str, href: str) -> bool:
