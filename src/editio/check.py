@@ -527,18 +527,18 @@ _TEMPLATE_ID = re.compile(r"""\bid\s*=\s*["']([A-Za-z_][\w.-]*)["']""")
 
 
 def reserved_ids(corpus: Corpus) -> frozenset:
-    """The HTML ids an ``xml:id`` may not take: those the templates (editio's and the
-    edition's own) write literally, and those made from other names (``event-``, ``index-``,
+    """The HTML ids an ``xml:id`` may not take: those the site's templates (editio's and the
+    edition's own) write literally (the book's are not reserved: print prefixes every id
+    it takes from the TEI with its unit's, ``d12--fn3``), and those made from other names (``event-``, ``index-``,
     ``ev-`` + an entity id, ``ad-``/``pub-`` + a document id); :data:`GENERATED_IDS` by pattern."""
     from editio.resources import template_dirs
     out = set()
-    for kind in ("html", "print"):
-        for d in template_dirs(corpus.project, kind):
-            for f in d.glob("*.html"):
-                try:
-                    out.update(_TEMPLATE_ID.findall(f.read_text(encoding="utf-8")))
-                except (OSError, UnicodeDecodeError):
-                    continue
+    for d in template_dirs(corpus.project, "html"):
+        for f in d.glob("*.html"):
+            try:
+                out.update(_TEMPLATE_ID.findall(f.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError):
+                continue
     for e in corpus.entities.values():
         out.update({f"event-{e.id}", f"index-{e.id}", f"ev-{e.id}"})
     for d in corpus.documents:
