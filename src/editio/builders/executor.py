@@ -20,6 +20,50 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from editio.diagnostics import EditioError
 
 
+# A layout process may use this much memory (heap and anonymous maps, RLIMIT_DATA): a part
+# that needs more fails with a MemoryError, reported as pdf.layout, instead of taking the
+# machine's memory.  Parts are sized to need far less (about 300 MB).
+MEMORY_LIMIT = 2 * 2**30
+
+
+def _limit_memory(limit: int = MEMORY_LIMIT) -> None:
+    import resource
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if soft == resource.RLIM_INFINITY or soft > limit:
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    except (ValueError, OSError):  # pragma: no cover - not allowed here
+        pass
+
+
+class _Respawning(Executor):
+    """Local worker processes (a fork server that has imported WeasyPrint once), each
+    with its memory limited; if one dies all the same (killed), the pool is made again
+    for the next submission (the futures of the dead pool fail, and their parts are
+    submitted again by the builder)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._ex = self._make()
+
+    def _make(self):
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["editio.builders.pdf_layout", "weasyprint"])
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_limit_memory)
+
+    def submit(self, fn, /, *args, **kwargs):
+        from concurrent.futures.process import BrokenProcessPool
+        try:
+            return self._ex.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:
+            self._ex.shutdown(wait=False, cancel_futures=True)
+            self._ex = self._make()
+            return self._ex.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        self._ex.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 def default_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -37,9 +81,7 @@ def open_executor(spec: "str | Executor | None" = None, workers: int | None = No
     spec = (spec or "local").strip()
     if spec == "local":
         n = workers or default_workers()
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["editio.builders.pdf_layout", "weasyprint"])
-        ex: Executor = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+        ex = _Respawning(n)
         try:
             yield ex
         finally:

@@ -595,8 +595,8 @@ class Book:
                 job, ck, part = jobs[key]
                 try:
                     res = fut.result()
-                except Exception as err:  # the worker died (memory, a signal): report it
-                    res = {"key": key, "error": f"the layout process failed: {type(err).__name__}: {err}"}
+                except Exception as err:  # the worker died (killed): once more, alone
+                    res = self._retry(executor, fn, job, err)
                 self.laid_out.append(res)
                 if res.get("error"):
                     res = self._failed(part, res["error"], executor, fn, cache)
@@ -611,13 +611,26 @@ class Book:
             if progress is not None and jobs:
                 progress.stop()
 
+    @staticmethod
+    def _retry(executor, fn, job, err) -> dict:
+        """A part whose process died (with others' parts in the same pool) is laid out again
+        on its own; if that fails too, the error is the part's."""
+        try:
+            return executor.submit(fn, job).result()
+        except Exception as again:
+            return {"key": job["key"], "error": f"the layout process failed: {type(again).__name__}: "
+                    f"{again or err}"}
+
     def _lay_out_one(self, executor, fn, key, html, cache, **kw) -> dict:
         job = self._job(key, html, **kw)
         ck = cache.key(job)
         hit = cache.get(ck)
         if hit is not None:
             return hit
-        res = executor.submit(fn, job).result()
+        try:
+            res = executor.submit(fn, job).result()
+        except Exception as err:
+            res = self._retry(executor, fn, job, err)
         if res.get("error"):
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.layout",
                                 f"the page numbers could not be laid out: {res['error']}")
@@ -642,7 +655,11 @@ class Book:
         html = self.env.get_template("part.html").render(
             **self.context(None), part=Part(part.key, "failed", "failed.html", what, data=error),
             failed={"label": what, "anchors": anchors, "file": part.file, "line": part.line})
-        return self._lay_out_one(executor, fn, part.key + "-failed", html, cache)
+        res = self._lay_out_one(executor, fn, part.key + "-failed", html, cache)
+        if res.get("error"):       # not even the page that says so: the part is left out
+            return {"key": part.key, "pages": 0, "anchors": {}, "folios": [], "warnings": [],
+                    "error": res["error"]}
+        return res
 
     def fill(self, html: str, pages: dict | None, digits: int) -> str:
         """Write the page numbers into the ``pn`` slots (zeros as wide as the numbers on
