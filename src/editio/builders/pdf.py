@@ -113,6 +113,7 @@ class Chapter:
     run_on: bool = False           # continues its group's page (no recto break)
     continued: bool = False        # the rest of a unit too large for one part
     kind: str = "document"         # document | section (a unit that is no document: no number)
+    title_in_text: bool = False    # the unit's own head (with its notes) opens its text
     piece: int = 0                 # which piece of the unit (0: the first, with its heading)
     endnotes: str = ""
     mentions: list = field(default_factory=list)
@@ -167,6 +168,8 @@ class Book:
             # file's header describes the whole volume
             src = r.source_description() if rdoc.is_file else None
             title = rdoc.title
+            if not rdoc.is_file:   # "12. Telegram From …": the number is printed apart
+                title = re.sub(rf"^\s*{re.escape(str(rdoc.n))}\.\s+", "", title) or title
             short = short_title(title)
             unit = rdoc.element                         # the unit's element (a FRUS document)
             group, group_title = _group(rdoc, unit)
@@ -176,7 +179,7 @@ class Book:
             chunks = split_tree(text, PART_HTML)
             ch = Chapter(
                 id=self.links.chapter_id(rdoc), number=shown, title=title,
-                kind=rdoc.kind, short=short,
+                kind=rdoc.kind, title_in_text=not rdoc.is_file and rdoc.title_element is not None, short=short,
                 running=f"{rdoc.label} · {short}" if rdoc.is_file else short, lang=rdoc.doc.root.get(XML_LANG) or self.project.language,
                 source=_html(normalise_space(src)) if src is not None else "", text=_html(chunks[0]),
                 file=rdoc.doc.rel, line=(unit.sourceline if unit is not None else rdoc.doc.root.sourceline) or 1,
