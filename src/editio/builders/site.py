@@ -54,7 +54,7 @@ CSP = ("default-src 'self'; script-src 'self' file: 'wasm-unsafe-eval'; style-sr
 PAGES = {
     "index": ("Home", "home.html"),
     "contents": ("Contents", "contents.html"),
-    "principles": ("Editorial principles", "principles.html"),
+    "principles": ("Note on the text", "principles.html"),
     "persons": ("Persons", "entities.html"),
     "places": ("Places", "entities.html"),
     "organisations": ("Organisations", "entities.html"),
