@@ -298,7 +298,7 @@ def cmd_serve(args) -> int:
     import threading
     from editio.watch import LiveState, Rebuilder, run_once, watch
     state, stop = LiveState(), threading.Event()
-    rebuilder = Rebuilder(project)
+    rebuilder = Rebuilder(project, profile=getattr(args, "profile", None))
     run_once(rebuilder, state, force=True)   # the site as the sources are now
     watcher = threading.Thread(target=watch, args=(rebuilder, state, stop), daemon=True,
                                name="editio-watch")

@@ -89,8 +89,9 @@ class Outcome:
 class Rebuilder:
     """Rebuilds one project's site in place, doing as little as the change allows."""
 
-    def __init__(self, project, search: bool = True, out=sys.stderr):
+    def __init__(self, project, search: bool = True, out=sys.stderr, profile: str | None = None):
         self.project = project
+        self.profile = profile    # --profile given on the command line (else editio.toml's)
         self.search = search
         self.out = out
         self.site = project.output_dir / "html"
@@ -158,7 +159,8 @@ class Rebuilder:
         report = Report()
         try:
             from editio.config import load
-            self.project = project = load(self.project.root)  # editio.toml may have changed
+            # editio.toml (or the profile) may have changed
+            self.project = project = load(self.project.root, profile=self.profile)
             check_output(project)
             with project_lock(project):
                 edition, report = prepare(project)
