@@ -97,6 +97,10 @@ def test_diplomatic_view_is_the_witness(browser, site, edition_site):
     """What a reader sees in the diplomatic view is the witness, word for word: no note
     calls, restorations, back-links, labels or numbers in it; and nothing marked."""
     ctx, pg, w = new_page(browser, site)
+    pg.goto(site + "d004.html")
+    pg.click(".layers summary")
+    for box in pg.locator("input[data-layer]").all():
+        box.check()  # the reader's layers add nothing to the diplomatic view
     for page in doc_pages(edition_site):
         tei = REPO / "tei" / page.replace(".html", ".xml")
         want = run_editio("text", str(tei), "--view", "diplomatic", "--project", str(REPO))
