@@ -61,6 +61,8 @@ BOOK_RANGES = [
     (0xFB00, 0xFB06),    # Latin ligatures
 ]
 CJK_MARGIN = [
+    (0x0020, 0x0020),    # the space (Pango may take it from this face inside CJK text)
+    (0x00A0, 0x00A0),    # no-break space
     (0x3000, 0x303F),    # CJK symbols and punctuation
     (0x3040, 0x30FF),    # hiragana, katakana
     (0xFF00, 0xFFEF),    # half- and full-width forms
