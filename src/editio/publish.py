@@ -99,11 +99,14 @@ def tei_bytes(doc, project) -> bytes:
     comments and ``<?xml-model?>`` lines that stood before the root (nothing else: an
     ``<?xml-stylesheet?>`` would make a browser run an XSLT)."""
     root = published_root(doc.root, allowed_namespaces(project))
-    for sib in doc.root.itersiblings(preceding=True):  # nearest first
+    # addprevious/addnext insert right beside the root: before it in document order,
+    # after it nearest last, so the copies keep the file's order
+    before = list(doc.root.itersiblings(preceding=True))[::-1]
+    for sib in before:
         if isinstance(sib, etree._Comment) or (isinstance(sib, etree._ProcessingInstruction)
                                                and sib.target == "xml-model"):
             root.addprevious(copy.copy(sib))
-    for sib in doc.root.itersiblings():
+    for sib in reversed(list(doc.root.itersiblings())):
         if isinstance(sib, etree._Comment):
             root.addnext(copy.copy(sib))
     return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8") + b"\n"
