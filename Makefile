@@ -1,6 +1,6 @@
 # editio: the two commands of the README.
 #   make edition   set up what is missing, then build tei/ into build/
-#   make test      set up what is missing (with test tools), then run every test
+#   make test      set up what is missing (with test tools and the dask extra), then run the tests not marked slow
 VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
@@ -35,7 +35,7 @@ $(VENV)/.stamp-run: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-run
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,dask]'
 	touch $@
 
 setup: $(VENV)/.stamp-run
