@@ -542,14 +542,27 @@ class Site:
         c = Counter(annotation_label(a, self.profile) or "Footnotes" for a in rd.annotations)
         return sorted(c.items())
 
+    @property
+    def entities_in(self) -> dict:
+        """A file (its unit is the whole file) or a unit -> the ids of the entities mentioned
+        in it, in the corpus's order: every mention located once for all pages."""
+        if not hasattr(self, "_entities_in"):
+            out: dict = {}
+            for eid, ms in self.corpus.mentions.items():
+                for d, el in ms:
+                    for key in (d, self.edition.locate(el)):
+                        if key is not None:
+                            out.setdefault(key, {})[eid] = None
+            self._entities_in = out
+        return self._entities_in
+
     def mentioned_entities(self, rd: ResolvedDoc) -> list:
         seen = {}
-        for eid, ms in self.corpus.mentions.items():
-            if any(d is rd.doc and (rd.is_file or self.edition.locate(el) is rd) for d, el in ms):
-                ent = self.corpus.entities[eid]
-                href = SiteLinks(self).entity(ent)
-                if href:
-                    seen[eid] = (ENTITY_LABELS.get(ent.kind, ent.kind), ent.name, href)
+        for eid in self.entities_in.get(rd.doc if rd.is_file else rd, ()):
+            ent = self.corpus.entities[eid]
+            href = SiteLinks(self).entity(ent)
+            if href:
+                seen[eid] = (ENTITY_LABELS.get(ent.kind, ent.kind), ent.name, href)
         # the glossary entries named in this unit (history.state.gov's "Persons" and
         # "Abbreviations & Terms" of a document)
         links = SiteLinks(self)
