@@ -98,23 +98,6 @@ def skeleton(witness_text: str, doc_id: str, witness_href: str,
                            if source_note else "")
 
 
-AUTHORITY = """<?xml version="1.0" encoding="UTF-8"?>
-{models}
-<TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id="authority" xml:lang="en">
-  <teiHeader>
-    <fileDesc>
-      <titleStmt><title>Authority lists of the edition</title></titleStmt>
-      <publicationStmt><p>Unpublished draft.</p></publicationStmt>
-      <sourceDesc><p>Born digital.</p></sourceDesc>
-    </fileDesc>
-  </teiHeader>
-  <standOff>
-    <listPerson type="editors">
-      <person xml:id="editio-editors"><persName>editio editorial team</persName></person>
-    </listPerson>
-  </standOff>
-</TEI>
-"""
 
 
 NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -253,9 +236,8 @@ def import_witness(src: Path, dest: Path, doc_id: str, project_root: Path | None
             _create(rules, SCHEMATRON.read_bytes())
             written.append(rules)
         if not authority.exists():
-            from editio.scaffold import xml_models
-            _create(authority, AUTHORITY.format(models=xml_models(schema_href, rules_href))
-                    .encode("utf-8"))
+            from editio.scaffold import authority_xml, xml_models
+            _create(authority, authority_xml(xml_models(schema_href, rules_href)))
             written.append(authority)
         if extracted is not None and not extracted.exists():
             extracted.parent.mkdir(parents=True, exist_ok=True)

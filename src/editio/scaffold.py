@@ -100,16 +100,25 @@ AUTHORITY = """<?xml version="1.0" encoding="UTF-8"?>
   <standOff>
     <listPerson type="editors">
       <person xml:id="editio-editors"><persName>{editors}</persName></person>
-    </listPerson>
+    </listPerson>{lists}
+  </standOff>
+</TEI>
+"""
+
+SAMPLE_LISTS = """
     <listPerson>
       <person xml:id="jane-smith"><persName type="standard">Jane Smith</persName></person>
     </listPerson>
     <listPlace>
       <place xml:id="town-hall"><placeName type="standard">Town hall</placeName></place>
-    </listPlace>
-  </standOff>
-</TEI>
-"""
+    </listPlace>"""
+"""The sample document's person and place (the FRUS sample and an import name none)."""
+
+
+def authority_xml(models: str, lang: str = "en", editors: str = "editio editorial team",
+                  lists: str = "") -> bytes:
+    """A new edition's authority file: the editors (whom ``@resp`` names) and ``lists``."""
+    return AUTHORITY.format(models=models, lang=lang, editors=editors, lists=lists).encode()
 
 # ---------------------------------------------------------------- the FRUS-style sample
 FRUS_SAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -140,24 +149,6 @@ FRUS_SAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
       </div>
     </body>
   </text>
-</TEI>
-"""
-
-FRUS_AUTHORITY = """<?xml version="1.0" encoding="UTF-8"?>
-{models}
-<TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id="authority" xml:lang="{lang}">
-  <teiHeader>
-    <fileDesc>
-      <titleStmt><title>Authority lists of the edition</title></titleStmt>
-      <publicationStmt><p>Unpublished draft.</p></publicationStmt>
-      <sourceDesc><p>Born digital.</p></sourceDesc>
-    </fileDesc>
-  </teiHeader>
-  <standOff>
-    <listPerson type="editors">
-      <person xml:id="editio-editors"><persName>{editors}</persName></person>
-    </listPerson>
-  </standOff>
 </TEI>
 """
 
@@ -273,10 +264,11 @@ def plan(dest: Path, profile: str | None = None, title: str = "",
     ]
     if _is_volume_profile(profile):
         files += [("tei/volume.xml", FRUS_SAMPLE.format(**fmt).encode()),
-                  ("tei/authority.xml", FRUS_AUTHORITY.format(**fmt).encode())]
+                  ("tei/authority.xml", authority_xml(models, language, escape(editors)))]
     else:
         files += [("tei/d001.xml", SAMPLE.format(**fmt).encode()),
-                  ("tei/authority.xml", AUTHORITY.format(**fmt).encode()),
+                  ("tei/authority.xml", authority_xml(models, language, escape(editors),
+                                                   SAMPLE_LISTS)),
                   ("witnesses/d001.txt", WITNESS.encode())]
     files += [(rng, SCHEMA.read_bytes())]
     if sch:
