@@ -200,6 +200,12 @@ def test_search(page, site):
     page.wait_for_selector(".pagefind-ui__result", timeout=15000)
     page.wait_for_load_state("networkidle")  # leaving while fragments load aborts their fetches
     assert page.locator(".pagefind-ui__result").count() > 0
+    # Pagefind draws the filter panel once its filter index has loaded, after the results
+    page.wait_for_function("""() => {
+        const t = [...document.querySelectorAll('.pagefind-ui__filter-name')]
+            .map(e => e.innerText.toLowerCase());
+        return t.some(x => x.includes('document')) && t.some(x => x.includes('annotation'));
+    }""", timeout=15000)
     filters = page.locator(".pagefind-ui__filter-name").all_inner_texts()
     assert any("document" in f.lower() for f in filters) and any("annotation" in f.lower() for f in filters)
     href = page.locator(".pagefind-ui__result-link").first.get_attribute("href")
