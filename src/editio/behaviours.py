@@ -208,13 +208,17 @@ def _parent_name(el) -> str:
 
 def local(el) -> str:
     tag = el.tag
-    if not isinstance(tag, str):
+    if tag.__class__ is not str:  # a comment or processing instruction
         return ""
-    return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
+    return tag.rpartition("}")[2]
+
+
+_TEI_PREFIX = "{" + TEI_NS + "}"
 
 
 def is_tei(el) -> bool:
-    return isinstance(el.tag, str) and el.tag.startswith("{" + TEI_NS + "}")
+    tag = el.tag
+    return tag.__class__ is str and tag.startswith(_TEI_PREFIX)
 
 
 class BehaviourTable:
@@ -222,6 +226,10 @@ class BehaviourTable:
 
     def __init__(self, overlay=(), profile=None):
         self.profile = profile
+        # what depends on an element's tag alone, worked out once per tag: its row key,
+        # and its behaviour per output where no predicate decides it
+        self._keys: dict[str, str | None] = {}
+        self._static: dict[tuple[str, str | None], Behaviour] = {}
         self.rows: dict[str, list] = {k: [(p, b, None) for p, b in v] for k, v in TABLE.items()}
         if overlay:
             from lxml import etree
@@ -244,14 +252,22 @@ class BehaviourTable:
                                   *self.rows.get(key, [])]
 
     def key(self, el) -> str | None:
-        if is_tei(el):
-            return local(el)
         tag = el.tag
-        if self.profile is not None and tag.startswith("{"):
+        try:
+            return self._keys[tag]
+        except KeyError:
+            pass
+        except TypeError:  # a comment or processing instruction: no row names it
+            return None
+        k = None
+        if tag.startswith(_TEI_PREFIX):
+            k = tag[len(_TEI_PREFIX):]
+        elif self.profile is not None and tag.startswith("{"):
             prefix = self.profile.prefix_of(tag[1:].split("}", 1)[0])
             if prefix:
-                return f"{prefix}:{local(el)}"
-        return None
+                k = f"{prefix}:{tag.rpartition('}')[2]}"
+        self._keys[tag] = k
+        return k
 
     def knows(self, el) -> bool:
         """True if a row (not the ``_`` fallback) is meant for ``el``."""
@@ -264,18 +280,33 @@ class BehaviourTable:
 
         Elements no row names (and processing instructions/comments) take the fallback
         (comments and PIs are omitted); foreign active content is never rendered."""
-        if not isinstance(el.tag, str):
+        tag = el.tag
+        if tag.__class__ is not str:
             return _OMIT
+        try:
+            return self._static[tag, output]
+        except KeyError:
+            pass
         k = self.key(el)
         if k is None and local(el).lower() in ACTIVE_CONTENT:
+            self._static[tag, output] = _ACTIVE
             return _ACTIVE
         rows = self.rows.get(k) if k is not None else None
+        static = True  # no predicate tried yet: the answer holds for every element of this tag
         for pred, beh, outputs in rows or self.rows["_"]:
             if outputs is not None and output not in outputs:
                 continue
-            if pred is None or (self._has_blocks(el) if pred is _has_blocks else pred(el)):
+            if pred is None:
+                if static:
+                    self._static[tag, output] = beh
                 return beh
-        return TABLE["_"][-1][1]
+            static = False
+            if self._has_blocks(el) if pred is _has_blocks else pred(el):
+                return beh
+        beh = TABLE["_"][-1][1]
+        if static:
+            self._static[tag, output] = beh
+        return beh
 
     def _has_blocks(self, el) -> bool:
         return any(isinstance(c.tag, str) and self.behaviour(c).layout in (CONTAINER, LINE, SPACE)
