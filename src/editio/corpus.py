@@ -323,7 +323,17 @@ class Corpus:
 
     # ---- pointers
     def resolve(self, doc: Document, token: str) -> Resolved:
-        """Resolve one pointer written in ``doc``."""
+        """Resolve one pointer written in ``doc`` (worked out once per document and token:
+        a FRUS volume points at the same persons and terms thousands of times)."""
+        memo = self.__dict__.setdefault("_resolved", {})
+        key = (doc.name, token)
+        try:
+            return memo[key]
+        except KeyError:
+            r = memo[key] = self._resolve(doc, token)
+            return r
+
+    def _resolve(self, doc: Document, token: str) -> Resolved:
         token = token.strip()
         try:
             parts = urlsplit(token)

@@ -378,9 +378,25 @@ class Edition:
         """The key that orders index entries: the Unicode Collation Algorithm (accents sort
         with their letter, "Émile" beside "Emile"; other scripts after Latin), after a
         leading article is set aside."""
+        memo = self.__dict__.setdefault("_sort_keys", {})
+        try:
+            return memo[text]
+        except KeyError:
+            pass
         t = re.sub(r"^(the|a|an)\s+", "", " ".join((text or "").split()), flags=re.I)
         t = re.sub(r"^[^\w]+", "", t)
-        return tuple(self._collator.sort_key(t))
+        key = memo[text] = tuple(self._collator.sort_key(t))
+        return key
+
+    def sort_keys_ahead(self) -> None:
+        """The sort keys of every glossary entry and entity worked out now, in the process
+        that forks the page writers (:mod:`editio.parallel`): the collation table is read and
+        each key computed once, not once per process and page."""
+        for e in self.glossary.values():
+            self.sort_key(e.term)
+        for ent in self.corpus.entities.values():
+            self.sort_key(ent.name)
+            self.entity_sort_key(ent)
 
     def entity_sort_key(self, ent) -> tuple:
         return self.sort_key(ent.element.get("sortKey") or ent.index_name)

@@ -386,6 +386,7 @@ class Site:
         if self.progress:
             self.progress.start("HTML site", total)
         from editio.parallel import split_map
+        self.edition.sort_keys_ahead()
         jobs = [functools.partial(self.document, rd) for rd in self.edition.docs] + pages
         for records, diagnostics, assets in split_map(jobs, self._page_job):
             self.search_records.extend(records)
