@@ -66,6 +66,8 @@ class BuildResult:
     report: Report
     output: Path
     timings: dict = field(default_factory=dict)
+    up_to_date: bool = False
+    """Nothing changed since the last build (:mod:`editio.cache`): nothing was rewritten."""
 
 
 @contextlib.contextmanager
@@ -344,7 +346,7 @@ def staging(output: Path, signals: "_Signals | None" = None, names=FORMATS):
 
 
 def prepare(project: Project, strict: bool = False, schema: Path | None = None,
-            keep_going: bool = False, defer: bool = False):
+            keep_going: bool = False, defer: bool = False, cache: bool = True):
     """Read, check and resolve.  Check errors stop here, unless ``keep_going``: then the
     readable documents are built anyway (errors reported as warnings; a file that cannot
     be read at all is left out), which is what TEI from elsewhere (a FRUS volume with
@@ -403,33 +405,68 @@ class _CheckFailed(Exception):
 
 def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool = False,
           schema: Path | None = None, progress=None, keep_going: bool = False,
-          workers: int | None = None, executor: str | None = None) -> BuildResult:
+          workers: int | None = None, executor: str | None = None,
+          cache: bool = True) -> BuildResult:
     """Build ``formats`` into ``project.output_dir``; raises nothing for bad TEI: the
     report says what is wrong and nothing is written.
 
     The schema validation runs in a second process while the builders write into the
     staging directory; if it finds errors, the staging directory is thrown away and the
-    previous output stays, as with any other check error."""
+    previous output stays, as with any other check error.
+
+    With the build cache (:mod:`editio.cache`; ``cache=False`` reads nothing from it): if
+    every input and option hashes as at the last successful build and its output is still
+    there byte for byte, nothing is read, checked or written (``up_to_date``), and the
+    last build's diagnostics are reported again."""
     timings = {}
     t0 = time.perf_counter()
     from editio.builders import check_formats
+    from editio import cache as build_cache
     formats = check_formats(project, formats)
     check_output(project)
     with _Signals() as signals, project_lock(project):
+        store = build_cache.Store(build_cache.cache_root(project), enabled=cache)
+        digest = build_cache.inputs_digest(project, _options(project, formats, view, strict,
+                                                             schema, keep_going))
+        last = build_cache.BuildRecord.load(store)
+        if last is not None and last.digest == digest \
+                and last.output_intact(project.output_dir, formats):
+            report = Report()
+            for d in last.diagnostics:
+                report.add(*d)
+            timings["total"] = time.perf_counter() - t0
+            return BuildResult(report, project.output_dir, timings, up_to_date=True)
         edition, report, finish = prepare(project, strict=strict, schema=schema,
-                                          keep_going=keep_going, defer=True)
+                                          keep_going=keep_going, defer=True, cache=cache)
         timings["read+check"] = time.perf_counter() - t0
         if edition is None:
             return BuildResult(report, project.output_dir, timings)
         try:
             _build_into(project, formats, view, strict, progress, edition, report, timings, signals,
-                        finish, options={"workers": workers, "executor": executor})
+                        finish, options={"workers": workers, "executor": executor, "cache": cache})
         except _CheckFailed:
             return BuildResult(report, project.output_dir, timings)
         except OSError as err:  # disk full, read-only, a file gone mid-build: said, not a traceback
             raise _io_error(project, err) from None
+        build_cache.BuildRecord(
+            digest, {f: build_cache.tree_manifest(project.output_dir / f) for f in formats},
+            [[d.file, d.line, d.col, d.severity, d.code, d.message] for d in report.items],
+        ).save(store)
     timings["total"] = time.perf_counter() - t0
     return BuildResult(report, project.output_dir, timings)
+
+
+def _options(project: Project, formats, view, strict, schema, keep_going) -> dict:
+    """What besides the project's files makes a build's output: the options, the profile
+    chain, a schema named from outside the project (its bytes), SOURCE_DATE_EPOCH."""
+    from editio.cache import file_hash
+    prof = project.profile
+    return {"formats": list(formats), "view": view, "strict": strict, "keep_going": keep_going,
+            "schema": [str(schema), file_hash(Path(schema))] if schema else None,
+            "profile": [prof.name, *map(str, prof.chain)],
+            "profile_schema": file_hash(prof.schema) if prof.schema else None,
+            "profile_templates": [str(d) for d in prof.template_dirs],
+            "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH", "")}
 
 
 def _io_error(project: Project, err: OSError) -> EditioError:

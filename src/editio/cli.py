@@ -272,7 +272,8 @@ def cmd_build(args) -> int:
         progress = Progress()
     result = build(project, formats=formats, view=args.view, strict=args.strict,
                    keep_going=args.keep_going, workers=args.workers, executor=args.executor,
-                   schema=Path(args.schema).resolve() if args.schema else None, progress=progress)
+                   schema=Path(args.schema).resolve() if args.schema else None, progress=progress,
+                   cache=not args.no_cache)
     rep = result.report.strict() if args.strict else result.report
     for d in rep.sorted():
         if d.severity != "info":
@@ -281,7 +282,11 @@ def cmd_build(args) -> int:
         print(f"build failed: {rep.errors} error(s); {project.rel(project.output_dir)}/ left as it was",
               file=sys.stderr)
         return 1
-    if not args.quiet:
+    if not args.quiet and result.up_to_date:
+        print(f"up to date: nothing changed since the last build; "
+              f"{project.rel(result.output)}/ kept as it was, nothing rewritten "
+              f"({rep.warnings} warning(s)); --no-cache rebuilds everything", file=sys.stderr)
+    elif not args.quiet:
         t = result.timings
         print(f"built {', '.join(formats)} into {project.rel(result.output)}/ in {t.get('total', 0):.1f}s"
               f" ({rep.warnings} warning(s))", file=sys.stderr)
@@ -308,6 +313,28 @@ def cmd_serve(args) -> int:
     finally:
         stop.set()
         watcher.join(timeout=5)
+
+
+def cmd_clean(args) -> int:
+    """Remove the build cache (and, with --output, the output editio made): the next
+    build is a clean one."""
+    from editio.build import MARKER, check_output, project_lock
+    from editio.cache import CACHE_DIR, clean
+    project = _project(args)
+    with project_lock(project):
+        gone = clean(project)
+        if args.output:
+            check_output(project)   # only an output folder editio made itself
+            out = project.output_dir
+            if out.is_dir() and (out / MARKER).exists():
+                import shutil
+                shutil.rmtree(out)
+                gone.append(out)
+    for p in gone:
+        print(f"removed {project.rel(p)}/", file=sys.stderr)
+    if not gone:
+        print(f"nothing to remove (no {CACHE_DIR}/)", file=sys.stderr)
+    return 0
 
 
 def cmd_import(args) -> int:
@@ -389,8 +416,16 @@ def parser() -> argparse.ArgumentParser:
                    help="lay the book's parts out in N processes (default: the machine's cores)")
     b.add_argument("--executor", default=None, metavar="SPEC",
                    help="where to lay the parts out: local (default) or dask://HOST:PORT")
+    b.add_argument("--no-cache", action="store_true",
+                   help="a clean build: take nothing from the build cache (.editio-cache/)")
     b.add_argument("--quiet", "-q", action="store_true")
     b.set_defaults(func=cmd_build)
+
+    k = sub.add_parser("clean", parents=[common],
+                       help="remove the build cache (.editio-cache/); the next build is clean")
+    k.add_argument("--output", action="store_true",
+                   help="remove the output folder (build/) too")
+    k.set_defaults(func=cmd_clean)
 
     v = sub.add_parser("serve", parents=[common], help="serve the built site on 127.0.0.1")
     v.add_argument("--port", type=int, default=8000, help="port (0: any free port)")

@@ -40,20 +40,21 @@ class Builder:
     options: tuple = ()            # build options it takes besides view and progress (pdf: workers, executor)
 
 
-def _site(edition, out_dir, report, view="edited", progress=None):
+def _site(edition, out_dir, report, view="edited", progress=None, cache=True):
     from editio.builders.site import build_site
-    return build_site(edition, out_dir, report, progress=progress)
+    return build_site(edition, out_dir, report, progress=progress, cache=cache)
 
 
-def _pdf(edition, out_dir, report, view="edited", progress=None, workers=None, executor=None):
+def _pdf(edition, out_dir, report, view="edited", progress=None, workers=None, executor=None,
+         cache=True):
     from editio.builders.pdf import build_pdf
     return build_pdf(edition, out_dir, report, view=view, progress=progress, workers=workers,
-                     executor=executor)
+                     executor=executor, cache=cache)
 
 
 def builtin() -> dict[str, Builder]:
-    return {"html": Builder("html", _site, "the static HTML site"),
-            "pdf": Builder("pdf", _pdf, "the PDF book", options=("workers", "executor"))}
+    return {"html": Builder("html", _site, "the static HTML site", options=("cache",)),
+            "pdf": Builder("pdf", _pdf, "the PDF book", options=("workers", "executor", "cache"))}
 
 
 def registry(project=None) -> dict[str, Builder]:

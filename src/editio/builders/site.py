@@ -1019,7 +1019,8 @@ class HeaderRenderer(HtmlRenderer):
         super().node(el, out)
 
 
-def build_site(edition: Edition, out_dir: Path, report: Report, progress=None) -> Path:
+def build_site(edition: Edition, out_dir: Path, report: Report, progress=None,
+               cache: bool = True) -> Path:
     """Write the HTML edition into ``out_dir``; returns ``out_dir``."""
     out_dir = Path(out_dir)
     Site(edition, out_dir, report, progress).build()

@@ -1,0 +1,249 @@
+"""The build cache: what the last build read and made, so the next one redoes only what changed.
+
+Everything is keyed by **content hashes** (SHA-256 of bytes), never by modification times:
+
+* :func:`code_hash`: editio itself (every file of the package: its code, templates,
+  profiles, and its styles and schema) and the versions of the libraries that shape the
+  output (lxml/libxml2, Jinja2, WeasyPrint, Pagefind).  A new editio, or an edited one,
+  matches no earlier record: everything is rebuilt;
+* :func:`project_files` / :func:`inputs_digest`: every file of the project a build may read
+  (the TEI, authority files, witnesses, images, ``editio.toml``, the profile, templates,
+  styles, schema), less the output, hidden files and editors' backup files, plus the
+  options of the build;
+* the record of the last successful build (:class:`BuildRecord`): its inputs' digest, the
+  hash of every file it wrote and the diagnostics it reported.  ``editio build`` with the
+  same digest and an output still holding exactly those bytes does nothing and says so.
+
+Finer grains live next to the work they save: the check keeps each file's diagnostics
+(:class:`editio.check` with a :class:`Store`), the site each page with the documents it
+read (:mod:`editio.builders.site`), the book its laid-out parts (:mod:`editio.builders.pdf`).
+
+The cache lives in ``<project>/.editio-cache/`` (never committed: ``.gitignore``).  Every
+file in it is written to a temporary name and renamed into place, so a reader (another
+build, a server) sees a whole file or none; a file that cannot be read or parsed is a miss,
+never an error.  ``editio build --no-cache`` reads nothing from it; ``editio clean`` removes
+it.  Nothing is kept at module level except :func:`code_hash`'s own memo of the package's
+files (they do not change while editio runs).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from editio import __version__
+
+CACHE_DIR = ".editio-cache"
+FORMAT = "editio-build-cache-1"
+"""Changes whenever what a record holds changes (an old record is then a miss)."""
+IGNORED_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".tmp", ".bak", ".kate-swp")
+"""Editors' backup and swap files: never an input."""
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_hash() -> str:
+    """The hash of editio itself: its package files (code, templates, profiles), the
+    repository's styles and schema it falls back on, and the versions of the libraries
+    that make the output."""
+    from editio import resources
+    h = hashlib.sha256(f"{FORMAT}\0editio {__version__}\0".encode())
+    for name in ("lxml", "jinja2", "weasyprint", "pagefind", "pikepdf", "markupsafe"):
+        try:
+            from importlib.metadata import version
+            h.update(f"{name} {version(name)}\0".encode())
+        except Exception:  # noqa: BLE001 - not installed: part of the environment too
+            h.update(f"{name} -\0".encode())
+    try:
+        from lxml import etree
+        h.update(repr((etree.LXML_VERSION, etree.LIBXML_VERSION, etree.LIBXSLT_VERSION)).encode())
+    except ImportError:  # pragma: no cover
+        pass
+    for base in (resources.PACKAGE, resources.STYLES, resources.SCHEMA.parent):
+        if not base.is_dir():
+            continue
+        for p in sorted(base.rglob("*")):
+            if "__pycache__" in p.parts or not p.is_file() or p.suffix in (".pyc", ".pyo"):
+                continue
+            try:
+                h.update(str(p.relative_to(base)).encode() + b"\0" + sha(p.read_bytes()).encode())
+            except OSError:
+                h.update(str(p).encode() + b"\0<unreadable>")
+    return h.hexdigest()
+
+
+def project_files(project) -> list[Path]:
+    """Every file a build of ``project`` may read: the project's files, less the output,
+    hidden files and folders (``.git``, ``.editio-cache``), ``__pycache__`` and editors'
+    backup files; sorted."""
+    root = Path(project.root)
+    out = project.output_dir.resolve()
+    files = []
+    seen = {root.resolve()}
+    # a folder linked into the project (a shared schema/) is read through: followed, once
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        here = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            real = (here / d).resolve()
+            if d.startswith(".") or d == "__pycache__" or real == out or real in seen:
+                continue
+            seen.add(real)
+            keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            if name.startswith((".", "#")) or name.endswith(IGNORED_SUFFIXES):
+                continue
+            files.append(here / name)
+    return files
+
+
+def file_hash(p: Path) -> str:
+    """The hash of a regular file's bytes (a symlink, FIFO or unreadable file hashes as
+    what it is, never by reading through it)."""
+    try:
+        if p.is_symlink():
+            return "symlink:" + os.readlink(p)
+        if not p.is_file():
+            return "<not a file>"
+        return sha(p.read_bytes())
+    except OSError:
+        return "<unreadable>"
+
+
+def inputs_digest(project, options: dict | None = None, files: list[Path] | None = None) -> str:
+    """The hash of everything a build of ``project`` reads, and of its ``options``."""
+    h = hashlib.sha256(code_hash().encode())
+    h.update(json.dumps(options or {}, sort_keys=True, default=str).encode())
+    root = Path(project.root)
+    for p in (project_files(project) if files is None else files):
+        h.update(str(p.relative_to(root)).encode() + b"\0" + file_hash(p).encode() + b"\n")
+    return h.hexdigest()
+
+
+def tree_manifest(folder: Path) -> dict[str, str]:
+    """``{relative path: sha256}`` of every file under ``folder`` (symlinks as themselves)."""
+    out = {}
+    folder = Path(folder)
+    if not folder.is_dir():
+        return out
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        here = Path(dirpath)
+        for name in sorted(filenames):
+            p = here / name
+            out[p.relative_to(folder).as_posix()] = file_hash(p)
+    return out
+
+
+# ------------------------------------------------------------------ storage
+class Store:
+    """JSON records under one folder of the cache, written atomically (a temporary file in
+    the same folder, then a rename), so two builds or a build and a server never see half
+    a record.  A record that is missing, unreadable or not JSON is ``None``.  With
+    ``enabled=False`` nothing is read (a build with ``--no-cache``) but records are still
+    written, so the next build can use them."""
+
+    def __init__(self, root: Path, enabled: bool = True):
+        self.root = Path(root)
+        self.enabled = enabled
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def get(self, name: str):
+        if not self.enabled:
+            return None
+        try:
+            return json.loads(self.path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+
+    def put(self, name: str, data) -> None:
+        p = self.path(name)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+                os.replace(tmp, p)
+            except BaseException:
+                with _quiet():
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            pass  # a cache that cannot be written only makes the next build slower
+
+    def prune(self, keep: set[str], prefix: str = "") -> None:
+        """Remove the records under ``prefix`` whose names are not in ``keep``."""
+        folder = self.root / prefix if prefix else self.root
+        if not folder.is_dir():
+            return
+        for p in folder.iterdir():
+            name = (Path(prefix) / p.name).as_posix() if prefix else p.name
+            if p.is_file() and name not in keep and not p.name.startswith("."):
+                with _quiet():
+                    p.unlink()
+
+
+class _quiet:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return exc[0] is not None and issubclass(exc[0], OSError)
+
+
+def cache_root(project) -> Path:
+    return Path(project.root) / CACHE_DIR
+
+
+# ------------------------------------------------------------------ the whole build
+@dataclass
+class BuildRecord:
+    """The last successful build: the digest of its inputs and options, the hash of every
+    file it wrote (per format) and the diagnostics it reported."""
+    digest: str
+    outputs: dict          # format -> {relative path: sha256}
+    diagnostics: list      # [[file, line, col, severity, code, message]]
+
+    NAME = "build/last.json"
+
+    @classmethod
+    def load(cls, store: Store) -> "BuildRecord | None":
+        data = store.get(cls.NAME)
+        try:
+            return cls(str(data["digest"]), dict(data["outputs"]), list(data["diagnostics"]))
+        except (TypeError, KeyError):
+            return None
+
+    def save(self, store: Store) -> None:
+        store.put(self.NAME, {"digest": self.digest, "outputs": self.outputs,
+                              "diagnostics": self.diagnostics})
+
+    def output_intact(self, output: Path, formats) -> bool:
+        """The output still holds exactly the files this build wrote, byte for byte."""
+        if set(formats) - set(self.outputs):
+            return False
+        return all(tree_manifest(Path(output) / f) == self.outputs[f] for f in formats)
+
+
+def clean(project) -> list[Path]:
+    """Remove the build cache (``.editio-cache/``); returns what was removed."""
+    root = cache_root(project)
+    if root.is_symlink():
+        root.unlink()
+        return [root]
+    if root.is_dir():
+        shutil.rmtree(root)
+        return [root]
+    return []
