@@ -358,7 +358,9 @@ def prepare(project: Project, strict: bool = False, schema: Path | None = None,
     from editio.redactions import rules_of
     rules_of(project)  # a bad [redactions] rule stops the build before anything is read
     corpus = Corpus.load(project)
-    raw, finish_check = check(corpus, schema=schema, defer=True)
+    from editio.cache import Store, cache_root
+    raw, finish_check = check(corpus, schema=schema, defer=True,
+                              cache=Store(cache_root(project), enabled=cache))
     if not defer:
         finish_check()
     report = _settle(raw.items, strict, keep_going)

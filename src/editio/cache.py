@@ -247,3 +247,105 @@ def clean(project) -> list[Path]:
         shutil.rmtree(root)
         return [root]
     return []
+
+
+# ------------------------------------------------------------------ the check, file by file
+class CheckCache:
+    """Each file's diagnostics under a hash of everything the file's rules read.
+
+    :func:`editio.check._check_doc` reads the file itself and, across files, only: the
+    ids of the other files (``id.duplicate``, ``ref.missing``), the pointers of other files
+    into it (a note in another file explains an annotation here), the files of the project
+    a pointer may name (witnesses, images), the reserved ids, and the settings.  The
+    *context* hashes all of that for the whole corpus (ids and cross-file pointers, never
+    line numbers, so an edit inside a file leaves the other files' context as it was);
+    a file's key adds its own bytes, and the earlier occurrences of its own ids (an
+    ``id.duplicate`` names the first one's place).  When in doubt the key changes and the
+    file is checked again."""
+
+    PREFIX = "check"
+
+    def __init__(self, corpus, store: Store):
+        self.corpus = corpus
+        self.store = store
+        self.used: set[str] = set()
+        self._context = None
+
+    @property
+    def context(self) -> str:
+        if self._context is None:
+            self._context = corpus_context(self.corpus)
+        return self._context
+
+    def doc_key(self, doc, seen_ids: dict, reserved) -> str:
+        from editio import gate
+        try:
+            own = sha(gate.open_regular(doc.path))
+        except (OSError, gate.Refused):
+            own = "<unreadable>"
+        earlier = sorted([i, *seen_ids[i]] for i in doc.ids if i in seen_ids)
+        h = hashlib.sha256(self.context.encode())
+        h.update(json.dumps([doc.name, doc.rel, doc.id, own, earlier,
+                             sha("\0".join(sorted(reserved)).encode())]).encode())
+        return h.hexdigest()
+
+    def name(self, key: str) -> str:
+        return f"{self.PREFIX}/{key[:2]}/{key}.json"
+
+    def get(self, key: str):
+        hit = self.store.get(self.name(key))
+        if hit is not None:
+            self.used.add(self.name(key))
+        return hit
+
+    def put(self, key: str, value) -> None:
+        self.used.add(self.name(key))
+        self.store.put(self.name(key), value)
+
+    def prune(self, slack: int = 64) -> None:
+        """Forget the files' results this run did not use, once they outnumber those it
+        did (plus ``slack``): the cache stays the size of the edition."""
+        folder = self.store.root / self.PREFIX
+        try:
+            names = [p for p in folder.glob("*/*.json")]
+        except OSError:
+            return
+        if len(names) <= 2 * len(self.used) + slack:
+            return
+        for p in names:
+            if p.relative_to(self.store.root).as_posix() not in self.used:
+                with _quiet():
+                    p.unlink()
+
+
+def corpus_context(corpus) -> str:
+    """What every file's rules may read from outside the file (see :class:`CheckCache`)."""
+    from editio.corpus import POINTER_ATTRS
+    project = corpus.project
+    h = hashlib.sha256(code_hash().encode())
+    docs = {d.path for d in corpus.documents}
+    root = Path(project.root)
+    for p in project_files(project):   # settings, witnesses, images, templates, schema
+        if p.resolve() not in docs:
+            h.update(str(p.relative_to(root)).encode() + b"\0" + file_hash(p).encode() + b"\n")
+    for d in corpus.documents:
+        cross = []
+        for el in d.root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            for a in POINTER_ATTRS:
+                v = el.get(a)
+                if v and not v.lstrip().startswith("#"):
+                    cross.append(f"{a}={v}")
+        h.update(json.dumps([d.name, d.rel, d.id, d.has_text, list(d.ids), cross]).encode())
+    return h.hexdigest()
+
+
+def schematron_key(sch: Path, doc) -> str | None:
+    """A Schematron run's findings depend on the schema's bytes and the file's."""
+    from editio import gate
+    try:
+        return sha((code_hash() + sha(gate.open_regular(sch)) + sha(gate.open_regular(doc.path))
+                    ).encode())
+    except (OSError, gate.Refused):
+        return None

@@ -147,7 +147,7 @@ def schema_for(doc: Document, corpus: Corpus, override: Path | None,
 
 
 def check(corpus: Corpus, schema: Path | None = None, report: Report | None = None,
-          schemas: Schemas | None = None, defer: bool = False):
+          schemas: Schemas | None = None, defer: bool = False, cache=None):
     """Check every document of ``corpus``; ``schemas`` may carry compiled schemas
     from an earlier call (they are compiled once per run otherwise).
 
@@ -155,7 +155,13 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     process (:class:`editio.parallel.Background`) while this one applies the edition's
     rules.  With ``defer`` the result is ``(report, finish)``: the report of the rules, and
     ``finish()`` that waits for the validation and adds its diagnostics to the report, so a
-    build can render meanwhile (and throw its output away if the schema finds errors)."""
+    build can render meanwhile (and throw its output away if the schema finds errors).
+
+    ``cache`` (an :class:`editio.cache.Store`) keeps each file's diagnostics and Schematron
+    findings between runs (:class:`editio.cache.CheckCache`): a file whose bytes and
+    context did not change is not checked again; the rules that span files run always."""
+    from editio.cache import CheckCache
+    ccache = CheckCache(corpus, cache) if cache is not None else None
     report = report or Report()
     for d in getattr(corpus.project, "diagnostics", ()):  # editio.toml: unknown keys
         report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
@@ -191,7 +197,7 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
         out = []
         for i, sp, chosen, pline in jobs:
             doc = corpus.documents[i]
-            known = _cache_read(keys[i])
+            known = _cache_read(keys[i]) if cache is None or cache.enabled else None
             if known is not None:
                 out.append((i, sp, [], known[1], known[0]))
                 continue
@@ -208,12 +214,13 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
 
     from editio.parallel import Background
     validation = Background(validate_all) if jobs and not all(
-        sp.resolve() in schemas._cache or _cache_read(keys[i]) is not None
+        sp.resolve() in schemas._cache or (
+            _cache_read(keys[i]) is not None and (cache is None or cache.enabled))
         for i, sp, _, _ in jobs) else None
     explained_by: dict[int, list] = {}
     for i, doc in enumerate(corpus.documents):
         if doc in tei_docs:
-            explained_by[i] = _check_doc(corpus, doc, report, seen_ids, reserved)
+            explained_by[i] = _check_doc_cached(corpus, doc, report, seen_ids, reserved, ccache)
     if unvalidated:  # said once, at the first such file: not silently unvalidated
         more = f" (and {len(unvalidated) - 1} more)" if len(unvalidated) > 1 else ""
         report.warning(unvalidated[0].rel, 1, "schema.none",
@@ -222,7 +229,9 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     _check_events(corpus, report)
     check_policy(corpus, report)  # editio.rules.policy: the edition's editorial policy
     from editio.rules.schematron import check_schematron
-    check_schematron(corpus, report)  # editio.rules.schematron: the rules editors see too
+    check_schematron(corpus, report, cache=ccache)  # editio.rules.schematron: the rules editors see too
+    if ccache is not None:
+        ccache.prune()
 
     def finish() -> Report:
         results = validation.result() if validation is not None else validate_all()
@@ -375,6 +384,40 @@ def _last_line(el) -> int:
         if isinstance(d.tag, str) and d.sourceline:
             last = max(last, d.sourceline)
     return last
+
+
+def _check_doc_cached(corpus: Corpus, doc: Document, report: Report, seen_ids, reserved,
+                      ccache) -> list:
+    """:func:`_check_doc`, or what it found the last time the file and its context were
+    as they are (:class:`editio.cache.CheckCache`): the same diagnostics, the same ids
+    registered, the same elements explained."""
+    if ccache is None:
+        return _check_doc(corpus, doc, report, seen_ids, reserved)
+    key = ccache.doc_key(doc, seen_ids, reserved)
+    hit = ccache.get(key)
+    if hit is not None:
+        try:
+            explained = [doc.tree.xpath(p)[0] for p in hit["explained"]]
+            diagnostics = [tuple(d) for d in hit["diagnostics"]]
+            ids = [(i, f, int(ln)) for i, f, ln in hit["ids"]]
+        except (KeyError, TypeError, ValueError, IndexError, etree.XPathError):
+            hit = None
+    if hit is not None:
+        for d in diagnostics:
+            report.add(*d)
+        for i, f, ln in ids:
+            seen_ids.setdefault(i, (f, ln))
+        return explained
+    mine = Report()
+    before = set(seen_ids)
+    explained = _check_doc(corpus, doc, mine, seen_ids, reserved)
+    for d in mine.items:
+        report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
+    ccache.put(key, {
+        "diagnostics": [[d.file, d.line, d.col, d.severity, d.code, d.message] for d in mine.items],
+        "ids": [[i, *seen_ids[i]] for i in seen_ids if i not in before],
+        "explained": [doc.tree.getpath(el) for el in explained]})
+    return explained
 
 
 def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,

@@ -53,7 +53,13 @@ def cmd_check(args) -> int:
         report = Report()
     else:
         corpus = Corpus.load(project, paths)
-        report = check(corpus, schema=Path(args.schema).resolve() if args.schema else None)
+        from editio.cache import Store, cache_root
+        # an edition's own files are checked with its build cache (.editio-cache/): only the
+        # files that changed are checked again; files from elsewhere leave nothing behind
+        store = Store(cache_root(project)) if (project.root / "editio.toml").is_file() \
+            and (paths is None or only is not None) else None
+        report = check(corpus, schema=Path(args.schema).resolve() if args.schema else None,
+                       cache=store)
     if only is not None:
         report = report.only(only)
     report.extend(skipped)

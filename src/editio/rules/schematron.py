@@ -155,8 +155,10 @@ def findings(validator, tree) -> list[tuple[object, str, str, str]]:
     return out
 
 
-def check_schematron(corpus, report: Report, rules: Rules | None = None) -> None:
-    """Run each document's Schematron; add what editio's own rules did not already report."""
+def check_schematron(corpus, report: Report, rules: Rules | None = None, cache=None) -> None:
+    """Run each document's Schematron; add what editio's own rules did not already report.
+    ``cache`` (:class:`editio.cache.CheckCache`) keeps each file's findings under the hash of
+    the Schematron's bytes and the file's."""
     rules = rules or Rules()
     already = {(d.file, d.line, d.code) for d in report.items}
     root = corpus.project.root
@@ -176,16 +178,24 @@ def check_schematron(corpus, report: Report, rules: Rules | None = None) -> None
                 report.error(doc.rel, line, "schematron.unreadable",
                              f'Schematron "{href}" named by <?xml-model?> is refused: {err.reason}')
             continue
-        validator = rules.get(path, report, doc.rel, line, corpus.project.rel(path))
-        if validator is None:
-            continue
-        try:
-            found = findings(validator, doc.tree)
-        except EditioError as err:
-            report.error(doc.rel, line, "schematron.unreadable", err.diagnostic.message)
-            continue
-        for el, severity, code, msg in found:
-            ln = (el.sourceline if el is not None else 0) or 0
+        from editio.cache import schematron_key
+        key = schematron_key(path, doc) if cache is not None else None
+        hit = cache.get(key) if key is not None else None
+        if not (isinstance(hit, list) and all(isinstance(f, list) and len(f) == 5 for f in hit)):
+            validator = rules.get(path, report, doc.rel, line, corpus.project.rel(path))
+            if validator is None:
+                continue
+            try:
+                found = findings(validator, doc.tree)
+            except EditioError as err:
+                report.error(doc.rel, line, "schematron.unreadable", err.diagnostic.message)
+                continue
+            hit = [[(el.sourceline if el is not None else 0) or 0,
+                    doc.column(el) if el is not None else 0, severity, code, msg]
+                   for el, severity, code, msg in found]
+            if key is not None:
+                cache.put(key, hit)
+        for ln, col, severity, code, msg in hit:
             if (doc.rel, ln, code) in already:
                 continue
-            report.add(doc.rel, ln, doc.column(el) if el is not None else 0, severity, code, msg)
+            report.add(doc.rel, ln, col, severity, code, msg)
