@@ -349,3 +349,217 @@ def schematron_key(sch: Path, doc) -> str | None:
                     ).encode())
     except (OSError, gate.Refused):
         return None
+
+
+# ------------------------------------------------------------------ the site, page by page
+ALL = "*"
+"""A page that lists the whole edition (home, indexes, annotations …): it depends on every
+document."""
+
+
+class SiteCache:
+    """The site's pages from the last build, with what each one read.
+
+    While a page is rendered the site records its **dependencies**: the files of the
+    documents it links to or quotes (every link to a unit goes through
+    :class:`editio.builders.site.SiteLinks`), the documents that share an event with it,
+    its own file.  Pages that list the whole edition (:data:`ALL`) depend on everything.
+    Everything else a page may read (settings, templates, styles, witnesses, images, the
+    authority files, the list of units with their titles and labels, editio itself) is
+    the **skeleton**: when it changes, every page is made again.
+
+    The next build takes a page from the previous output (hard-linked: not rewritten) when
+    the skeleton is the same, none of its dependencies changed, it is not related to a
+    changed document in the new edition either (a document that now points to it, or
+    shares an event with it: :meth:`related`), and the previous output still holds the
+    page's recorded bytes.  Its search records, diagnostics and images come from the
+    record.  Parts of a document's page that the index pages quote (note bodies, passages)
+    are kept too, valid while that page is taken as it was.
+    """
+
+    NAME = "site/pages.json"
+
+    def __init__(self, store: Store, previous: Path):
+        self.store = store
+        self.previous = Path(previous)
+        self.old = store.get(self.NAME) or {}
+        if not isinstance(self.old, dict) or self.old.get("format") != FORMAT:
+            self.old = {}
+        self.skeleton = ""
+        self.docs: dict[str, str] = {}     # document name -> hash of its bytes
+        self.changed: set[str] = set()     # documents whose bytes differ from the record's
+        self.full = True                   # no usable record, or the skeleton changed
+        self.reused: set[str] = set()      # pages taken from the previous output
+        self.fragments: dict = {}          # page -> {key: html}, of pages taken as they were
+        self.pages: dict = {}              # page -> what the new record keeps of it
+        self.new_fragments: dict = {}
+
+    # ---- what changed
+    def start(self, site) -> None:
+        """Hash the skeleton and the documents; compare with the record."""
+        from editio import gate
+        corpus, edition = site.corpus, site.edition
+        project = corpus.project
+        texts = {d.path for d in corpus.texts}
+        for d in corpus.texts:
+            try:
+                self.docs[d.name] = sha(gate.open_regular(d.path))
+            except (OSError, gate.Refused):
+                self.docs[d.name] = "<unreadable>"
+        h = hashlib.sha256(code_hash().encode())
+        root = Path(project.root)
+        for p in project_files(project):  # all but the text documents: settings, templates,
+            if p.resolve() not in texts:  # styles, authority files, witnesses, images …
+                h.update(str(p.relative_to(root)).encode() + b"\0" + file_hash(p).encode() + b"\n")
+        h.update(json.dumps([[rd.id, rd.doc.name, rd.number, rd.n, rd.label, rd.title, rd.kind,
+                              site.doc_pages[rd.id]] for rd in edition.docs]).encode())
+        h.update(json.dumps(site.nav()).encode())
+        self.skeleton = h.hexdigest()
+        old_docs = self.old.get("docs") or {}
+        self.full = self.old.get("skeleton") != self.skeleton or set(old_docs) != set(self.docs)
+        self.changed = {n for n, v in self.docs.items() if old_docs.get(n) != v}
+
+    def related(self, site, name: str) -> set[str]:
+        """The documents whose pages a change of ``name`` may change, in the new edition:
+        those it points to and those pointing to it, those sharing an event with it."""
+        if not hasattr(self, "_related"):
+            self._related = related_docs(site.corpus)
+        return self._related.get(name, set())
+
+    def plan(self, site, jobs: list[tuple[str, object, object]]):
+        """Split ``jobs`` ((page, make, unit or None)) into (reuse, first, then): the pages
+        to take as they were, the pages of the changed documents (made first: what they
+        link to now is known after them, :meth:`also`), and the others to make again."""
+        old_pages = self.old.get("pages") or {}
+        if self.full:
+            return [], [], list(jobs)
+        touched: set[str] = set()
+        for x in self.changed:   # related in the new edition, or in the old one
+            touched |= self.related(site, x)
+            for rd in site.edition.docs:
+                if rd.doc.name == x:
+                    touched |= set((old_pages.get(site.doc_pages[rd.id]) or {}).get("deps", ()))
+        reuse, first, rest = [], [], []
+        for job in jobs:
+            name, _, rd = job
+            rec = old_pages.get(name)
+            if rd is not None and rd.doc.name in self.changed:
+                first.append(job)
+            elif rec is None or not self._intact(name, rec):
+                rest.append(job)
+            elif not self.changed:
+                reuse.append(job)
+            elif rd is None or ALL in rec.get("deps", ()) or set(rec.get("deps", ())) & self.changed \
+                    or rd.doc.name in touched:
+                rest.append(job)
+            else:
+                reuse.append(job)
+        return reuse, first, rest
+
+    @staticmethod
+    def also(made: dict, reuse: list) -> list:
+        """The pages of ``reuse`` that the pages just ``made`` (the changed documents')
+        depend on now: a new pointer gives its target a back-link."""
+        linked = set()
+        for rec in made.values():
+            linked |= set(rec["deps"])
+        return [job for job in reuse if job[2] is not None and job[2].doc.name in linked]
+
+    def _intact(self, name: str, rec: dict) -> bool:
+        p = self.previous / name
+        return isinstance(rec, dict) and file_hash(p) == rec.get("sha") and all(
+            file_hash(self.previous / a) == s for a, s in (rec.get("files") or {}).items())
+
+    # ---- taking pages as they were
+    def reuse(self, out: Path, name: str) -> dict:
+        """Link the page (and its images) into ``out``; its record."""
+        rec = self.old["pages"][name]
+        for rel in [name, *(rec.get("files") or {})]:
+            dest = out / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.exists():
+                dest.unlink()
+            try:
+                os.link(self.previous / rel, dest)
+            except OSError:
+                shutil.copy2(self.previous / rel, dest)
+        self.reused.add(name)
+        self.pages[name] = rec
+        frags = (self.old.get("fragments") or {}).get(name)
+        if frags:
+            self.fragments[name] = frags
+        return rec
+
+    def fragment(self, page: str, key: str):
+        """A part of ``page`` kept from the last build (None if the page was made again)."""
+        return self.fragments.get(page, {}).get(key)
+
+    # ---- the new record
+    def made(self, out: Path, name: str, deps, records, diagnostics, assets, pages,
+             fragments) -> dict:
+        rec = {"sha": file_hash(out / name), "deps": sorted(deps), "pages": sorted(pages),
+               "records": records, "diagnostics": diagnostics,
+               "assets": assets, "files": {a: file_hash(out / a) for a in assets.values() if a}}
+        self.pages[name] = rec
+        for page, frags in fragments.items():
+            if page not in self.reused:
+                self.new_fragments.setdefault(page, {}).update(frags)
+        return rec
+
+    def save(self) -> None:
+        fragments = {**self.new_fragments, **self.fragments}
+        self.store.put(self.NAME, {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
+                                   "pages": self.pages, "fragments": fragments,
+                                   "search": self.search})
+
+    search: dict | None = None
+
+    def searched(self, key: str, out: Path) -> None:
+        """The search index just built for ``key``."""
+        self.search = {"key": key, "files": tree_manifest(Path(out) / "pagefind")}
+        self.save()
+
+    def search_reusable(self, key: str, out: Path) -> bool:
+        """The search index of the last build, if its pages and records were these: linked
+        into ``out``."""
+        old = self.old.get("search")
+        src = self.previous / "pagefind"
+        if not old or old.get("key") != key or not src.is_dir() \
+                or tree_manifest(src) != old.get("files"):
+            return False
+        self.search = old
+        dest = out / "pagefind"
+        if dest.exists():
+            shutil.rmtree(dest)
+
+        def link(a, b):
+            try:
+                os.link(a, b)
+            except OSError:
+                shutil.copy2(a, b)
+        shutil.copytree(src, dest, copy_function=link)
+        return True
+
+
+def related_docs(corpus) -> dict[str, set[str]]:
+    """document name -> the documents it points to, that point to it, or that share an
+    event with it (each includes itself)."""
+    from editio.corpus import POINTER_ATTRS
+    out: dict[str, set[str]] = {d.name: {d.name} for d in corpus.texts}
+    for doc in corpus.texts:
+        for el in doc.root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            for a in POINTER_ATTRS:
+                v = el.get(a)
+                if not v or v.lstrip().startswith("#"):
+                    continue
+                for _, r in corpus.targets(doc, el, a):
+                    if r.doc is not None and r.doc is not doc and r.doc.name in out:
+                        out[doc.name].add(r.doc.name)
+                        out[r.doc.name].add(doc.name)
+    for ps in corpus.event_passages.values():
+        names = {d.name for d, _ in ps}
+        for n in names:
+            out.setdefault(n, {n}).update(names)
+    return out

@@ -194,7 +194,7 @@ class Rebuilder:
     def _render(self, edition, report) -> tuple[int, Path, object]:
         """Render the site into a scratch folder beside the output; move the files whose
         bytes changed into the live site.  Returns (files changed, scratch, the Site)."""
-        from editio.builders.site import Site
+        from editio.builders.site import Site, site_cache
         from editio.build import MARKER
         parent = self.project.output_dir
         parent.mkdir(parents=True, exist_ok=True)
@@ -204,7 +204,8 @@ class Rebuilder:
         for stale in parent.glob(".html.live-*"):  # left by a server that was killed
             shutil.rmtree(stale, ignore_errors=True)
         scratch = Path(tempfile.mkdtemp(prefix=".html.live-", dir=parent))
-        site = Site(edition, scratch, report)
+        # pages nothing of which changed are linked from the live site, not made again
+        site = Site(edition, scratch, report, cache=site_cache(self.project))
         index = site.index_search
         site.index_search = lambda: None     # later, and only if a page changed
         site.build()

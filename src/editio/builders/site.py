@@ -85,6 +85,7 @@ class SiteLinks(Links):
         self.current = current
 
     def page(self, rdoc: ResolvedDoc) -> str:
+        self.site.depend(rdoc.doc)
         return self.site.doc_pages[rdoc.id]
 
     def _href(self, rdoc: ResolvedDoc, frag: str) -> str:
@@ -93,6 +94,7 @@ class SiteLinks(Links):
         return f"{self.page(rdoc)}#{frag}"
 
     def doc(self, rdoc):
+        self.site.depend(rdoc.doc)
         return self.page(rdoc) if rdoc is not self.current else "#top"
 
     def element(self, rdoc, el):
@@ -101,6 +103,7 @@ class SiteLinks(Links):
     def entity(self, ent):
         if ent is None:
             return None
+        self.site.depend(ent.doc)
         if ent.kind == "event":
             return self.event(ent)
         page = ENTITY_PAGES.get(ent.kind)
@@ -113,6 +116,7 @@ class SiteLinks(Links):
     def event(self, ent):
         if ent is None:
             return None
+        self.site.depend(ent.doc)
         if ent.id in self.site.concordance_ids:
             return f"concordance.html#{ent.id}"
         if f"ev-{ent.id}" in self.site.timeline_ids:
@@ -126,6 +130,8 @@ class SiteLinks(Links):
         return self.site.asset(Path(path))
 
     def glossary(self, entry):
+        if entry is not None:
+            self.site.depend(entry.doc)
         return f"{entry.page}.html#{entry.id}" if entry is not None else None
 
 
@@ -282,7 +288,7 @@ def mention_groups(mentions: list, doc_pages: dict) -> list[dict]:
 
 # ------------------------------------------------------------------ the site
 class Site:
-    def __init__(self, edition: Edition, out: Path, report: Report, progress=None):
+    def __init__(self, edition: Edition, out: Path, report: Report, progress=None, cache=None):
         self.edition = edition
         self.corpus = edition.corpus
         self.project = edition.project
@@ -303,6 +309,9 @@ class Site:
                 for n in a.notes:
                     self._note_of[n] = (rd, a)
         self._rendered_ids: dict[str, set] = {}
+        self.cache = cache                # editio.cache.SiteCache: pages of the last build
+        self._deps: set = set()           # documents the page being made reads
+        self._fragments: dict = {}        # page -> {key: html} made by the page being made
 
     # ------------------------------------------------------------ setup
     def _doc_pages(self) -> dict[str, str]:
@@ -364,6 +373,7 @@ class Site:
                 return None
             dest = publish.media_name(self.project.rel(path), kind)
             (self.out / dest).parent.mkdir(parents=True, exist_ok=True)
+            (self.out / dest).unlink(missing_ok=True)   # never through a link to the last build
             (self.out / dest).write_bytes(data)
             self.assets[path] = dest
         return self.assets[path]
@@ -376,36 +386,106 @@ class Site:
         self.out.mkdir(parents=True, exist_ok=True)
         self.copy_assets()
         self.copy_tei()
-        pages = [self.home, self.contents, self.principles,
-                 *[self._entities(k) for k in ENTITY_PAGES if ENTITY_PAGES[k] not in self.glossaries],
-                 *[self._glossary(g) for g in self.profile.glossaries],
-                 self.concordance, self.timeline, self.annotations, self.search]
+        pages = [("index.html", self.home), ("contents.html", self.contents),
+                 ("principles.html", self.principles),
+                 *[(f"{ENTITY_PAGES[k]}.html", self._entities(k)) for k in ENTITY_PAGES
+                   if ENTITY_PAGES[k] not in self.glossaries],
+                 *[(f"{g.page}.html", self._glossary(g)) for g in self.profile.glossaries],
+                 ("concordance.html", self.concordance), ("timeline.html", self.timeline),
+                 ("annotations.html", self.annotations), ("search.html", self.search)]
         if self.has_redactions:
-            pages.append(self.redactions)
+            pages.append(("redactions.html", self.redactions))
         total = len(self.edition.docs) + len(pages) + 1
         if self.progress:
             self.progress.start("HTML site", total)
-        from editio.parallel import split_map
-        self.edition.sort_keys_ahead()
-        jobs = [functools.partial(self.document, rd) for rd in self.edition.docs] + pages
-        for records, diagnostics, assets in split_map(jobs, self._page_job):
+        self.edition.sort_keys_ahead()   # before the page writers fork
+        jobs = [(self.doc_pages[rd.id], functools.partial(self.document, rd), rd)
+                for rd in self.edition.docs] + [(name, make, None) for name, make in pages]
+        done = self._make_pages(jobs)
+        for name, _, _ in jobs:   # merged in the order of the pages, however they were made
+            records, diagnostics, assets = done[name]
             self.search_records.extend(records)
             for d in diagnostics:
                 self.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
             self.assets.update(assets)
-            self._tick()
+        if self.cache is not None:
+            self.cache.save()
         self.index_search()
         self._tick()
         if self.progress:
             self.progress.stop()
 
-    def _page_job(self, make) -> tuple[list, list, dict]:
+    def _make_pages(self, jobs) -> dict:
+        """Make the pages of ``jobs`` ((page, make, unit)), or take them from the last build
+        where nothing they read changed (:class:`editio.cache.SiteCache`): the changed
+        documents' pages first, then the pages they now point to and those that list them.
+        Returns page -> (search records, diagnostics, assets)."""
+        from editio.cache import ALL
+        from editio.diagnostics import Diagnostic
+        from editio.parallel import split_map
+        cache = self.cache
+        done: dict = {}
+        made: dict = {}
+
+        def run(batch):
+            for (name, _, rd), (records, diagnostics, assets, deps, frags) in zip(
+                    batch, split_map([make for _, make, _ in batch], self._page_job)):
+                done[name] = (records, diagnostics, assets)
+                if cache is not None:
+                    if rd is None:
+                        deps = [ALL]
+                    else:   # its own file, and the documents sharing an event with it
+                        deps = set(deps) | cache.related(self, rd.doc.name)
+                    made[name] = cache.made(
+                        self.out, name, deps, records,
+                        [[d.file, d.line, d.col, d.severity, d.code, d.message] for d in diagnostics],
+                        {str(k): v for k, v in assets.items()}, (), frags)
+                self._tick()
+
+        if cache is None:
+            run(jobs)
+            return done
+        cache.start(self)
+        reuse, first, rest = cache.plan(self, jobs)
+        run(first)
+        more = cache.also(made, reuse)
+        reuse = [j for j in reuse if j not in more]
+        for name, _, _ in reuse:
+            rec = cache.reuse(self.out, name)
+            done[name] = (rec["records"], [Diagnostic(*d) for d in rec["diagnostics"]],
+                          {Path(k): v for k, v in rec["assets"].items()})
+            self.assets.update(done[name][2])
+            self._tick()
+        run(rest + more)
+        return done
+
+    def depend(self, doc) -> None:
+        """The page being made reads ``doc`` (a link to it, a quotation from it)."""
+        if doc is not None:
+            self._deps.add(doc.name)
+
+    def _fragment(self, rd: ResolvedDoc, key: str, make):
+        """A part of ``rd``'s page quoted by another page (a note body, a passage): taken
+        from the last build while ``rd``'s page is (:class:`editio.cache.SiteCache`)."""
+        page = self.doc_pages[rd.id]
+        if self.cache is not None:
+            hit = self.cache.fragment(page, key)
+            if hit is not None:
+                return Markup(hit[1]) if hit[0] == "m" else hit[1]
+        value = make()
+        self._fragments.setdefault(page, {})[key] = ["m" if isinstance(value, Markup) else "s",
+                                                     str(value)]
+        return value
+
+    def _page_job(self, make) -> tuple[list, list, dict, list, dict]:
         """Write one page (a document's, or a fixed page; in whichever process
         :func:`editio.parallel.split_map` runs it); return what the page added to the site's
         search records, report and assets, taken back out here so that the parent merges
-        them in the order of the pages, whichever process made them."""
+        them in the order of the pages, whichever process made them; and the documents it
+        read and the parts of other pages it made (for the build cache)."""
         n_rec, n_diag = len(self.search_records), len(self.report.items)
         before = dict(self.assets)
+        self._deps, self._fragments = set(), {}
         make()
         records = self.search_records[n_rec:]
         del self.search_records[n_rec:]
@@ -414,7 +494,7 @@ class Site:
         for d in diagnostics:
             self.report._seen.discard(d)
         assets = {k: v for k, v in self.assets.items() if k not in before}
-        return records, diagnostics, assets
+        return records, diagnostics, assets, sorted(self._deps), self._fragments
 
     def _tick(self):
         if self.progress:
@@ -778,6 +858,10 @@ class Site:
         return out
 
     def passage(self, rd: ResolvedDoc, el, view: str = "edited") -> Markup:
+        return self._fragment(rd, f"passage:{view}:{el.getroottree().getpath(el)}",
+                              lambda: self._passage(rd, el, view))
+
+    def _passage(self, rd: ResolvedDoc, el, view: str = "edited") -> Markup:
         r = self.renderer(rd, None, view=view)
         box = etree.Element("div", {"class": "passage-text tei-text", "lang": rd.doc.root.get(XML_LANG, "en")})
         r.node(el, box)
@@ -785,6 +869,11 @@ class Site:
         return inner_html(box)
 
     def note_html(self, rd: ResolvedDoc, ann) -> Markup:
+        el = ann.element
+        return self._fragment(rd, f"note:{ann.n}:{el.getroottree().getpath(el)}",
+                              lambda: self._note_html(rd, ann))
+
+    def _note_html(self, rd: ResolvedDoc, ann) -> Markup:
         r = self.renderer(rd, None)
         box = etree.Element("div", {"class": "note-body"})
         r.note_body(ann, box)
@@ -824,6 +913,11 @@ class Site:
         """What a disagreeing passage's claims differ in, from editio.rules.claims."""
         if ann is None:
             return ""
+        el = ann.element
+        return self._fragment(rd, f"differs:{ann.n}:{el.getroottree().getpath(el)}",
+                              lambda: self._differs(rd, ann))
+
+    def _differs(self, rd: ResolvedDoc, ann) -> str:
         box = etree.Element("div")
         self.renderer(rd, None, view="edited").derived(ann, box)
         text = " ".join(box.xpath("string()").split())
@@ -831,6 +925,10 @@ class Site:
             if box.find("span[@data-relation='disagrees']") is not None else ""
 
     def note_text(self, rd: ResolvedDoc, note) -> Markup:
+        return self._fragment(rd, f"notetext:{note.getroottree().getpath(note)}",
+                              lambda: self._note_text(rd, note))
+
+    def _note_text(self, rd: ResolvedDoc, note) -> Markup:
         r = self.renderer(rd, None, view="edited")
         box = etree.Element("div")
         r.note_content(note, box)
@@ -933,11 +1031,27 @@ class Site:
                             "annotation": [kind_label(self.profile, a.kind)], "type": ["Note"]}})
 
     def index_search(self) -> None:
+        key = self._search_key() if self.cache is not None else None
+        if key is not None and self.cache.search_reusable(key, self.out):
+            return   # the same pages and records as the last build: its index
         try:
             asyncio.run(self._pagefind())
+            if key is not None:
+                self.cache.searched(key, self.out)
         except Exception as err:  # the site stays usable without search
             self.report.warning(self.project.rel(self.out), 0, "html.search",
                                 f"search index not built: {str(err).strip() or type(err).__name__}")
+
+    def _search_key(self) -> str:
+        """What the search index is made of: every page's bytes, the records, the language."""
+        import hashlib
+        from editio.cache import code_hash, file_hash
+        h = hashlib.sha256(code_hash().encode())
+        h.update(json.dumps([self.project.language, list(SEARCH_EXCLUDE), self.search_records],
+                            sort_keys=True).encode())
+        for p in sorted(self.out.glob("*.html")):
+            h.update(p.name.encode() + b"\0" + file_hash(p).encode())
+        return h.hexdigest()
 
     async def _pagefind(self) -> None:
         """Index the pages, then the notes and index entries as records of their own.
@@ -1019,9 +1133,17 @@ class HeaderRenderer(HtmlRenderer):
         super().node(el, out)
 
 
+def site_cache(project, enabled: bool = True):
+    """The pages of the last build of ``project``'s site, in its output (``<output>/html``)."""
+    from editio.cache import SiteCache, Store, cache_root
+    return SiteCache(Store(cache_root(project), enabled=enabled), project.output_dir / "html")
+
+
 def build_site(edition: Edition, out_dir: Path, report: Report, progress=None,
                cache: bool = True) -> Path:
-    """Write the HTML edition into ``out_dir``; returns ``out_dir``."""
+    """Write the HTML edition into ``out_dir``; returns ``out_dir``.  Pages whose inputs did
+    not change since the last build are taken from it (:class:`editio.cache.SiteCache`;
+    ``cache=False``: every page is made)."""
     out_dir = Path(out_dir)
-    Site(edition, out_dir, report, progress).build()
+    Site(edition, out_dir, report, progress, cache=site_cache(edition.project, cache)).build()
     return out_dir

@@ -1,0 +1,247 @@
+"""The build cache (editio.cache): a no-change build rewrites nothing; an incremental build
+after one document changed gives, byte for byte, the output of a clean build of the changed
+input; the check's per-file cache gives the diagnostics of a clean check; --no-cache and
+editio clean force a clean build; a new editio matches no earlier record."""
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import EDITION_DIRS, EDITION_FILES, REPO, ROOTS, run_editio
+
+SEARCH = "pagefind"
+"""Pagefind's index is not byte-reproducible even between two clean builds (its file names
+are hashes of data it orders as it likes), so the comparisons leave it aside; the pages it
+indexes are compared."""
+
+
+def edition_copy(dest: Path) -> Path:
+    dest.mkdir()
+    for name in EDITION_DIRS:
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, dest / name)
+    for name in EDITION_FILES:
+        if (REPO / name).exists():
+            shutil.copy(REPO / name, dest / name)
+    return dest
+
+
+def root_copy(name: str, dest: Path) -> Path:
+    shutil.copytree(ROOTS / name, dest)   # symlinked folders (schema/) copied as files
+    return dest
+
+
+def differences(a: Path, b: Path, rel: str = "") -> list[str]:
+    """Files that differ between two output trees, byte for byte (the search index aside)."""
+    out = []
+    c = filecmp.dircmp(a, b, ignore=[SEARCH])
+    out += [rel + x for x in c.left_only + c.right_only + c.funny_files]
+    for f in c.common_files:
+        if Path(a, f).read_bytes() != Path(b, f).read_bytes():
+            out.append(rel + f)
+    for d in c.common_dirs:
+        out += differences(Path(a, d), Path(b, d), rel + d + "/")
+    return out
+
+
+def stamps(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def build(project: Path, *extra):
+    r = run_editio("build", "--project", project, "--format", "html", *extra)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def edit_note(path: Path, words: str = "Revised. ") -> None:
+    """Put ``words`` at the start of the first editorial note."""
+    s = path.read_text(encoding="utf-8")
+    i = s.index("<note", s.index('type="editorial-notes"'))
+    i = s.index(">", i) + 1
+    path.write_text(s[:i] + words + s[i:], encoding="utf-8")
+
+
+def clean_build_of(project: Path, dest: Path) -> Path:
+    """A clean build of ``project``'s sources in a fresh copy (no build/, no cache)."""
+    shutil.copytree(project, dest, ignore=shutil.ignore_patterns("build", ".editio-cache",
+                                                                 ".editio-build.lock"))
+    build(dest, "--no-cache")
+    return dest
+
+
+def test_no_change_rewrites_nothing(tmp_path):
+    project = root_copy("site-basic", tmp_path / "p")
+    build(project)
+    before = stamps(project / "build")
+    r = build(project)
+    assert "up to date" in r.stderr and "nothing rewritten" in r.stderr, r.stderr
+    assert stamps(project / "build") == before
+    # a save that changes no byte is no change
+    doc = project / "tei" / "t001.xml"
+    doc.write_bytes(doc.read_bytes())
+    assert "up to date" in build(project).stderr
+    assert stamps(project / "build") == before
+    # an output file edited by hand is not trusted: the next build makes the output again
+    page = project / "build" / "html" / "t001.html"
+    good = page.read_bytes()
+    page.write_text("tampered", encoding="utf-8")
+    r = build(project)
+    assert "up to date" not in r.stderr and page.read_bytes() == good
+
+
+def test_incremental_equals_clean_basic(tmp_path):
+    project = root_copy("site-basic", tmp_path / "p")
+    build(project)
+    edit_note(project / "tei" / "t002.xml")
+    r = build(project)
+    assert "up to date" not in r.stderr
+    clean = clean_build_of(project, tmp_path / "clean")
+    assert differences(project / "build", clean / "build") == []
+    assert "Revised." in (project / "build" / "html" / "t002.html").read_text(encoding="utf-8")
+
+
+def test_incremental_equals_clean_edition(tmp_path):
+    """The first edition: a note edited in one document, then a new cross-reference from
+    another document (its target's page gains a back-link): after each, the incremental
+    build is the clean build byte for byte."""
+    project = edition_copy(tmp_path / "edition")
+    build(project)
+    edit_note(project / "tei" / "d002.xml")
+    build(project)
+    assert differences(project / "build", clean_build_of(project, tmp_path / "c1") / "build") == []
+    edit_note(project / "tei" / "d004.xml", 'See <ref target="d000.xml#d000-x01">Doc. 1</ref>. ')
+    build(project)
+    assert differences(project / "build", clean_build_of(project, tmp_path / "c2") / "build") == []
+    page = (project / "build" / "html" / "d000.html").read_text(encoding="utf-8")
+    assert "d004.html#" in page   # the back-link to the new reference
+
+
+LONE = """<?xml version="1.0" encoding="UTF-8"?>
+<TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id="t003" xml:lang="en">
+  <teiHeader>
+    <fileDesc>
+      <titleStmt><title>A document on its own</title></titleStmt>
+      <publicationStmt><p>Test.</p></publicationStmt>
+      <sourceDesc><p>Written for the cache test.</p></sourceDesc>
+    </fileDesc>
+  </teiHeader>
+  <text><body><div type="article"><head>On its own</head><p>Nothing points here.</p></div></body></text>
+</TEI>
+"""
+
+
+def test_unchanged_pages_are_not_rewritten(tmp_path):
+    """A document nothing points to and that points to nothing: changing another document
+    leaves its page as it was (the same file, not rewritten); the index pages are made
+    again; the whole is still the clean build."""
+    project = root_copy("site-basic", tmp_path / "p")
+    (project / "tei" / "t003.xml").write_text(LONE, encoding="utf-8")
+    build(project)
+    before = stamps(project / "build" / "html")
+    edit_note(project / "tei" / "t002.xml")
+    build(project)
+    after = stamps(project / "build" / "html")
+    assert after["t003.html"] == before["t003.html"]
+    assert after["t002.html"] != before["t002.html"]
+    assert after["annotations.html"] != before["annotations.html"]
+    clean = clean_build_of(project, tmp_path / "clean")
+    assert differences(project / "build", clean / "build") == []
+
+
+def check_output(project: Path) -> str:
+    r = run_editio("check", "--project", project, "--verbose")
+    return f"{r.returncode}\n{r.stdout}{r.stderr}"
+
+
+def test_check_cache_gives_a_clean_checks_diagnostics(tmp_path):
+    """Edits that change what other files' rules see: a duplicate of another file's id, a
+    pointer to an id that goes away; each time the cached check says what a check without
+    the cache says."""
+    project = edition_copy(tmp_path / "edition")
+    check_output(project)                        # fills the cache
+    assert (project / ".editio-cache").is_dir()
+
+    def same():
+        cached = check_output(project)
+        shutil.rmtree(project / ".editio-cache")
+        assert cached == check_output(project)
+        return cached
+
+    edit_note(project / "tei" / "d002.xml")
+    same()
+    d3 = project / "tei" / "d003.xml"            # d003 takes an id d001 has
+    s = d3.read_text(encoding="utf-8")
+    i = s.index(">", s.index('<note', s.index('type="editorial-notes"'))) + 1
+    d3.write_text(s[:i] + '<seg xml:id="d001-g01">x</seg>' + s[i:], encoding="utf-8")
+    out = same()
+    assert "id.duplicate" in out
+    d0 = project / "tei" / "d000.xml"            # an id others point to goes away
+    d0.write_text(d0.read_text(encoding="utf-8").replace('xml:id="d000-x28"', 'xml:id="d000-x28b"'),
+                  encoding="utf-8")
+    out = same()
+    assert any(ln.startswith(("tei/d001", "tei/d002", "tei/d003", "tei/d004"))
+               and "d000.xml#d000-x28" in ln and "[ref.missing]" in ln for ln in out.splitlines()), out
+
+
+def test_no_cache_and_clean(tmp_path):
+    project = root_copy("site-basic", tmp_path / "p")
+    build(project)
+    before = stamps(project / "build")
+    r = build(project, "--no-cache")
+    assert "up to date" not in r.stderr
+    assert stamps(project / "build") != before
+    r = run_editio("clean", "--project", project)
+    assert r.returncode == 0 and not (project / ".editio-cache").exists(), r.stderr
+    assert (project / "build").is_dir()
+    assert "up to date" not in build(project).stderr
+    r = run_editio("clean", "--project", project, "--output")
+    assert r.returncode == 0, r.stderr
+    assert not (project / "build").exists() and not (project / ".editio-cache").exists()
+
+
+def test_failed_build_keeps_output_and_cache(tmp_path):
+    project = root_copy("site-basic", tmp_path / "p")
+    build(project)
+    before = stamps(project / "build")
+    doc = project / "tei" / "t001.xml"
+    good = doc.read_bytes()
+    doc.write_bytes(good.replace(b"</TEI>", b"</TEIx>"))
+    r = run_editio("build", "--project", project, "--format", "html")
+    assert r.returncode == 1 and "read.syntax" in r.stderr
+    assert stamps(project / "build") == before
+    doc.write_bytes(good)
+    assert "up to date" in build(project).stderr   # back to the sources of the output
+
+
+def test_new_editio_matches_no_record(tmp_path, monkeypatch):
+    """The record's digest holds editio's version and code: another editio rebuilds."""
+    import editio.cache as cache
+    from editio.config import load
+    project = load(root_copy("site-basic", tmp_path / "p"))
+    cache.code_hash.cache_clear()
+    first = cache.inputs_digest(project)
+    monkeypatch.setattr(cache, "__version__", "0.0.0-other")
+    cache.code_hash.cache_clear()
+    try:
+        assert cache.inputs_digest(project) != first
+    finally:
+        monkeypatch.undo()
+        cache.code_hash.cache_clear()
+    assert cache.inputs_digest(project) == first
+
+
+def test_records_are_written_atomically(tmp_path):
+    from editio.cache import Store
+    store = Store(tmp_path / "c")
+    store.put("a/b.json", {"x": 1})
+    assert store.get("a/b.json") == {"x": 1}
+    assert [p.name for p in (tmp_path / "c" / "a").iterdir()] == ["b.json"]   # no temporaries
+    (tmp_path / "c" / "a" / "b.json").write_text("{half", encoding="utf-8")
+    assert store.get("a/b.json") is None          # unreadable: a miss, never an error
+    assert Store(tmp_path / "c", enabled=False).get("a/b.json") is None
