@@ -1,20 +1,30 @@
-"""Benchmark: what `editio serve --watch` redoes after a save, beside a clean site build.
+"""Benchmark: incremental builds (the build cache, editio.cache) beside a clean build.
 
-usage: .venv/bin/python benchmarks/incremental.py [PROJECT_DIR]   (default: this repository's
-edition, copied to a temporary folder first)
+usage: .venv/bin/python benchmarks/incremental.py [PROJECT_DIR] [--pdf]
+(default: this repository's edition, copied to a temporary folder first)
 
-One run, in one process, on a copy of the edition:
+One run, in one process, on a copy of the edition; the site only unless --pdf:
 
-1. clean build of the site (`editio build --format html`: read, check, render, search index);
-2. no change: a save that leaves every input's bytes as they were (`touch`, save unedited);
-3. one document changed (a word of an editorial note): time until the changed pages are in
-   place (the open page reloads then) and until the search index is rebuilt too.
+`editio build` (the same function the command runs):
+1. clean build (``cache=False``: nothing taken from .editio-cache/);
+2. no change: the same build again (every input hashes as before: nothing is rewritten);
+3. one document changed (a word of an editorial note): the pages it touches are made again,
+   the rest taken from the last build.
 
-Ratios are against the clean build of the same run; absolute seconds depend on the machine.
+`editio serve --watch` (its Rebuilder, on the output of the builds above):
+4. the first watch build (the server starting);
+5. no change (a save that leaves every byte as it was);
+6. one document changed: until the changed pages are in place (the open page reloads then),
+   and until the search index is rebuilt too.
+
+Ratios are against the clean build of the same run; absolute seconds depend on the machine
+(the load average is printed).  Each step says how many pages were made and how many taken
+from the last build.
 """
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import sys
 import tempfile
@@ -25,13 +35,46 @@ HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE / "src"))
 
 from editio.build import build  # noqa: E402
+from editio.builders import site as site_module  # noqa: E402
 from editio.config import load  # noqa: E402
 from editio.watch import LiveState, Rebuilder, run_once  # noqa: E402
 
 PARTS = ("tei", "witnesses", "schema", "styles", "templates", "editio.toml", "profile.toml")
 
 
-def main(src: Path) -> None:
+class Pages:
+    """Counts the pages made and taken from the last build (wraps Site._make_pages)."""
+
+    def __init__(self):
+        self.made = self.kept = 0
+        orig = site_module.Site._make_pages
+        counter = self
+
+        def make_pages(site, jobs):
+            done = orig(site, jobs)
+            kept = len(site.cache.reused) if site.cache is not None else 0
+            counter.kept += kept
+            counter.made += len(jobs) - kept
+            return done
+        site_module.Site._make_pages = make_pages
+
+    def take(self) -> str:
+        out = f"{self.made} page(s) made, {self.kept} kept"
+        self.made = self.kept = 0
+        return out
+
+
+def edit(doc: Path, words: str) -> None:
+    text = doc.read_text(encoding="utf-8")
+    at = text.find('type="editorial-notes"')
+    at = text.index("<note", at if at >= 0 else 0)
+    at = text.index(">", at) + 1
+    doc.write_text(text[:at] + words + text[at:], encoding="utf-8")
+
+
+def main(src: Path, formats: tuple) -> None:
+    pages = Pages()
+    rows = []
     with tempfile.TemporaryDirectory(prefix="editio-incremental-") as tmp:
         project_dir = Path(tmp) / "edition"
         project_dir.mkdir()
@@ -43,31 +86,36 @@ def main(src: Path) -> None:
                 shutil.copy(p, project_dir / name)
         project = load(project_dir)
         docs = sorted(p for p in project.input_dir.glob("*.xml") if p.name != "authority.xml")
+        doc = docs[len(docs) // 2]
 
-        t = time.perf_counter()
-        result = build(project, formats=("html",))
-        clean = time.perf_counter() - t
+        def timed(label, fn, note=lambda r: ""):
+            t = time.perf_counter()
+            r = fn()
+            s = time.perf_counter() - t
+            rows.append((label, s, note(r)))
+            return r, s
+
+        result, clean = timed("editio build: clean (--no-cache)",
+                              lambda: build(project, formats=formats, cache=False),
+                              lambda r: pages.take())
         if result.report.errors:
             sys.exit("the edition does not build: "
                      + "; ".join(d.format() for d in result.report.sorted()[:3]))
+        timed("editio build: no change", lambda: build(project, formats=formats),
+              lambda r: "up to date, nothing rewritten" if r.up_to_date else pages.take())
+        edit(doc, "Revised. ")
+        timed(f"editio build: one document changed ({doc.name})",
+              lambda: build(project, formats=formats), lambda r: pages.take())
 
         out = io.StringIO()
         rebuilder, state = Rebuilder(project, out=out), LiveState()
-        t = time.perf_counter()
-        first = run_once(rebuilder, state, out, force=True)
-        watch_first = time.perf_counter() - t
+        timed("serve --watch: first build", lambda: run_once(rebuilder, state, out, force=True),
+              lambda r: f"{r.changed} file(s) of the site written; " + pages.take())
+        doc.write_bytes(doc.read_bytes())       # saved, not edited
+        timed("serve --watch: no change", lambda: run_once(rebuilder, state, out),
+              lambda r: "nothing rebuilt" if r.skipped else pages.take())
 
-        docs[0].write_bytes(docs[0].read_bytes())       # saved, not edited
-        t = time.perf_counter()
-        none = run_once(rebuilder, state, out)
-        no_change = time.perf_counter() - t
-        assert none.skipped, none
-
-        doc = docs[len(docs) // 2]
-        text = doc.read_text(encoding="utf-8")
-        at = text.index("<note", text.index('type="editorial-notes"'))
-        at = text.index(">", at) + 1
-        doc.write_text(text[:at] + "Revised. " + text[at:], encoding="utf-8")
+        edit(doc, "Again. ")
         pages_at = []
         orig = state.publish
 
@@ -78,22 +126,23 @@ def main(src: Path) -> None:
         state.publish = publish
         t = time.perf_counter()
         one = run_once(rebuilder, state, out)
-        one_total = time.perf_counter() - t
-        one_pages = (pages_at[0] - t) if pages_at else one_total
+        total = time.perf_counter() - t
+        in_place = (pages_at[0] - t) if pages_at else total
         assert one.ok and one.changed, out.getvalue()
+        what = pages.take()
+        rows.append((f"serve --watch: one document changed, pages in place", in_place,
+                     f"{one.changed} file(s) of the site changed; {what}"))
+        rows.append(("serve --watch: one document changed, with search index", total,
+                     "search index rebuilt" if one.search else "search index kept"))
 
-    n = len(docs)
-    print(f"edition: {src} ({n} documents); site only (no PDF); one run")
-    print(f"  clean build (editio build --format html)    {clean:7.2f} s   1.000")
-    print(f"  first watch build (site + search)           {watch_first:7.2f} s   "
-          f"{watch_first / clean:.3f}  ({first.changed} files written)")
-    print(f"  no change (inputs' bytes unchanged)         {no_change:7.3f} s   "
-          f"{no_change / clean:.3f}")
-    print(f"  one document changed: pages in place        {one_pages:7.2f} s   "
-          f"{one_pages / clean:.3f}  ({one.changed} files of the site changed, {doc.name})")
-    print(f"  one document changed: with search index     {one_total:7.2f} s   "
-          f"{one_total / clean:.3f}")
+    load_avg = os.getloadavg()
+    print(f"edition: {src} ({len(docs)} documents); {', '.join(formats)}; one run; "
+          f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
+    for label, s, note in rows:
+        print(f"  {label:<56} {s:7.3f} s  {s / clean:6.3f}  {note}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else HERE)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(Path(args[0]).resolve() if args else HERE,
+         ("html", "pdf") if "--pdf" in sys.argv else ("html",))
