@@ -18,6 +18,26 @@ def test_split_map_keeps_order_and_runs_in_children():
     assert len({pid for _, pid in out}) == 2
 
 
+def test_split_map_starts_with_the_costliest_items(tmp_path):
+    """With a cost guess, the costliest items are handed out first (one to each process);
+    the results still come back in the order of the items."""
+    import os
+    log = tmp_path / "log"
+
+    def work(x):
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {x}\n")
+        return x * 10
+    out = split_map(list(range(9)), work, n=2, cost=lambda x: x)
+    assert out == [x * 10 for x in range(9)]
+    first: dict = {}
+    for line in log.read_text().splitlines():
+        pid, x = line.split()
+        first.setdefault(pid, int(x))
+    assert sorted(first.values()) == [7, 8]
+    assert sorted(int(ln.split()[1]) for ln in log.read_text().splitlines()) == list(range(9))
+
+
 def test_background_returns_and_reports_failure():
     assert Background(lambda: {"a": [1, 2]}).result() == {"a": [1, 2]}
 

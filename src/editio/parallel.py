@@ -2,9 +2,9 @@
 
 The edition is read, checked and resolved once; then the processes that render are
 *forked* from the process that holds it, so each starts with the resolved edition in memory
-(shared, copy-on-write) and nothing is pickled on the way in.  Each child runs ``work`` on
-its share of the items (every n-th item, which balances long and short documents) and sends
-back the results, pickled; the parent runs the first share itself.  Results come back in
+(shared, copy-on-write) and nothing is pickled on the way in.  Each process (the parent
+too) takes the next item as soon as it is free, runs ``work`` on it, and the children send
+back their results, pickled.  Results come back in
 the order of ``items``, so the output does not depend on the number of processes.
 
 ``work`` must return picklable data (strings, lists, dicts, dataclasses of them) and may
@@ -42,13 +42,40 @@ def jobs(n_items: int | None = None) -> int:
     return max(1, n)
 
 
-def split_map(items: Sequence[T], work: Callable[[T], R], n: int | None = None) -> list[R]:
-    """``[work(x) for x in items]``, over ``n`` processes (default :func:`jobs`)."""
+def split_map(items: Sequence[T], work: Callable[[T], R], n: int | None = None,
+              cost: Callable[[T], float] | None = None) -> list[R]:
+    """``[work(x) for x in items]``, over ``n`` processes (default :func:`jobs`).
+
+    Each process takes the next item not yet taken as soon as it is free (a counter in
+    memory shared by the processes), so a long page does not leave a core idle while the
+    other has a queue; with ``cost`` (a guess at each item's time) the costliest items are
+    handed out first.  Each process starts with one item of its own, so all take part."""
     items = list(items)
     n = jobs(len(items)) if n is None else max(1, min(n, len(items)))
     if n <= 1 or not hasattr(os, "fork"):
         return [work(x) for x in items]
+    order = list(range(len(items)))
+    if cost is not None:
+        costs = [cost(x) for x in items]
+        order.sort(key=lambda i: -costs[i])  # stable: equal guesses keep the items' order
+    import gc
+    import multiprocessing
+    taken = multiprocessing.get_context("fork").Value("q", n)   # items order[:n] are handed out
+
+    def share(k: int) -> list:
+        out = []
+        i = k
+        while i < len(order):
+            out.append((order[i], work(items[order[i]])))
+            with taken.get_lock():
+                i = taken.value
+                taken.value += 1
+        return out
+
     children = []
+    # the objects made so far are left out of the children's garbage collections, which would
+    # otherwise touch (and so copy) every page of memory they share with this process
+    gc.freeze()
     try:
         for k in range(1, n):
             r, w = os.pipe()
@@ -57,7 +84,7 @@ def split_map(items: Sequence[T], work: Callable[[T], R], n: int | None = None) 
                 os.close(r)
                 code = 0
                 try:
-                    out = ("ok", [work(x) for x in items[k::n]])
+                    out = ("ok", share(k))
                 except BaseException as err:  # noqa: BLE001 - reported in the parent
                     out = ("error", "".join(traceback.format_exception_only(type(err), err)).strip()
                            + "\n" + traceback.format_exc(limit=-3))
@@ -70,8 +97,7 @@ def split_map(items: Sequence[T], work: Callable[[T], R], n: int | None = None) 
                     os._exit(code)
             os.close(w)
             children.append((k, pid, r))
-        mine = [work(x) for x in items[0::n]]
-        shares = {0: mine}
+        shares = [share(0)]
         failure = None
         for k, pid, r in children:
             with os.fdopen(r, "rb") as f:
@@ -84,17 +110,18 @@ def split_map(items: Sequence[T], work: Callable[[T], R], n: int | None = None) 
             if status != "ok":
                 failure = failure or payload
             else:
-                shares[k] = payload
+                shares.append(payload)
         children = []
         if failure:
             raise EditioError(f"a worker process failed: {failure.splitlines()[0]}",
                               code="build.worker")
         out: list = [None] * len(items)
-        for k, results in shares.items():
-            for i, res in zip(range(k, len(items), n), results):
+        for results in shares:
+            for i, res in results:
                 out[i] = res
         return out
     finally:
+        gc.unfreeze()
         for _, pid, r in children:  # interrupted: stop the children, leave no zombie
             try:
                 os.kill(pid, 15)

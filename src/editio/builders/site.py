@@ -415,6 +415,18 @@ class Site:
         if self.progress:
             self.progress.stop()
 
+    def _page_cost(self, make) -> int:
+        """A guess at the time a page takes, so that the longest are started first: a unit's
+        page by its number of elements; a page over the whole edition (contents, glossaries,
+        annotations, redactions …) as costly as all of them."""
+        rd = make.args[0] if isinstance(make, functools.partial) and make.args else None
+        if isinstance(rd, ResolvedDoc):
+            root = rd.doc.root if rd.is_file else rd.element
+            return sum(1 for _ in root.iter())
+        if not hasattr(self, "_edition_size"):
+            self._edition_size = sum(1 for d in self.corpus.texts for _ in d.root.iter())
+        return self._edition_size
+
     def _make_pages(self, jobs) -> dict:
         """Make the pages of ``jobs`` ((page, make, unit)), or take them from the last build
         where nothing they read changed (:class:`editio.cache.SiteCache`): the changed
@@ -429,7 +441,8 @@ class Site:
 
         def run(batch):
             for (name, _, rd), (records, diagnostics, assets, deps, frags) in zip(
-                    batch, split_map([make for _, make, _ in batch], self._page_job)):
+                    batch, split_map([make for _, make, _ in batch], self._page_job,
+                                 cost=self._page_cost)):
                 done[name] = (records, diagnostics, assets)
                 if cache is not None:
                     if rd is None:
