@@ -72,6 +72,12 @@ class Document:
         tag, so a line holding thousands of elements costs linear time, not quadratic."""
         return {}
 
+    def drop_caches(self) -> None:
+        """Forget what :meth:`column` keeps (the source's lines, the elements by line) and the
+        text views; each is worked out again if asked for."""
+        for name in ("_source_lines", "_by_line", "_starts", "diplomatic", "edited"):
+            self.__dict__.pop(name, None)
+
     def column(self, el, attr: str | None = None) -> int:
         """1-based column of ``el``'s start tag (or of its attribute ``attr``) in the
         source; 1 when it cannot be found (e.g. content from an XInclude)."""

@@ -134,6 +134,22 @@ def split_map(items: Sequence[T], work: Callable[[T], R], n: int | None = None,
                 pass
 
 
+def give_back_memory() -> None:
+    """Collect the garbage and hand the freed memory back to the system (glibc keeps freed
+    memory of a process for its next allocations: a process that waits for another while
+    holding it counts it in the build's peak)."""
+    import gc
+    gc.collect()
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        trim = getattr(libc, "malloc_trim", None)
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to do
+        return
+    if trim is not None:
+        trim(0)
+
+
 class Background:
     """``fn()`` run in a forked child while this process goes on; :meth:`result` waits for
     it and returns what it returned (picklable).  Without ``fork`` (or with ``EDITIO_JOBS=1``)

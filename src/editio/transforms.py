@@ -388,6 +388,14 @@ class Edition:
         key = memo[text] = tuple(self._collator.sort_key(t))
         return key
 
+    def drop_caches(self) -> None:
+        """Forget what can be worked out again (the collation table, the documents' source
+        lines), e.g. when the pages are written and the search indexer, a big process of its
+        own, runs: the build's peak memory is the sum of both."""
+        self.__dict__.pop("_collator", None)
+        for d in self.corpus.documents:
+            d.drop_caches()
+
     def sort_keys_ahead(self) -> None:
         """The sort keys of every glossary entry and entity worked out now, in the process
         that forks the page writers (:mod:`editio.parallel`): the collation table is read and

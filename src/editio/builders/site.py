@@ -410,6 +410,9 @@ class Site:
             self.assets.update(assets)
         if self.cache is not None:
             self.cache.save()
+        from editio.parallel import give_back_memory
+        self.edition.drop_caches()
+        give_back_memory()
         self.index_search()
         self._tick()
         if self.progress:
