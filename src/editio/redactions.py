@@ -420,10 +420,14 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict) -> list[Redaction]:
     claimed_elements: set = set()
     elements = [(rule, el) for rule in rules.elements for el in rule.compiled[0](scope)
                 if isinstance(el, etree._Element)]
-    # a unit none of whose text any pattern matches is not read further
-    text_all = " ".join(scope.itertext()) if rules.patterns else ""
-    live = [rule for rule in rules.patterns if rule.compiled[0].search(text_all)]
-    if not elements and not live:
+    # a unit none of whose text any pattern matches is not read further; a pattern read only
+    # in some blocks (its ``context``: a source note) is looked for in those blocks alone,
+    # once the elements have claimed theirs (below)
+    anywhere = [rule for rule in rules.patterns if rule.compiled[1] is None]
+    text_all = " ".join(scope.itertext()) if anywhere else ""
+    live = {rule for rule in anywhere if rule.compiled[0].search(text_all)}
+    in_context = [rule for rule in rules.patterns if rule.compiled[1] is not None]
+    if not elements and not live and not in_context:
         return []
     order = {e: i for i, e in enumerate(scope.iter())}
     places = _Places(unit)
@@ -445,14 +449,26 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict) -> list[Redaction]:
             _restoration(el) if restored else "", cert if restored else "", "", el, block,
             anns.get(el))))
     # --- text statements
+    blocks = [b for b in _blocks(scope)
+              if not any(a in claimed_elements for a in [b, *b.iterancestors()])] \
+        if live or in_context else []
+    flat: dict = {}
+
+    def flattened(block):
+        if block not in flat:
+            flat[block] = _flatten(block, claimed_elements)
+        return flat[block]
+    for rule in in_context:
+        rx, ctx = rule.compiled
+        if any(ctx.search(flattened(b)[0]) and rx.search(" ".join(b.itertext())) for b in blocks):
+            live.add(rule)
+    live = [rule for rule in rules.patterns if rule in live]   # in the profile's order
     if live:
         units = dict(rules.units)
-        for block in _blocks(scope):
-            if any(a in claimed_elements for a in [block, *block.iterancestors()]):
-                continue
+        for block in blocks:
             if not any(rule.compiled[0].search(" ".join(block.itertext())) for rule in live):
                 continue
-            text, segs = _flatten(block, claimed_elements)
+            text, segs = flattened(block)
             if not text.strip():
                 continue
             positions = None
