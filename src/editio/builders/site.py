@@ -398,7 +398,7 @@ class Site:
         total = len(self.edition.docs) + len(pages) + 1
         if self.progress:
             self.progress.start("HTML site", total)
-        self.edition.sort_keys_ahead()   # before the page writers fork
+        self._ahead()   # before the page writers fork
         jobs = [(self.doc_pages[rd.id], functools.partial(self.document, rd), rd)
                 for rd in self.edition.docs] + [(name, make, None) for name, make in pages]
         done = self._make_pages(jobs)
@@ -417,6 +417,16 @@ class Site:
         self._tick()
         if self.progress:
             self.progress.stop()
+
+    def _ahead(self) -> None:
+        """What every unit's page reads, worked out before the page writers fork (else each
+        process works it out again): sort keys, the names and glossary entries of each unit,
+        the navigation, the compiled templates of a unit's page."""
+        self.edition.sort_keys_ahead()
+        self.entities_in, self.glossary_in, self.edition.glossary_mentions  # noqa: B018
+        self.nav()
+        for name in ("base.html", "document.html"):
+            self.env.get_template(name)
 
     def _page_cost(self, make) -> int:
         """A guess at the time a page takes, so that the longest are started first: a unit's
