@@ -1099,10 +1099,12 @@ class Site:
                 Path(tmp, f"r{i}.html").write_text(self.record_html(rec), encoding="utf-8")
             index = PagefindIndex(config=cfg)
             try:
-                async with index:
-                    await index.add_directory(str(self.out), glob="*.html")
-                    if self.search_records:
-                        await index.add_directory(tmp, glob="*.html")
+                await index.__aenter__()
+                await index.add_directory(str(self.out), glob="*.html")
+                if self.search_records:
+                    await index.add_directory(tmp, glob="*.html")
+                await index.write_files()
+                await _pagefind_done(index)
             except BaseException:
                 # Ctrl-C cancels this task; pagefind's close() then leaves its helper
                 # process running (writing into the staging directory): stop it here
@@ -1126,6 +1128,27 @@ class Site:
                 f'<h1 data-pagefind-meta="title">{esc(rec["meta"]["title"])}</h1>'
                 f'<span data-pagefind-meta="url:{esc(rec["url"].lstrip("/"))}"></span>{filters}'
                 f'<p>{esc(rec["content"])}</p></main></body></html>')
+
+
+async def _pagefind_done(index) -> None:
+    """Let Pagefind's helper process end by itself once the index is written: it answers
+    "written" while some files are still being written, and the library's ``close()``
+    terminates it then, which could leave ``pagefind-ui.js`` cut short.  Told that no more
+    requests come (its input closed), it finishes its writes and exits."""
+    service = index._service
+    backend = service._backend
+    backend.stdin.close()
+    try:
+        await asyncio.wait_for(backend.wait(), 60)
+    except asyncio.TimeoutError:
+        backend.kill()
+        await backend.wait()
+        raise RuntimeError("Pagefind did not finish writing the index") from None
+    finally:
+        service._poll_task.cancel()
+        await asyncio.gather(service._poll_task, return_exceptions=True)
+    if backend.returncode:
+        raise RuntimeError(f"Pagefind stopped with status {backend.returncode}")
 
 
 def _memory_tmp() -> str | None:
