@@ -68,7 +68,8 @@ from editio.builders.pdf_layout import PDF_VARIANT  # noqa: E402
 
 KINDS = (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
 MAX_PASSES = 4
-PN = re.compile(r'(<span class="pn" data-ref=")([^"]*)(">)([^<]*)(</span>)')
+PN = re.compile(r'<span class="pn" data-ref="([^"]*)"([^>]*)>[^<]*</span>')
+INDEX = "back-index"
 IDS = re.compile(r'\sid="([^"]+)"')
 HREFS = re.compile(r'href="#([^"]+)"')
 VIEW_LABELS = {"edited": "Edited reading text", "diplomatic": "Diplomatic text"}
@@ -202,10 +203,10 @@ class Book:
             progress.stop()
 
     # -------------------------------------------------------- HTML of the book
-    def context(self, pages: dict | None = None) -> dict:
+    def context(self, pages: dict | None = None, known: set | None = None) -> dict:
         """What every part's template sees (the part itself comes as ``part``)."""
         p = self.project
-        back = self.back_matter(pages)
+        back = self.back_matter(pages, known)
         return {
             "project": p, "book_short": short_title(p.title, 70), "version": __version__, "view": self.view, "view_label": VIEW_LABELS[self.view],
             "subject": p.description or p.subtitle or p.title, "keywords": self.keywords(),
@@ -224,11 +225,11 @@ class Book:
             "back_toc": [{"id": part.name, "label": part.label} for part in back],
         }
 
-    def back_matter(self, pages: dict | None = None) -> list[Part]:
+    def back_matter(self, pages: dict | None = None, known: set | None = None) -> list[Part]:
         """The parts after the text, in order: each is a template and its data (an empty
         part is left out).  An appendix is one more entry here."""
         out = []
-        redactions = self.redactions(pages)
+        redactions = self.redactions(known)
         if redactions:
             out.append(Part("back-redactions", "back", "redactions.html", "Appendix: Redactions",
                             "redactions", redactions))
@@ -242,7 +243,7 @@ class Book:
                             "Index of persons, places and organisations", "index", index))
         return out
 
-    def parts(self, pages: dict | None = None) -> list[Part]:
+    def parts(self, pages: dict | None = None, known: set | None = None) -> list[Part]:
         """Front matter, the text in parts of a sensible size, the back matter."""
         out = [Part("front", "front", "front.html", "Front matter")]
         current: list[Chapter] = []
@@ -265,7 +266,7 @@ class Book:
             if ch.continued:   # the rest of a large unit fills its part (one running head)
                 flush()
         flush()
-        return out + self.back_matter(pages)
+        return out + self.back_matter(pages, known)
 
     def part_html(self, part: Part, ctx: dict) -> str:
         extra = {part.name: part.data} if part.name else {}
@@ -352,7 +353,7 @@ class Book:
                         "passages": passages})
         return out
 
-    def redactions(self, pages: dict | None = None) -> dict | None:
+    def redactions(self, known: set | None = None) -> dict | None:
         """The appendix of redactions (templates/print/redactions.html): totals, a table per
         document, each redaction with the page it stands on.  None when the edition says
         nothing about redactions."""
@@ -373,7 +374,7 @@ class Book:
                     cands.append(self.links.anchor(rd, par[0]))
                 cands.append(self.links.element(rd, f.unit.element)[1:])
                 cands.append(self.links.chapter_id(rd))
-                anchor = next((a for a in cands if pages is None or a in pages), None)
+                anchor = next((a for a in cands if known is None or a in known), None)
                 rows.append({"r": r, "anchor": anchor})
             groups.append({"unit": f.unit, "rows": rows, "tally": f.tally,
                            "extent": describe_tally(f.tally)})
@@ -447,79 +448,89 @@ class Book:
 
     # ---------------------------------------------------------------- layout
     def make(self, executor, target: Path, cache: "PartCache", progress=None) -> int:
-        """Lay the parts out until the page numbers they print are the pages they have,
-        then merge them into ``target``.  Returns the number of passes."""
+        """Lay the parts out (in parallel, once), then the index with the pages they have,
+        then one overlay of every page number; merge it all into ``target``.  Returns the
+        number of layout passes over the parts (1; 2 when the slots were too narrow for the
+        book's page numbers or a part that runs on was laid out on the wrong side)."""
         from editio.builders.pdf_layout import lay_out
         from editio.builders.pdf_merge import merge
-        saved = cache.load_map()
-        pages = saved.get("pages") if saved else None
-        digits = saved.get("digits") if saved else None
+        saved = cache.load_map() or {}
+        digits = saved.get("digits")
         if not digits:
-            # zeros as wide as the book's page numbers: about one page per 2,500 characters
+            # about one page per 2,000 characters of text, with headroom
             chars = sum(len(ch.text) for ch in self.chapters) // 6
-            digits = len(str(max(10, chars // 2500)))
+            digits = len(str(max(10, chars // 2000)))
         results: dict[str, dict] = {}
         laid: dict[str, str] = {}          # part key -> the HTML its result was laid out from
         ctx_attachments = self.attachments()
-        new: dict = {}
+        ctx = self.context(None, known=self.known_ids())
+        previous_starts = saved.get("starts")
         for n in range(1, MAX_PASSES + 1):
-            ctx = self.context(pages)
-            parts = self.parts(pages)
-            starts = _starts(parts, results, saved.get("starts") if saved else None)
+            body = [p for p in self.parts(None, known=self.known_ids()) if p.key != INDEX]
+            starts = _starts(body, results, previous_starts)
             htmls = {}
-            for part in parts:
+            for part in body:
                 part.start = starts.get(part.key, "right")
-                htmls[part.key] = self.fill(self.part_html(part, ctx), pages, digits)
-            todo = [p for p in parts if (laid.get(p.key) != htmls[p.key] or "path" not in results.get(p.key, {}))
-                    and not results.get(p.key, {}).get("error")]
-            # A first pass without the previous page map only counts pages: a part whose
-            # numbers will change is laid out again anyway, so its PDF is not written.
-            counting = {p.key for p in todo if pages is None and PN.search(htmls[p.key])}
-            self._lay_out(executor, lay_out, todo, htmls, results, cache, ctx_attachments, progress, n,
-                          counting)
+                htmls[part.key] = self.fill(self.part_html(part, ctx), digits)
+            todo = [p for p in body if laid.get(p.key) != htmls[p.key]]
+            self._lay_out(executor, lay_out, todo, htmls, results, cache, ctx_attachments, progress, n)
             for p in todo:
                 laid[p.key] = htmls[p.key]
-            offsets, total = _offsets(parts, results)
-            new = {}
-            for part in parts:
-                for name, i in results[part.key]["anchors"].items():
-                    new.setdefault(name, offsets[part.key] + i)
-            refs = set()
-            for h in htmls.values():
-                refs.update(m.group(2) for m in PN.finditer(h))
-            refs.update(a for ch in self.chapters for _, a in ch.mentions)  # the merged index
-            sides_ok = _starts(parts, results) == starts
-            final_starts = starts
-            if pages is not None and sides_ok and all(new.get(r) == pages.get(r) for r in refs):
+            offsets, total = _offsets(body, results)
+            # the largest number a slot prints: the last page of the parts, or the first
+            # page of the index after them
+            wide = len(str(total + 1)) > digits
+            sides = _starts(body, results)
+            if not wide and sides == starts:
                 break
             if n == MAX_PASSES:
-                moved = sorted(r for r in refs if new.get(r) != (pages or {}).get(r))
                 self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
-                                    f"page numbers did not settle after {MAX_PASSES} layout passes "
-                                    f"({len(moved)} reference(s), e.g. #{moved[0] if moved else ''}); "
-                                    "some may be off")
+                                    f"the parts' layout did not settle after {MAX_PASSES} passes; "
+                                    "some page numbers may be too wide for their room")
                 break
-            digits = len(str(total))
-            pages = new
+            digits = max(digits, len(str(total + 1)))
+            previous_starts = sides
         self.passes = n
-        unwritten = [p for p in parts if "path" not in results[p.key] and not results[p.key].get("error")]
-        if unwritten:   # (only counted so far)
-            self._lay_out(executor, lay_out, unwritten, htmls, results, cache, ctx_attachments, progress, n)
-        missing = sorted(r for r in refs if r not in new)
+        pages = self._page_map(body, results, offsets)
+        # the index last: nothing points into it, so it is laid out with the real pages
+        # (merged runs, "12–14") once the parts before it are laid out
+        parts = body
+        index = [p for p in self.back_matter(pages, known=set(pages)) if p.key == INDEX]
+        if index:
+            part = index[0]
+            part.start = "right"
+            htmls[INDEX] = self.fill(self.part_html(part, self.context(pages, known=set(pages))), digits)
+            self._lay_out(executor, lay_out, [part], htmls, results, cache, ctx_attachments, progress, n + 1)
+            parts = body + [part]
+            offsets, total = _offsets(parts, results)
+            pages = self._page_map(parts, results, offsets)
+        refs = {s["ref"] for part in parts for s in results[part.key].get("slots", ())}
+        refs.update(a for ch in self.chapters for _, a in ch.mentions)  # the index
+        missing = sorted(r for r in refs if r not in pages)
         for r in missing[:20]:
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.ref",
                                 f'page reference to "#{r}", which is not in the book')
-        # the page numbers of the whole book, laid over the parts' pages
+        # every page number of the book (the running folios and the numbers in the slots),
+        # laid out once and laid over the parts' pages
         folios: list = []
+        numbers: list = []
         for part in parts:
             r = results[part.key]
+            first = len(folios)
             folios += r["folios"]
+            numbers += [[] for _ in r["folios"]]
+            for s in r.get("slots", ()):
+                p = pages.get(s["ref"])
+                numbers[first + s["page"] - 1].append({**s, "text": "?" if p is None else str(p)})
             if len(folios) % 2 and part is not parts[-1] and _starts_right(parts, part):
                 folios.append(None)
+                numbers.append([])
         if len(folios) % 2:
             folios.append(None)
+            numbers.append([])
         folio_html = self.env.get_template("folio.html").render(
-            project=self.project, pages=[("folio-none" if f is None else f) for f in folios])
+            project=self.project, pages=[{"name": "folio-none" if f is None else f, "numbers": nums}
+                                         for f, nums in zip(folios, numbers)])
         folio = self._lay_out_one(executor, lay_out, "folio", folio_html, cache, tagged=False,
                                   stylesheets=[str(style_file(self.project, "print.css")),
                                                str(style_file(self.project, "folio.css"))])
@@ -527,12 +538,12 @@ class Book:
         parts_pdf = [cache.pdf(results[p.key]) for p in parts]
         recto = [not _runs_on(p) for p in parts]
         count = merge(parts_pdf, recto, cache.pdf(folio) if folio and not folio.get("error") else None,
-                      [f is not None for f in folios], target)
+                      [f is not None for f in folios], target, labels=_link_labels(numbers))
         if count != len(folios):
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
                                 f"the book has {count} pages but {len(folios)} page numbers")
         self.page_count = count
-        self.page_map = new
+        self.page_map = pages
         fresh = [r for r in self.laid_out if not r.get("cached")]
         self.stats = {"parts": len(parts), "passes": n, "pages": count,
                       "laid_out": len(fresh), "from_cache": len(self.laid_out) - len(fresh),
@@ -542,12 +553,33 @@ class Book:
                         f"{count} pages in {len(parts)} parts: {len(fresh)} layouts in {n} pass(es), "
                         f"{self.stats['from_cache']} taken from the build cache; peak memory of a "
                         f"layout process {self.stats['peak_rss'] / 2**20:.0f} MB")
-        cache.save_map({"pages": new, "digits": len(str(count)), "starts": final_starts})
+        cache.save_map({"digits": digits, "starts": _starts(body, results)})
         cache.prune()
         for part in parts:
             for w in results[part.key]["warnings"]:
                 self.report.warning(part.file or "build/pdf/edition.pdf", part.line, "pdf.weasyprint", w)
         return n
+
+    @staticmethod
+    def _page_map(parts: list, results: dict, offsets: dict) -> dict:
+        """anchor id -> its page in the book."""
+        out: dict = {}
+        for part in parts:
+            for name, i in results[part.key]["anchors"].items():
+                out.setdefault(name, offsets[part.key] + i)
+        return out
+
+    def known_ids(self) -> set:
+        """The ids of the book's text (what a page reference may point at)."""
+        if getattr(self, "_known", None) is None:
+            ids = set()
+            for ch in self.chapters:
+                ids.update(IDS.findall(ch.text))
+                ids.update(IDS.findall(ch.source))
+                ids.update(IDS.findall(ch.endnotes))
+                ids.add(ch.id)
+            self._known = ids
+        return self._known
 
     def attachments(self) -> list[dict]:
         """The TEI sources and the witnesses, attached to the front part (so to the book)."""
@@ -664,14 +696,16 @@ class Book:
                     "error": res["error"]}
         return res
 
-    def fill(self, html: str, pages: dict | None, digits: int) -> str:
-        """Write the page numbers into the ``pn`` slots (zeros as wide as the numbers on
-        the first pass), and turn links to anchors of other parts into ``editio-dest:``
-        links that the merge points at the named destination."""
+    def fill(self, html: str, digits: int) -> str:
+        """Give every page-number slot its room (zeros as wide as the book's page numbers,
+        in tabular figures) and its number in the part (``data-slot``: the layout reports
+        where each one is, and the number is laid over it); turn links to anchors of other
+        parts into ``editio-dest:`` links that the merge points at the named destination."""
+        count = iter(range(1 << 30))
+
         def sub(m):
-            p = pages.get(m.group(2)) if pages is not None else None
-            n = ("0" * digits if pages is None else "?") if p is None else str(p)
-            return m.group(1) + m.group(2) + m.group(3) + n + m.group(5)
+            return (f'<span class="pn" data-ref="{m.group(1)}"{m.group(2)} data-slot="{next(count)}">'
+                    + "0" * digits + "</span>")
         html = PN.sub(sub, html)
         own = set(IDS.findall(html))
         return HREFS.sub(lambda m: m.group(0) if m.group(1) in own else f'href="editio-dest:{m.group(1)}"', html)
@@ -689,6 +723,12 @@ class Book:
                 for i in range(0, len(arr), 2):
                     out[str(arr[i])] = index.get(arr[i + 1][0].objgen)
         return out
+
+
+def _link_labels(numbers: list) -> list:
+    """Per page of the book: (x, y from the top, "page N") of each slot, in pt: the merge
+    gives the link around a slot its alternative text (the number is drawn as an artifact)."""
+    return [[(s["mid"][0], s["mid"][1], f"page {s['text']}") for s in nums] for nums in numbers]
 
 
 def _runs_on(part: Part) -> bool:

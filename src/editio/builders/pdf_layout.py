@@ -33,6 +33,10 @@ import time
 import traceback
 
 PDF_VARIANT = "pdf/ua-1"
+# A page-number slot (``<span class="pn" data-slot="k">000</span>``) keeps its room in the
+# line but draws nothing: its number is laid over it when the parts are merged.  (A
+# leader before it, as in the contents, is drawn.)
+SLOT_CSS = ".pn { visibility: hidden; white-space: nowrap; } .pn::before { visibility: visible; }"
 
 
 def weasyprint_html(string: str, base_url: str, url_fetcher=None):
@@ -63,6 +67,7 @@ def lay_out(job: dict) -> dict:
             fc = FontConfiguration()
             fetch = fetcher(job.get("fetcher"))
             css = [CSS(filename=s, font_config=fc, url_fetcher=fetch) for s in job["stylesheets"]]
+            css.append(CSS(string=SLOT_CSS, font_config=fc))
             tagged = job.get("tagged", True)
             document = weasyprint_html(job["html"], job["base_url"], fetch).render(
                 stylesheets=css, font_config=fc, pdf_variant=PDF_VARIANT if tagged else None,
@@ -74,7 +79,8 @@ def lay_out(job: dict) -> dict:
                     anchors.setdefault(name, i)
                 ptype = page._page_box.page_type
                 folios.append(None if ptype.blank else (ptype.name or ""))
-            if not job.get("write", True):   # only the page facts (a first pass)
+            out["slots"] = slots(document)
+            if not job.get("write", True):   # only the page facts
                 out.update(pages=len(document.pages), anchors=anchors, folios=folios)
                 return _finish(out, t0)
             attachments = [Attachment(file_obj=io.BytesIO(a["data"]), name=a["name"],
@@ -94,6 +100,63 @@ def lay_out(job: dict) -> dict:
                       for f in reversed(tb)), "")
         out["error"] = f"{type(err).__name__}: {err}".strip() + (f" (in {where})" if where else "")
     return _finish(out, t0)
+
+
+def slots(document) -> list[dict]:
+    """Where each page-number slot of a laid-out part is: its page, its text box (x, the
+    top of its line, width, height, baseline) relative to the page's content box, in CSS
+    px, and the font, line height and colour the number is to be drawn in (laid over it
+    when merging: a block at the same top with the same font and line height puts the
+    number's baseline where the slot's was)."""
+    from weasyprint.formatting_structure.boxes import TextBox
+    out = []
+    for i, page in enumerate(document.pages, 1):
+        pb = page._page_box
+        cx, cy = pb.content_box_x(), pb.content_box_y()
+        for box in pb.descendants(placeholders=True):
+            if not isinstance(box, TextBox) or box.element is None or "::" in (box.element_tag or ""):
+                continue
+            k = box.element.get("data-slot")
+            if k is None:
+                continue
+            st = box.style
+            out.append({"slot": int(k), "ref": box.element.get("data-ref", ""), "page": i,
+                        "align": box.element.get("data-align", ""),
+                        "x": round(box.position_x - cx, 3), "y": round(box.position_y - cy, 3),
+                        "w": round(box.width, 3), "h": round(box.height, 3),
+                        "baseline": round(box.baseline, 3), "font": font_css(st),
+                        # the middle of the slot from the page's top left corner, in pt
+                        "mid": [round((box.position_x + box.width / 2) * 0.75, 2),
+                                round((box.position_y + box.height / 2) * 0.75, 2)]})
+    return out
+
+
+def font_css(st) -> str:
+    """The CSS declarations that draw text as a box of computed style ``st`` is drawn."""
+    fam = ", ".join("'%s'" % f.replace("'", "") for f in st["font_family"])
+    numeric = st["font_variant_numeric"]
+    numeric = [] if numeric == "normal" else [v for v in numeric if v not in
+                                              ("proportional-nums", "tabular-nums")]
+    c = st["color"]
+    try:
+        r, g, b = c.to("srgb").coordinates
+        alpha = c.alpha
+    except AttributeError:            # (tinycss2 before color4: an RGBA tuple)
+        r, g, b, alpha = c
+    color = f"rgba({round(r * 255)}, {round(g * 255)}, {round(b * 255)}, {round(alpha, 3)})"
+    feats = st["font_feature_settings"]
+    feats = "normal" if feats == "normal" else ", ".join(f'"{t}" {v}' for t, v in feats)
+    lh = st["line_height"]    # (with the same font, the baseline falls where it fell in the part)
+    if lh != "normal":
+        unit = getattr(lh, "unit", None)
+        lh = f"{getattr(lh, 'value', lh)}{unit or ''}"
+    ls = st["letter_spacing"]
+    ls = "normal" if ls == "normal" else f"{getattr(ls, 'value', ls)}{getattr(ls, 'unit', None) or 'px'}"
+    return (f"font-family: {fam}; font-size: {st['font_size']:.3f}px; font-style: {st['font_style']}; "
+            f"font-weight: {st['font_weight']}; font-stretch: {st['font_stretch']}; "
+            f"font-variant-numeric: {' '.join(numeric + ['tabular-nums'])}; "
+            f"font-variant-caps: {st['font_variant_caps']}; font-kerning: {st['font_kerning']}; "
+            f"font-feature-settings: {feats}; letter-spacing: {ls}; line-height: {lh}; color: {color}")
 
 
 def _finish(out: dict, t0: float) -> dict:

@@ -31,9 +31,11 @@ DEST_SCHEME = "editio-dest:"
 
 
 def merge(parts: list[bytes], recto: list[bool], folio: bytes | None, folio_pages: list[bool],
-          target: Path) -> int:
+          target: Path, labels: list | None = None) -> int:
     """Write the book to ``target``; return its page count.  ``recto[i]``: part ``i`` starts on
-    a recto (else it runs on from the page after the previous part)."""
+    a recto (else it runs on from the page after the previous part).  ``labels[i]``: the
+    page-number slots of page ``i`` as (x, y from the top, text) in pt; a link around one
+    gets the text as its ``/Contents`` (the number itself is drawn as an artifact)."""
     import pikepdf
     from pikepdf import Array, Dictionary, Name, String
 
@@ -108,6 +110,19 @@ def merge(parts: list[bytes], recto: list[bool], folio: bytes | None, folio_page
                     annot.Dest = String(name)
                 if "/Contents" in annot:
                     annot.Contents = String(name)
+
+    for page, marks in zip(book.pages, labels or ()):
+        if not marks:
+            continue
+        height = float(page.obj.MediaBox[3])
+        for annot in page.obj.get("/Annots", Array()):
+            if annot.get("/Subtype") != Name.Link or "/Rect" not in annot:
+                continue
+            x1, y1, x2, y2 = (float(v) for v in annot.Rect)
+            for x, y, text in marks:
+                if min(x1, x2) <= x <= max(x1, x2) and min(y1, y2) <= height - y <= max(y1, y2):
+                    annot.Contents = String(text)
+                    break
 
     # page numbers
     if folio is not None:
