@@ -70,6 +70,7 @@ KINDS = (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
 MAX_PASSES = 4
 PN = re.compile(r'<span class="pn" data-ref="([^"]*)"([^>]*)>[^<]*</span>')
 INDEX = "back-index"
+TAGS = re.compile(r"<[^>]*>")
 IDS = re.compile(r'\sid="([^"]+)"')
 HREFS = re.compile(r'href="#([^"]+)"')
 VIEW_LABELS = {"edited": "Edited reading text", "diplomatic": "Diplomatic text"}
@@ -451,26 +452,25 @@ class Book:
         """Lay the parts out (in parallel, once), then the index with the pages they have,
         then one overlay of every page number; merge it all into ``target``.  Returns the
         number of layout passes over the parts (1; 2 when the slots were too narrow for the
-        book's page numbers or a part that runs on was laid out on the wrong side)."""
+        book's page numbers)."""
         from editio.builders.pdf_layout import lay_out
         from editio.builders.pdf_merge import merge
         saved = cache.load_map() or {}
         digits = saved.get("digits")
         if not digits:
-            # about one page per 2,000 characters of text, with headroom
-            chars = sum(len(ch.text) for ch in self.chapters) // 6
-            digits = len(str(max(10, chars // 2000)))
+            # A page holds about 2,500 characters of text (with its notes); estimated at
+            # 1,800 a page for headroom.  If the book needs more digits after all, the parts
+            # are laid out again with wider slots (a second pass, on a first build only).
+            chars = sum(len(TAGS.sub("", ch.text + ch.source + ch.endnotes)) for ch in self.chapters)
+            digits = len(str(max(10, chars // 1800 + 12)))
         results: dict[str, dict] = {}
         laid: dict[str, str] = {}          # part key -> the HTML its result was laid out from
         ctx_attachments = self.attachments()
         ctx = self.context(None, known=self.known_ids())
-        previous_starts = saved.get("starts")
         for n in range(1, MAX_PASSES + 1):
             body = [p for p in self.parts(None, known=self.known_ids()) if p.key != INDEX]
-            starts = _starts(body, results, previous_starts)
             htmls = {}
             for part in body:
-                part.start = starts.get(part.key, "right")
                 htmls[part.key] = self.fill(self.part_html(part, ctx), digits)
             todo = [p for p in body if laid.get(p.key) != htmls[p.key]]
             self._lay_out(executor, lay_out, todo, htmls, results, cache, ctx_attachments, progress, n)
@@ -479,9 +479,7 @@ class Book:
             offsets, total = _offsets(body, results)
             # the largest number a slot prints: the last page of the parts, or the first
             # page of the index after them
-            wide = len(str(total + 1)) > digits
-            sides = _starts(body, results)
-            if not wide and sides == starts:
+            if len(str(total + 1)) <= digits:
                 break
             if n == MAX_PASSES:
                 self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
@@ -489,7 +487,6 @@ class Book:
                                     "some page numbers may be too wide for their room")
                 break
             digits = max(digits, len(str(total + 1)))
-            previous_starts = sides
         self.passes = n
         pages = self._page_map(body, results, offsets)
         # the index last: nothing points into it, so it is laid out with the real pages
@@ -512,33 +509,57 @@ class Book:
                                 f'page reference to "#{r}", which is not in the book')
         # every page number of the book (the running folios and the numbers in the slots),
         # laid out once and laid over the parts' pages
+        # A part that runs on from the page before it may start on a verso: it was laid out
+        # from a recto all the same (mirrored margins of one width), so each of its pages on
+        # the other side is moved by the difference of the margins.
+        xs: dict = {}
+        for part in parts:
+            for side, name, x in results[part.key].get("sides", ()):
+                xs.setdefault((side, name), x)
+                xs.setdefault((side, ""), x)
         folios: list = []
         numbers: list = []
+        heads: list = []
+        shifts: list = []
         for part in parts:
             r = results[part.key]
             first = len(folios)
             folios += r["folios"]
             numbers += [[] for _ in r["folios"]]
+            heads += (r.get("heads") or [])[:len(r["folios"])] + [""] * (len(r["folios"]) - len(r.get("heads") or []))
+            for j, (side, name, x) in enumerate(r.get("sides") or [["right", "", 0]] * len(r["folios"])):
+                real = "right" if (first + j) % 2 == 0 else "left"
+                other = xs.get((real, name), xs.get((real, ""), x))
+                shifts.append(0.0 if real == side else round((other - x) * 0.75, 3))
+            shifts += [0.0] * (len(folios) - len(shifts))
             for s in r.get("slots", ()):
                 p = pages.get(s["ref"])
-                numbers[first + s["page"] - 1].append({**s, "text": "?" if p is None else str(p)})
+                i = first + s["page"] - 1
+                numbers[i].append({**s, "text": "?" if p is None else str(p),
+                                   "mid": [s["mid"][0] + shifts[i], s["mid"][1]]})
             if len(folios) % 2 and part is not parts[-1] and _starts_right(parts, part):
                 folios.append(None)
                 numbers.append([])
+                heads.append("")
+                shifts.append(0.0)
         if len(folios) % 2:
             folios.append(None)
             numbers.append([])
+            heads.append("")
+            shifts.append(0.0)
         folio_html = self.env.get_template("folio.html").render(
-            project=self.project, pages=[{"name": "folio-none" if f is None else f, "numbers": nums}
-                                         for f, nums in zip(folios, numbers)])
-        folio = self._lay_out_one(executor, lay_out, "folio", folio_html, cache, tagged=False,
+            project=self.project, book_short=short_title(self.project.title, 70),
+            pages=[{"name": "folio-none" if f is None else f, "numbers": nums, "head": head}
+                   for f, nums, head in zip(folios, numbers, heads)])
+        folio = self._lay_out_one(executor, lay_out, "folio", folio_html, cache, tagged=False, overlay=True,
                                   stylesheets=[str(style_file(self.project, "print.css")),
                                                str(style_file(self.project, "folio.css"))])
         parts = [p for p in parts if "path" in results[p.key]]   # (a failed part's stand-in failing too)
         parts_pdf = [cache.pdf(results[p.key]) for p in parts]
         recto = [not _runs_on(p) for p in parts]
         count = merge(parts_pdf, recto, cache.pdf(folio) if folio and not folio.get("error") else None,
-                      [f is not None for f in folios], target, labels=_link_labels(numbers))
+                      [f is not None for f in folios], target, labels=_link_labels(numbers),
+                      shifts=shifts)
         if count != len(folios):
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
                                 f"the book has {count} pages but {len(folios)} page numbers")
@@ -553,7 +574,7 @@ class Book:
                         f"{count} pages in {len(parts)} parts: {len(fresh)} layouts in {n} pass(es), "
                         f"{self.stats['from_cache']} taken from the build cache; peak memory of a "
                         f"layout process {self.stats['peak_rss'] / 2**20:.0f} MB")
-        cache.save_map({"digits": digits, "starts": _starts(body, results)})
+        cache.save_map({"digits": digits})
         cache.prune()
         for part in parts:
             for w in results[part.key]["warnings"]:
@@ -591,7 +612,8 @@ class Book:
                  "data": gate.open_regular(w), "when": when} for w in self.witnesses()]
         return out
 
-    def _job(self, key: str, html: str, tagged: bool = True, stylesheets=None, attachments=()) -> dict:
+    def _job(self, key: str, html: str, tagged: bool = True, stylesheets=None, attachments=(),
+             overlay: bool = False) -> dict:
         from editio.resources import STYLES
         roots = [str(r) for r in (self.styles, STYLES) if Path(r).is_dir()]
         return {"key": key, "html": html, "base_url": str(self.styles) + "/",
@@ -600,7 +622,7 @@ class Book:
                 "fetcher": {"project_root": str(self.project.root), "style_roots": roots,
                             "output": str(self.project.output_dir)},
                 "stylesheets": stylesheets or [str(style_file(self.project, "print.css"))],
-                "tagged": tagged, "identifier": hashlib.sha256(html.encode()).hexdigest()[:32],
+                "tagged": tagged, "overlay": overlay, "identifier": hashlib.sha256(html.encode()).hexdigest()[:32],
                 "attachments": list(attachments)}
 
     def _lay_out(self, executor, fn, todo, htmls, results, cache, attachments, progress, n,
@@ -742,25 +764,6 @@ def _starts_right(parts: list[Part], part: Part) -> bool:
     return i + 1 >= len(parts) or not _runs_on(parts[i + 1])
 
 
-def _starts(parts: list[Part], results: dict, previous: dict | None = None) -> dict:
-    """The side each part starts on: a recto, except a part that continues a group (its
-    first unit runs on), which starts on the page after the previous part (known once the
-    parts before it are laid out; until then as in the previous build, else a recto)."""
-    previous = previous or {}
-    out, total = {}, 0
-    for part in parts:
-        if _runs_on(part):
-            out[part.key] = "left" if total % 2 else "right"
-        else:
-            out[part.key] = "right"
-            total += total % 2
-        r = results.get(part.key)
-        if r is None:
-            return out | {p.key: previous.get(p.key, "right") for p in parts if p.key not in out}
-        total += r["pages"]
-    return out
-
-
 def _offsets(parts: list[Part], results: dict) -> tuple[dict, int]:
     """part key -> the number of pages before it in the book (parts that start a group
     start on a recto: a blank verso is added before them when needed); and the total."""
@@ -783,7 +786,8 @@ class PartCache:
         self.root = Path(root)
         self.enabled = enabled
         self.used: set[str] = set()
-        h = hashlib.sha256(f"editio {__version__}\0weasyprint {wv}\0".encode())
+        from editio.builders.pdf_layout import RESULT_FORMAT
+        h = hashlib.sha256(f"editio {__version__}\0weasyprint {wv}\0{RESULT_FORMAT}\0".encode())
         for f in sorted(Path(styles).rglob("*")):
             if f.is_file():
                 h.update(str(f.relative_to(styles)).encode() + b"\0" + f.read_bytes())

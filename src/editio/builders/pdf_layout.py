@@ -7,7 +7,8 @@ state and needs nothing but its job, a plain dict that pickles::
            "stylesheets": ["/…/styles/print.css"], "tagged": True,
            "fetcher": {"project_root", "style_roots", "output"},
            "identifier": "…", "attachments": [{"name", "description", "data", "when"}],
-           "write": True}             # False: lay out for the page facts only, no PDF
+           "write": True,             # False: lay out for the page facts only, no PDF
+           "overlay": False}          # True: the page numbers' document (draws its heads)
     result = lay_out(job)
     result = {"key", "pdf": bytes, "pages": 12, "anchors": {"id": page index from 1},
               "folios": ["plain" | "" | None per page], "warnings": [...],
@@ -33,6 +34,8 @@ import time
 import traceback
 
 PDF_VARIANT = "pdf/ua-1"
+# what a layout result holds (part of the build cache's key)
+RESULT_FORMAT = "slots-sides-heads 1"
 # A page-number slot (``<span class="pn" data-slot="k">000</span>``) keeps its room in the
 # line but draws nothing: its number is laid over it when the parts are merged.  (A
 # leader before it, as in the contents, is drawn.)
@@ -80,6 +83,7 @@ def lay_out(job: dict) -> dict:
                 ptype = page._page_box.page_type
                 folios.append(None if ptype.blank else (ptype.name or ""))
             out["slots"] = slots(document)
+            out["sides"], out["heads"] = page_facts(document, strip=not job.get("overlay"))
             if not job.get("write", True):   # only the page facts
                 out.update(pages=len(document.pages), anchors=anchors, folios=folios)
                 return _finish(out, t0)
@@ -129,6 +133,34 @@ def slots(document) -> list[dict]:
                         "mid": [round((box.position_x + box.width / 2) * 0.75, 2),
                                 round((box.position_y + box.height / 2) * 0.75, 2)]})
     return out
+
+
+# the margin box of the running head: the part lays it out (its ``string()`` values are
+# the part's), the merge draws it (folio.css), on the side the page has in the book
+HEAD_BOX = "@top-center"
+
+
+def page_facts(document, strip: bool = True) -> tuple[list, list]:
+    """Per page: the side it was laid out on and the x of its content box (CSS px), so the
+    merge can move a page that lands on the other side in the book (mirrored margins of
+    the same width); and the text of its running head, whose margin box is taken out of
+    the part (it is drawn with the page numbers, on the page's real side)."""
+    from weasyprint.formatting_structure.boxes import MarginBox, TextBox
+    sides, heads = [], []
+    for page in document.pages:
+        pb = page._page_box
+        sides.append([pb.page_type.side, pb.page_type.name or "", round(pb.content_box_x(), 3)])
+        head = ""
+        keep = []
+        for child in pb.children:
+            if isinstance(child, MarginBox) and child.at_keyword == HEAD_BOX:
+                head = " ".join(b.text for b in child.descendants() if isinstance(b, TextBox)).strip()
+            else:
+                keep.append(child)
+        if strip:
+            pb.children = keep
+        heads.append(head)
+    return sides, heads
 
 
 def font_css(st) -> str:

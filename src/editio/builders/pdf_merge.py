@@ -31,11 +31,13 @@ DEST_SCHEME = "editio-dest:"
 
 
 def merge(parts: list[bytes], recto: list[bool], folio: bytes | None, folio_pages: list[bool],
-          target: Path, labels: list | None = None) -> int:
+          target: Path, labels: list | None = None, shifts: list | None = None) -> int:
     """Write the book to ``target``; return its page count.  ``recto[i]``: part ``i`` starts on
     a recto (else it runs on from the page after the previous part).  ``labels[i]``: the
     page-number slots of page ``i`` as (x, y from the top, text) in pt; a link around one
-    gets the text as its ``/Contents`` (the number itself is drawn as an artifact)."""
+    gets the text as its ``/Contents`` (the number itself is drawn as an artifact).
+    ``shifts[i]``: how far (pt) page ``i``'s content and links move right (a page laid out
+    as a recto that is a verso in the book)."""
     import pikepdf
     from pikepdf import Array, Dictionary, Name, String
 
@@ -110,6 +112,10 @@ def merge(parts: list[bytes], recto: list[bool], folio: bytes | None, folio_page
                     annot.Dest = String(name)
                 if "/Contents" in annot:
                     annot.Contents = String(name)
+
+    for page, dx in zip(book.pages, shifts or ()):
+        if dx:
+            _shift(book, page, dx)
 
     for page, marks in zip(book.pages, labels or ()):
         if not marks:
@@ -261,3 +267,17 @@ def _lay_over(book, page, folio_page) -> None:
     page.obj.Resources = new
     page.contents_add(book.make_stream(b"q\n"), prepend=True)
     page.contents_add(book.make_stream(b"\nQ\n/Artifact BMC q " + name.encode() + b" Do Q EMC\n"))
+
+
+def _shift(book, page, dx: float) -> None:
+    """Move what ``page`` draws, and its links, ``dx`` pt to the right."""
+    from pikepdf import Array
+    page.contents_add(book.make_stream(b"q 1 0 0 1 %.3f 0 cm\n" % dx), prepend=True)
+    page.contents_add(book.make_stream(b"\nQ\n"))
+    for annot in page.obj.get("/Annots", Array()):
+        if "/Rect" in annot:
+            r = [float(v) for v in annot.Rect]
+            annot.Rect = Array([r[0] + dx, r[1], r[2] + dx, r[3]])
+        if "/QuadPoints" in annot:
+            q = [float(v) for v in annot.QuadPoints]
+            annot.QuadPoints = Array([v + dx if k % 2 == 0 else v for k, v in enumerate(q)])
