@@ -561,16 +561,20 @@ def test_rebuild_takes_parts_from_the_cache(tmp_path):
     assert again == {"parts": first["parts"], "layouts": 0, "passes": 1, "cached": first["parts"]}
     assert (dest / "build/pdf/edition.pdf").read_bytes() == cold
     b = dest / "tei" / "b.xml"
-    b.write_text(b.read_text(encoding="utf-8").replace("</p>", " One more sentence.</p>", 1),
+    b.write_text(b.read_text(encoding="utf-8").replace("recalled.</p>", "recalled. One more sentence.</p>", 1),
                  encoding="utf-8")
-    changed = stats(run_build(load(dest), formats=("pdf",), workers=1))
+    # (the text no longer matches its witness: an error that --keep-going builds past)
+    changed = stats(run_build(load(dest), formats=("pdf",), workers=1, keep_going=True))
     assert changed["passes"] == 1 and 1 <= changed["layouts"] <= 2, changed   # b's part (+ the index)
     pages = Pdf(dest / "build/pdf/edition.pdf").n
     # a document that grows by pages: still only its part (and the index) is laid out again
-    more = "".join(f"<p>Another paragraph, number {i}, added to make the document longer than it "
-                   "was, so that it takes more pages.</p>" for i in range(120))
-    b.write_text(b.read_text(encoding="utf-8").replace("</p>", "</p>" + more, 1), encoding="utf-8")
-    grown = stats(run_build(load(dest), formats=("pdf",), workers=1))
+    # (in its last paragraph: no paragraph is renumbered, no reference to it changes)
+    more = " ".join(f"Another sentence, number {i}, added to make the document longer than it "
+                    "was, so that it takes more pages." for i in range(150))
+    text = b.read_text(encoding="utf-8")
+    at = text.rindex("recalled.</p>") + len("recalled.")
+    b.write_text(text[:at] + " " + more + text[at:], encoding="utf-8")
+    grown = stats(run_build(load(dest), formats=("pdf",), workers=1, keep_going=True))
     assert grown["passes"] == 1 and 1 <= grown["layouts"] <= 2, grown
     pdf = Pdf(dest / "build/pdf/edition.pdf")
     assert pdf.n > pages

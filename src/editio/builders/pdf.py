@@ -3,30 +3,36 @@ WeasyPrint in parallel -> one PDF (pikepdf).
 
     book   = Book(edition, view)            # render every unit with PrintRenderer
     parts  = book.parts()                   # front matter, groups of units, back matter
-    pages  = the previous build's page map, or None
-    repeat:                                 # once or twice
-        lay out, in worker processes, every part whose HTML (page numbers filled in
-        from ``pages``) is not in the build cache
-        offsets = the parts' page counts added up; new = anchor -> page of the book
-        stop when new agrees with pages on every anchor the book refers to
-    merge the parts' PDFs, with the page numbers laid over them (pdf_merge)
+    lay out, in worker processes, every part not in the build cache (once, in parallel)
+    pages  = the parts' page counts added up: anchor -> page of the book
+    lay out the index with those pages (nothing points into it)
+    lay out one overlay: every page's folio, running head and page-reference numbers
+    merge the parts' PDFs with the overlay laid over them (pdf_merge)
 
-**Parts.**  Every part starts on a recto, and a part's layout depends only on its own
-HTML: it prints no page number of its own (the running page numbers are laid out once
-for the whole book, ``folio.css``, and laid over the pages when merging).  So the parts
-are laid out independently, in any order, on any machine (:mod:`editio.builders.executor`),
-and a part whose HTML did not change is taken from the build cache
-(``<project>/.editio-cache/pdf``; the key hashes the part's HTML, the styles and fonts,
-and the versions of editio and WeasyPrint).
+**Parts.**  A part's layout depends only on its own HTML, never on where it lands in the
+book, so the parts are laid out independently, in any order, on any machine
+(:mod:`editio.builders.executor`), and a part whose HTML did not change is taken from the
+build cache (``<project>/.editio-cache/pdf``; the key hashes the part's HTML, the styles
+and fonts, and the versions of editio and WeasyPrint).  A part that opens a group starts
+on a recto; one that continues a group (a FRUS chapter cut into parts) runs on from the
+page after the previous part.  It is laid out from a recto all the same: the margins
+are mirrored and of one width, so it breaks into the same pages, and the merge moves its
+pages that are versos in the book by the difference of the margins.  A part prints no
+page number and no running head of its own: those are drawn by the overlay.
 
-**Page numbers.**  Every page number printed in the text (contents, "see Doc. 3, ¶ 4,
-p. 27", the concordance, the index) is a ``<span class="pn" data-ref="anchor">`` slot
-filled with the page the previous pass found for the anchor.  On a first build the slots
-hold zeros as wide as the book's page numbers (tabular figures), so the real numbers
-take the same room, the page counts do not move, and a second pass settles every number;
-with the previous build's page map (kept in the cache) one pass is enough unless a
-page moved.  This replaces CSS ``target-counter()`` (several times slower with
-footnotes) and lets the index merge its page numbers (``3, 7–9``).
+**Page numbers are laid over, not laid out.**  Every page number printed in the text
+(contents, "see Doc. 3, ¶ 4, p. 27", the concordance, the redactions appendix) is a
+``<span class="pn" data-ref="anchor">`` slot.  In the part it holds zeros as wide as the
+book's page numbers (tabular figures) and draws nothing; the layout reports where each
+slot is (page, box, baseline, font, colour).  Once the parts are laid out, every anchor's
+page is known, and one overlay document (``folio.html``, ``folio.css``) draws each number
+in its slot, in its font, on its baseline, with the running folios and heads; the merge
+lays it over the pages as an artifact and gives the link around each slot the
+alternative text "page N".  So every part is laid out once: a second pass happens only
+on a first build whose estimate of the digits was short.  A number shorter than its
+slot leaves a little space after it (before it in the contents, which align right).
+The index comes last and nothing points into it: it is laid out after the parts, with
+its page numbers merged into runs (``3, 7–9``).
 
 **Failures.**  A part that WeasyPrint cannot lay out is reported (``pdf.layout``, at the
 TEI file and line of its first unit) and replaced by a page that says so; the rest of
@@ -133,7 +139,6 @@ class Part:
     name: str = ""
     data: object = None
     chapters: list = field(default_factory=list)
-    start: str = "right"
     file: str = ""
     line: int = 0
 class Book:
@@ -495,7 +500,6 @@ class Book:
         index = [p for p in self.back_matter(pages, known=set(pages)) if p.key == INDEX]
         if index:
             part = index[0]
-            part.start = "right"
             htmls[INDEX] = self.fill(self.part_html(part, self.context(pages, known=set(pages))), digits)
             self._lay_out(executor, lay_out, [part], htmls, results, cache, ctx_attachments, progress, n + 1)
             parts = body + [part]

@@ -5,8 +5,11 @@
 * **pages**: the parts' pages in order; a part that ends on a recto is followed by a
   blank verso, so the next part starts on a recto as it was laid out;
 * **page numbers**: the folio document (every page number of the book, laid out once
-  with ``folio.css``) is laid over each numbered page as an artifact (not read aloud,
-  not part of the text's structure);
+  with ``folio.css``: the running folios and heads, and the numbers of the page-reference
+  slots) is laid over each numbered page as an artifact (not read aloud, not part of the
+  text's structure); the link around a slot gets the alternative text "page N";
+* **sides**: a page laid out as a recto that is a verso in the book (a part that runs
+  on) is moved by the difference of the mirrored margins, with its links;
 * **structure tree** (PDF/UA): the first part's ``/Document`` element receives the
   top-level elements of every other part; the parent tree's keys (``/StructParents`` of
   pages, ``/StructParent`` of link annotations) are shifted by the keys already used;

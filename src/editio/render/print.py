@@ -291,8 +291,9 @@ class PrintRenderer(HtmlRenderer):
 
 def page_number(parent, href: str):
     """A slot for the page number of ``href`` (``#anchor``): ``<span class="pn"
-    data-ref="anchor">``.  The PDF builder writes the page found by the previous layout
-    pass into it (exact, and cheaper for WeasyPrint than ``target-counter()``)."""
+    data-ref="anchor">``.  The PDF builder leaves room in it for the book's page numbers
+    and lays the anchor's page over it once every part is laid out (exact, and cheaper for
+    WeasyPrint than ``target-counter()``)."""
     pn = etree.SubElement(parent, "span", {"class": "pn", "data-ref": href.lstrip("#")})
     pn.text = "0"
     return pn
