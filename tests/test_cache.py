@@ -136,6 +136,25 @@ LONE = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+@pytest.mark.slow
+def test_incremental_equals_clean_renumbered(tmp_path):
+    """A new annotated passage at the start of a document renumbers its notes: the
+    back-links of the documents pointing into it ("Doc. 3, note 12") change with them."""
+    import re
+    project = edition_copy(tmp_path / "edition")
+    build(project)
+    doc = project / "tei" / "d002.xml"
+    s = doc.read_text(encoding="utf-8")
+    i = s.index(">", s.index("<p", s.index("<body"))) + 1
+    word = re.match(r"\s*[A-Za-z]+", s[i:]).group(0)
+    s = s[:i] + f'<seg xml:id="d002-new" type="problem">{word}</seg>' + s[i + len(word):]
+    j = s.index(">", s.index('<div type="editorial-notes"')) + 1
+    doc.write_text(s[:j] + '<note type="comment" target="#d002-new" resp="authority.xml#editio-editors">'
+                   "Unclear.</note>" + s[j:], encoding="utf-8")
+    build(project)
+    assert differences(project / "build", clean_build_of(project, tmp_path / "c") / "build") == []
+
+
 def test_unchanged_pages_are_not_rewritten(tmp_path):
     """A document nothing points to and that points to nothing: changing another document
     leaves its page as it was (the same file, not rewritten); the index pages are made

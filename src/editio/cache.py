@@ -31,6 +31,8 @@ import functools
 import hashlib
 import json
 import os
+import posixpath
+from urllib.parse import unquote
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -393,11 +395,29 @@ class SiteCache:
         self.fragments: dict = {}          # page -> {key: html}, of pages taken as they were
         self.pages: dict = {}              # page -> what the new record keeps of it
         self.new_fragments: dict = {}
+        self.interfaces: dict[str, str] = {}   # document -> what other pages see of it
+        self.seen_changed: set[str] = set()    # changed documents whose interface changed
 
     # ---- what changed
+    _site = None
+
+    def templates(self):
+        """Jinja's compiled templates, kept between builds (``.editio-cache/templates``;
+        Jinja checks each against its template's source and its Python version)."""
+        if not self.store.enabled:
+            return None
+        from jinja2 import FileSystemBytecodeCache
+        folder = self.store.root / "templates"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return FileSystemBytecodeCache(str(folder))
+
     def start(self, site) -> None:
         """Hash the skeleton and the documents; compare with the record."""
         from editio import gate
+        self._site = site
         corpus, edition = site.corpus, site.edition
         project = corpus.project
         texts = {d.path for d in corpus.texts}
@@ -418,6 +438,12 @@ class SiteCache:
         old_docs = self.old.get("docs") or {}
         self.full = self.old.get("skeleton") != self.skeleton or set(old_docs) != set(self.docs)
         self.changed = {n for n, v in self.docs.items() if old_docs.get(n) != v}
+        old_faces = self.old.get("interfaces") or {}
+        if not self.full:   # the others' are as the record has them (their bytes are)
+            self.interfaces = {**{n: v for n, v in old_faces.items() if n in self.docs},
+                               **doc_interfaces(site, self.changed)}
+        self.seen_changed = {n for n in self.changed
+                             if n not in old_faces or old_faces[n] != self.interfaces.get(n)}
 
     def related(self, site, name: str) -> set[str]:
         """The documents whose pages a change of ``name`` may change, in the new edition:
@@ -434,7 +460,7 @@ class SiteCache:
         if self.full:
             return [], [], list(jobs)
         touched: set[str] = set()
-        for x in self.changed:   # related in the new edition, or in the old one
+        for x in self.seen_changed:   # related in the new edition, or in the old one
             touched |= self.related(site, x)
             for rd in site.edition.docs:
                 if rd.doc.name == x:
@@ -449,20 +475,21 @@ class SiteCache:
                 rest.append(job)
             elif not self.changed:
                 reuse.append(job)
-            elif rd is None or ALL in rec.get("deps", ()) or set(rec.get("deps", ())) & self.changed \
-                    or rd.doc.name in touched:
+            elif rd is None or ALL in rec.get("deps", ()) \
+                    or set(rec.get("deps", ())) & self.seen_changed or rd.doc.name in touched:
                 rest.append(job)
             else:
                 reuse.append(job)
         return reuse, first, rest
 
-    @staticmethod
-    def also(made: dict, reuse: list) -> list:
-        """The pages of ``reuse`` that the pages just ``made`` (the changed documents')
-        depend on now: a new pointer gives its target a back-link."""
+    def also(self, made: dict, first: list, reuse: list) -> list:
+        """The pages of ``reuse`` that the pages just ``made`` (those of the changed
+        documents whose interface changed) depend on now: a new pointer gives its target a
+        back-link."""
         linked = set()
-        for rec in made.values():
-            linked |= set(rec["deps"])
+        for name, _, rd in first:
+            if rd is not None and rd.doc.name in self.seen_changed and name in made:
+                linked |= set(made[name]["deps"])
         return [job for job in reuse if job[2] is not None and job[2].doc.name in linked]
 
     def _intact(self, name: str, rec: dict) -> bool:
@@ -508,7 +535,10 @@ class SiteCache:
 
     def save(self) -> None:
         fragments = {**self.new_fragments, **self.fragments}
+        if not self.interfaces:
+            self.interfaces = doc_interfaces(self._site) if self._site is not None else {}
         self.store.put(self.NAME, {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
+                                   "interfaces": self.interfaces,
                                    "pages": self.pages, "fragments": fragments,
                                    "search": self.search})
 
@@ -563,3 +593,75 @@ def related_docs(corpus) -> dict[str, set[str]]:
         for n in names:
             out.setdefault(n, {n}).update(names)
     return out
+
+
+def doc_interfaces(site, only: set[str] | None = None) -> dict[str, str]:
+    """document name -> the hash of what other pages can see of it: its units' labels,
+    paragraph anchors and numbers, annotation numbers; every element of it that points
+    into another document, and every element of it another document points to (where it
+    is shown: its fragment and "Doc. 3, ¶ 5" label); its event passages (markup and claims);
+    the entities and glossary entries it defines.  A change inside a document that leaves
+    this as it was (a word of a note, of a paragraph) changes its own page and the pages
+    that list everything, not the pages of the documents it is related to.
+
+    All of it but the elements other documents point to is a function of the document's
+    own bytes (and of the skeleton); ``only`` limits the work to those documents."""
+    from dataclasses import asdict
+
+    from lxml import etree
+
+    from editio.corpus import POINTER_ATTRS
+    from editio.rules.claims import claims_of
+    edition, corpus = site.edition, site.corpus
+    items: dict[str, list] = {d.name: [] for d in corpus.texts
+                              if only is None or d.name in only}
+    texts = {d.name for d in corpus.texts}
+    stems = {posixpath.basename(n) for n in items}
+
+    def path(el):
+        return el.getroottree().getpath(el)
+
+    def shown(el, doc):
+        rd = edition.locate(el)
+        if rd is None:
+            return [doc.name, path(el), None]
+        return [doc.name, path(el), rd.id, site.fragment_for(rd, el), edition.place_label(rd, el)]
+
+    for rd in edition.docs:
+        if rd.doc.name in items:
+            items[rd.doc.name].append(
+                ["unit", rd.id, rd.label, rd.n, rd.number,
+                 [[path(el), *v] for el, v in rd.paragraphs.items()],
+                 [[path(a.element), a.n, a.label, a.id] for a in rd.annotations]])
+    for doc in corpus.texts:
+        mine = doc.name in items
+        for el in doc.root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            for a in POINTER_ATTRS:
+                v = el.get(a)
+                if not v:
+                    continue
+                if not mine and not any(  # a pointer into another file names it
+                        posixpath.basename(unquote(t.split("#", 1)[0])) in stems
+                        for t in v.split()):
+                    continue
+                for tok, r in corpus.targets(doc, el, a):
+                    if r.doc is None or r.doc is doc or r.doc.name not in texts:
+                        continue
+                    if mine:
+                        items[doc.name].append(["out", a, tok, *shown(el, doc)])
+                    if r.doc.name in items and r.element is not None:
+                        items[r.doc.name].append(["in", *shown(r.element, r.doc)])
+    for ev, passages in corpus.event_passages.items():
+        for d, seg in passages:
+            if d.name in items:
+                items[d.name].append(["event", ev, etree.tostring(seg, encoding="unicode"),
+                                      *shown(seg, d), [asdict(c) for c in claims_of(seg)]])
+    for ent in corpus.entities.values():
+        if ent.doc.name in items:
+            items[ent.doc.name].append(["entity", etree.tostring(ent.element, encoding="unicode")])
+    for e in edition.glossary.values():
+        if e.doc is not None and e.doc.name in items:
+            items[e.doc.name].append(["glossary", e.id, e.term, e.description, e.page])
+    return {n: sha(json.dumps(v, default=str, ensure_ascii=False).encode()) for n, v in items.items()}

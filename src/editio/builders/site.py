@@ -289,6 +289,7 @@ def mention_groups(mentions: list, doc_pages: dict) -> list[dict]:
 # ------------------------------------------------------------------ the site
 class Site:
     def __init__(self, edition: Edition, out: Path, report: Report, progress=None, cache=None):
+        self.cache = cache                # editio.cache.SiteCache: pages of the last build
         self.edition = edition
         self.corpus = edition.corpus
         self.project = edition.project
@@ -309,7 +310,6 @@ class Site:
                 for n in a.notes:
                     self._note_of[n] = (rd, a)
         self._rendered_ids: dict[str, set] = {}
-        self.cache = cache                # editio.cache.SiteCache: pages of the last build
         self._deps: set = set()           # documents the page being made reads
         self._fragments: dict = {}        # page -> {key: html} made by the page being made
 
@@ -329,6 +329,7 @@ class Site:
     def _env(self) -> Environment:
         dirs = template_dirs(self.project, "html")
         env = Environment(loader=ChoiceLoader([FileSystemLoader(str(d)) for d in dirs]),
+                          bytecode_cache=self.cache.templates() if self.cache is not None else None,
                           autoescape=select_autoescape(default=True, default_for_string=True),
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         env.filters["date"] = fmt_date
@@ -474,7 +475,7 @@ class Site:
         cache.start(self)
         reuse, first, rest = cache.plan(self, jobs)
         run(first)
-        more = cache.also(made, reuse)
+        more = cache.also(made, first, reuse)
         reuse = [j for j in reuse if j not in more]
         for name, _, _ in reuse:
             rec = cache.reuse(self.out, name)

@@ -175,7 +175,11 @@ def _agree(a: Claim, b: Claim) -> bool:
 
 
 def derive(corpus) -> dict:
-    """seg element -> :class:`Derived`, for every cross-reference passage of the edition."""
+    """seg element -> :class:`Derived`, for every cross-reference passage of the edition
+    (worked out once per corpus: its trees never change)."""
+    memo = corpus.__dict__.get("_derived_claims")
+    if memo is not None:
+        return memo
     out: dict = {}
     for ev_id, passages in corpus.event_passages.items():
         ent = corpus.entities.get(ev_id)
@@ -211,6 +215,7 @@ def derive(corpus) -> dict:
             d.relation = "disagrees"
         elif d.agreements:
             d.relation = "agrees"
+    corpus.__dict__["_derived_claims"] = out
     return out
 
 
