@@ -14,8 +14,9 @@ One run, in one process, on a copy of the edition; the site only unless --pdf:
 `editio serve --watch` (its Rebuilder, on the output of the builds above):
 4. the first watch build (the server starting);
 5. no change (a save that leaves every byte as it was);
-6. one document changed: until the changed pages are in place (the open page reloads then),
-   and until the search index is rebuilt too.
+6. one document changed: until its own page is in place (the open page reloads then), until
+   the pages that point to it or list it are in place too, and until the search index is
+   rebuilt.
 
 Ratios are against the clean build of the same run; absolute seconds depend on the machine
 (the load average is printed).  Each step says how many pages were made and how many taken
@@ -119,18 +120,21 @@ def main(src: Path, formats: tuple) -> None:
         pages_at = []
         orig = state.publish
 
-        def publish(ok, diagnostics, new_pages):
-            if ok and new_pages and not pages_at:
-                pages_at.append(time.perf_counter())
-            orig(ok, diagnostics, new_pages)
+        def publish(ok, diagnostics, new_pages, pages=None):
+            if ok and new_pages:
+                pages_at.append((time.perf_counter(), pages))
+            orig(ok, diagnostics, new_pages, pages)
         state.publish = publish
         t = time.perf_counter()
         one = run_once(rebuilder, state, out)
         total = time.perf_counter() - t
-        in_place = (pages_at[0] - t) if pages_at else total
         assert one.ok and one.changed, out.getvalue()
         what = pages.take()
-        rows.append((f"serve --watch: one document changed, pages in place", in_place,
+        if len(pages_at) > 1:
+            rows.append(("serve --watch: one document changed, its page in place", pages_at[0][0] - t,
+                         f"reload sent for {', '.join(pages_at[0][1] or ['every page'])}"))
+        last = (pages_at[-1][0] - t) if pages_at else total
+        rows.append(("serve --watch: one document changed, all pages in place", last,
                      f"{one.changed} file(s) of the site changed; {what}"))
         rows.append(("serve --watch: one document changed, with search index", total,
                      "search index rebuilt" if one.search else "search index kept"))

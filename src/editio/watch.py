@@ -46,12 +46,18 @@ class LiveState:
     generation: int = 0
     ok: bool = True
     diagnostics: list = field(default_factory=list)
+    pages: dict = field(default_factory=dict)
+    """page (``d002.html``) -> the generation it last changed in; ``*``: every page (a
+    style, an image).  An open page reloads only when its own page changed."""
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
-    def publish(self, ok: bool, diagnostics: list[Diagnostic], new_pages: bool) -> None:
+    def publish(self, ok: bool, diagnostics: list[Diagnostic], new_pages: bool,
+                pages=None) -> None:
         with self._cond:
             if ok and new_pages:
                 self.generation += 1
+                for p in (pages or ("*",)):
+                    self.pages[p] = self.generation
             self.ok = ok
             self.diagnostics = [dict(file=d.file, line=d.line, col=d.col, severity=d.severity,
                                      code=d.code, message=d.message, text=d.format())
@@ -61,7 +67,7 @@ class LiveState:
     def snapshot(self) -> dict:
         with self._cond:
             return {"generation": self.generation, "ok": self.ok,
-                    "diagnostics": list(self.diagnostics)}
+                    "diagnostics": list(self.diagnostics), "pages": dict(self.pages)}
 
     def wait(self, seen: dict | None, timeout: float) -> dict:
         """The state once it differs from ``seen`` (or after ``timeout`` seconds)."""
@@ -69,7 +75,7 @@ class LiveState:
         with self._cond:
             while True:
                 now = {"generation": self.generation, "ok": self.ok,
-                       "diagnostics": list(self.diagnostics)}
+                       "diagnostics": list(self.diagnostics), "pages": dict(self.pages)}
                 left = deadline - time.monotonic()
                 if now != seen or left <= 0:
                     return now
@@ -84,6 +90,7 @@ class Outcome:
     skipped: bool = False     # nothing changed in the inputs
     seconds: float = 0.0
     search: bool = False      # the search index was rebuilt
+    pages: list = field(default_factory=list)   # the pages changed ("*": every page)
 
 
 class Rebuilder:
@@ -99,6 +106,7 @@ class Rebuilder:
         self._tried: str | None = None    # the inputs of the last rebuild, good or not
         self._lock = threading.Lock()
         self._warm: dict = {}   # what a rebuild may take from the last: the collation table
+        self._synced: list[str] = []   # the files of the site the last sync changed
 
     # ------------------------------------------------------------ inputs
     def inputs(self) -> list[Path]:
@@ -170,15 +178,17 @@ class Rebuilder:
                 # the collation table (1 s to load) and the sort keys made with it depend on
                 # no input: kept from one rebuild to the next
                 edition.__dict__.update(self._warm)
-                changed, scratch, site = self._render(edition, report)
+                changed, scratch, site, early = self._render(edition, report)
                 self._warm = {k: edition.__dict__[k] for k in ("_collator", "_sort_keys")
                               if k in edition.__dict__}
                 try:
                     self._good = digest
-                    outcome = Outcome(True, report, changed=changed,
-                                      seconds=time.perf_counter() - t0)
-                    if changed and self.search:
-                        self._on_pages(outcome)   # pages first: the open page reloads now
+                    outcome = Outcome(True, report, changed=changed + early,
+                                      seconds=time.perf_counter() - t0,
+                                      pages=_pages(self._synced))
+                    if changed:
+                        self._on_pages(outcome)   # pages first: the open pages reload now
+                    if (changed or early) and self.search:
                         site.index_search()
                         self._sync(scratch / SEARCH_DIR, self.site / SEARCH_DIR)
                         outcome.search = True
@@ -194,8 +204,9 @@ class Rebuilder:
             return Outcome(False, report, seconds=time.perf_counter() - t0)
 
     _on_pages = staticmethod(lambda outcome: None)
-    """Called once the pages are in place, before the search index (the server tells the
-    open pages to reload here)."""
+    """Called once pages are in place, before the search index (the server tells the
+    open pages to reload here): first when the changed documents' own pages are, then
+    when the pages that point to them or list them are."""
 
     def _render(self, edition, report) -> tuple[int, Path, object]:
         """Render the site into a scratch folder beside the output; move the files whose
@@ -214,12 +225,41 @@ class Rebuilder:
         site = Site(edition, scratch, report, cache=site_cache(self.project))
         index = site.index_search
         site.index_search = lambda: None     # later, and only if a page changed
+        early = []
+
+        def first_pages(names):
+            """The changed documents' own pages, made first: in place at once, and the
+            open pages told, while the pages that list them are made."""
+            self._synced = []
+            n = sum(self._sync_file(scratch / name, self.site / name, Path(name))
+                    for name in names if (scratch / name).is_file())
+            early.append(n)
+            if n:
+                self._on_pages(Outcome(True, report, changed=n, pages=_pages(self._synced)))
+        site.on_first = first_pages
         site.build()
         site.index_search = index
+        self._synced = []
         changed = self._sync(scratch, self.site, keep={SEARCH_DIR})
         if not (self.site / SEARCH_DIR).exists() and self.search:
             changed = changed or 1
-        return changed, scratch, site
+        return changed, scratch, site, sum(early)
+
+    def _sync_file(self, s: Path, d: Path, rel: Path) -> int:
+        """Replace ``d`` with ``s`` (atomically) if their bytes differ: 1 if it did."""
+        data = s.read_bytes()
+        try:
+            same = d.is_file() and not d.is_symlink() and d.stat().st_size == len(data) \
+                and d.read_bytes() == data
+        except OSError:
+            same = False
+        if same:
+            return 0
+        tmp = d.with_name(f".{d.name}.editio-tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, d)
+        self._synced.append(rel.as_posix())
+        return 1
 
     def _sync(self, src: Path, dest: Path, keep: set = frozenset()) -> int:
         """Make ``dest`` hold the files of ``src``: only files whose bytes differ are
@@ -238,19 +278,8 @@ class Rebuilder:
                 dirnames[:] = [d for d in dirnames if d not in keep]
             (dest / rel).mkdir(parents=True, exist_ok=True)
             for name in filenames:
-                s, d = here / name, dest / rel / name
                 wanted.add(rel / name)
-                data = s.read_bytes()
-                try:
-                    same = d.is_file() and not d.is_symlink() and d.stat().st_size == len(data) \
-                        and d.read_bytes() == data
-                except OSError:
-                    same = False
-                if not same:
-                    tmp = d.with_name(f".{name}.editio-tmp")
-                    tmp.write_bytes(data)
-                    os.replace(tmp, d)
-                    n += 1
+                n += self._sync_file(here / name, dest / rel / name, rel / name)
         for dirpath, dirnames, filenames in os.walk(dest, topdown=False):
             here = Path(dirpath)
             rel = here.relative_to(dest)
@@ -259,10 +288,21 @@ class Rebuilder:
             for name in filenames:
                 if (rel / name) not in wanted and not (not rel.parts and name in keep):
                     (here / name).unlink(missing_ok=True)
+                    self._synced.append((rel / name).as_posix())
                     n += 1
             if rel.parts and not any(here.iterdir()):
                 here.rmdir()
         return n
+
+
+def _pages(paths: list[str]) -> list[str]:
+    """The pages a list of changed files of the site changes: its HTML files by name; a
+    change anywhere else but the published TEI (a style, a script, an image) changes every
+    page (``*``)."""
+    out = {p for p in paths if "/" not in p and p.endswith(".html")}
+    if any(not (("/" not in p and p.endswith(".html")) or p.startswith("tei/")) for p in paths):
+        out.add("*")
+    return sorted(out)
 
 
 def _one(d: Diagnostic) -> Report:
@@ -311,7 +351,7 @@ def run_once(rebuilder: Rebuilder, state: LiveState, out=sys.stderr, force: bool
     told = []
 
     def pages_ready(outcome):
-        state.publish(True, _shown(outcome.report), new_pages=True)
+        state.publish(True, _shown(outcome.report), new_pages=True, pages=outcome.pages)
         told.append(True)
 
     rebuilder._on_pages = pages_ready

@@ -312,6 +312,7 @@ class Site:
         self._rendered_ids: dict[str, set] = {}
         self._deps: set = set()           # documents the page being made reads
         self._fragments: dict = {}        # page -> {key: html} made by the page being made
+        self.on_first = None              # called with the changed documents' pages, made first
 
     # ------------------------------------------------------------ setup
     def _doc_pages(self) -> dict[str, str]:
@@ -475,6 +476,8 @@ class Site:
         cache.start(self)
         reuse, first, rest = cache.plan(self, jobs)
         run(first)
+        if first and self.on_first is not None:
+            self.on_first([name for name, _, _ in first])
         more = cache.also(made, first, reuse)
         reuse = [j for j in reuse if j not in more]
         for name, _, _ in reuse:

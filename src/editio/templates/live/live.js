@@ -52,11 +52,17 @@
     if (overlay) { overlay.remove(); overlay = null; }
   }
 
+  // this page's file name: it reloads when it changed (or every page did: "*"), not when
+  // only other pages of the site did
+  var me = decodeURIComponent(location.pathname.split("/").pop() || "") || "index.html";
+
   var source = new EventSource("/__editio/events");
   source.onmessage = function (event) {
     var state = JSON.parse(event.data);
     if (!state.ok) { show(state.diagnostics); return; }
-    if (state.generation > loaded) { location.reload(); return; }
+    var pages = state.pages || {};
+    var at = Math.max(pages[me] || 0, pages["*"] || 0);
+    if (state.generation > loaded && (at > loaded || !state.pages)) { location.reload(); return; }
     hide();
   };
 })();
