@@ -176,11 +176,13 @@ class Rebuilder:
                 if edition is None:
                     return Outcome(False, report, seconds=time.perf_counter() - t0)
                 # the collation table (1 s to load) and the sort keys made with it depend on
-                # no input: kept from one rebuild to the next
+                # no input: loaded once for the server's life, kept from one rebuild to the next
+                if "_collator" not in self._warm:
+                    self._warm["_collator"] = edition._collator
                 edition.__dict__.update(self._warm)
                 changed, scratch, site, early = self._render(edition, report)
-                self._warm = {k: edition.__dict__[k] for k in ("_collator", "_sort_keys")
-                              if k in edition.__dict__}
+                if "_sort_keys" in edition.__dict__:
+                    self._warm["_sort_keys"] = edition.__dict__["_sort_keys"]
                 try:
                     self._good = digest
                     outcome = Outcome(True, report, changed=changed + early,
