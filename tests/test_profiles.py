@@ -78,11 +78,28 @@ def test_names_and_terms_are_glossary_links_with_their_entry(mini):
     assert nsc.get("href") == "abbreviations.html#t_NSC1"
     persons = page(mini, "persons.html")
     assert [t.strip() for t in persons.xpath("//dt/text()")] == \
-        ["Dulles, John Foster", "Étienne, Walter", "Rhee, Syngman"], "collation: É with E"
+        ["Dulles, John Foster", "Étienne, Walter", "Rhee, Syngman", "Syngman Rhee"], \
+        "collation: É with E"
     assert persons.xpath("//dt[@id='p_RS1']")
     assert "Secretary of State" in text(persons.xpath("//dd")[0])
     abbr = page(mini, "abbreviations.html")
     assert [t.strip() for t in abbr.xpath("//dt/text()")] == ["NSC", "ROK"]
+
+
+def test_a_see_entry_sends_the_reader_to_the_entry_it_names(mini):
+    """"Syngman Rhee, see Rhee, Syngman": a name pointing to the cross-reference entry links
+    to the entry it names, with that entry's description; the list links the "see"."""
+    d1 = page(mini, "d1.html")
+    name = d1.xpath("//a[contains(@class,'gloss-person')][.='Syngman Rhee']")[0]
+    assert name.get("href") == "persons.html#p_RS1"
+    assert name.get("data-gloss") == "Rhee, Syngman: President of the Republic of Korea"
+    persons = page(mini, "persons.html")
+    see = persons.xpath("//dt[@id='p_SR1']/following-sibling::dd[1]//a[@class='see']")[0]
+    assert text(see) == "see Rhee, Syngman" and see.get("href") == "persons.html#p_RS1"
+    # the document's list of names gives the entry meant, once
+    names = [text(a) for a in d1.xpath("//a[starts-with(@href, 'persons.html#')]")
+             if a.getparent().tag == "li"]
+    assert names.count("Rhee, Syngman") == 1 and "Syngman Rhee" not in names
 
 
 def test_pointers_pages_notes_and_other_volumes(mini):

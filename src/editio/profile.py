@@ -53,7 +53,7 @@ TABLE_KEYS = {
     "units": {"xpath", "id", "number", "label", "kind", "title", "exclude"},
     "notes": {"number"},
     "behaviours": {"element", "predicate", "behaviour", "layout", "tag", "output", "params"},
-    "glossaries": {"name", "entries", "page", "label", "kind", "description", "heading"},
+    "glossaries": {"name", "entries", "page", "label", "kind", "description", "heading", "see"},
     "pointers": {"backlinks", "external"},
     "pointers.external": {"pattern", "url", "label"},
     "labels": None,
@@ -88,6 +88,7 @@ class Glossary:
     kind: str = "term"             # person | term
     description: str = ""          # XPath (from the entry) of the element that explains it
     heading: str = ""              # the page's lead sentence
+    see: str = "see"               # regex of the word(s) opening a cross-reference entry
 
 
 @dataclass(frozen=True)
@@ -355,6 +356,11 @@ def _build(d: dict, chain, root: Path, dirs, diags, origins=None) -> Profile:
             raise EditioError("each [[glossaries]] row needs 'name', 'entries', 'page' and 'label'",
                               file=where, line=_line_of(chain[0][0], "glossaries"), code="config.type") from None
         _xpath_ok(glossaries[-1].entries, pxns, where, chain, "entries")
+        try:
+            re.compile(glossaries[-1].see)
+        except re.error as err:
+            raise EditioError(f"glossary 'see' is not a regular expression: {err}", file=where,
+                              line=_line_of(chain[0][0], "see"), code="config.type") from None
     pointers = typed(d.get("pointers", {}), dict, "pointers")
     external = []
     for e in typed(pointers.get("external", []), list, "pointers.external"):

@@ -169,6 +169,8 @@ class GlossEntry:
     label: str             # the glossary's label ("Persons")
     element: object = None
     doc: Document = None
+    see: str = ""          # a cross-reference entry ("Yang, Dr., see You Chan Yang"): the id
+    #                        of the entry it sends the reader to
 
 
 @dataclass(eq=False)
@@ -430,8 +432,41 @@ class Edition:
                             full = " ".join(plain(holder[0], "edited").split())
                             text = full[len(term):] if full.startswith(term) else full
                             text = text.lstrip(" ,:;—–-").strip()
-                    out[el] = GlossEntry(el.get(XML_ID), term, text, g.name, g.kind, g.page, g.label, el, doc)
+                    entry = GlossEntry(el.get(XML_ID), term, text, g.name, g.kind, g.page, g.label, el, doc)
+                    if text and holder and re.match(rf"(?:{g.see})\b", text, re.I):
+                        entry.see = self._see_target(doc, el, holder[0])
+                    out[el] = entry
+        ids = {e.id for e in out.values()}
+        for e in out.values():  # only to another entry of a glossary
+            if e.see not in ids or e.see == e.id:
+                e.see = ""
         return out
+
+    def _see_target(self, doc, entry_el, holder) -> str:
+        """The id an entry's cross-reference points to: the first pointer (``@corresp``,
+        ``@target``, ``@ref``) in its description, other than the entry itself."""
+        for el in holder.iter():
+            if el is entry_el or not isinstance(el.tag, str):
+                continue
+            for attr in ("corresp", "target", "ref"):
+                for tok in (el.get(attr) or "").split()[:1]:
+                    r = self.corpus.resolve(doc, tok)
+                    if r.status == "element" and r.element.get(XML_ID):
+                        return r.element.get(XML_ID)
+        return ""
+
+    def glossary_target(self, entry):
+        """The entry a reader is sent to for ``entry``: the end of its "see" chain."""
+        if entry is None or not entry.see:
+            return entry
+        by_id = self.__dict__.get("_glossary_by_id")
+        if by_id is None:
+            by_id = self._glossary_by_id = {e.id: e for e in self.glossary.values()}
+        seen = {entry.id}
+        while entry.see and entry.see in by_id and entry.see not in seen:
+            entry = by_id[entry.see]
+            seen.add(entry.id)
+        return entry
 
     @cached_property
     def glossary_mentions(self) -> dict:

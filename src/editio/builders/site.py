@@ -678,6 +678,7 @@ class Site:
         # "Abbreviations & Terms" of a document)
         links = SiteLinks(self)
         for e in self.glossary_in.get(rd.id, ()):
+            e = self.edition.glossary_target(e)     # "Yang, Dr., see You Chan Yang": the latter
             seen[e.id] = (e.label, e.term, links.glossary(e))
         return sorted(seen.values(), key=lambda x: (x[0], self.edition.sort_key(x[1])))
 
@@ -829,7 +830,8 @@ class Site:
                         continue
                     seen.add(rd.id)
                     places.append((rd.label, links.element(rd, el)))
-                rows.append((e, places))
+                target = self.edition.glossary_target(e)   # "see …": a link to the entry meant
+                rows.append((e, places, links.glossary(target) if target is not e else None))
                 self.search_records.append({
                     "url": f"/{g.page}.html#{e.id}", "content": f"{e.term} {e.description}",
                     "meta": {"title": f"{e.term} ({g.label})"}, "filters": {"type": [g.label]}})

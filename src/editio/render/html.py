@@ -566,7 +566,8 @@ class HtmlRenderer:
     def b_glossary(self, el, out):
         """A name or term linked to its glossary entry; the entry's description goes in
         ``data-gloss`` (the site shows it as a popover) and ``title``."""
-        entry = self.glossary_entry(el)
+        # a cross-reference entry ("Yang, Dr., see You Chan Yang") sends the reader on
+        entry = self.edition.glossary_target(self.glossary_entry(el))
         href = self.links.glossary(entry)
         if href and self._nested_link(el, out, own_links=True):
             href = None
