@@ -13,11 +13,16 @@ What a rebuild does, cheapest first:
   last good site stays as it is, the located diagnostics (``file:line:col``, code, message)
   are printed in the terminal and shown over the open page, and the next good build
   clears them;
+* the check and the site use the build cache (:mod:`editio.cache`): only the files that
+  changed are checked again, only the pages that depend on the change are made (the others
+  are linked from the live site);
 * the pages are rendered into a scratch folder and **only the files whose bytes changed**
   are moved into the live site (each with an atomic rename, so the server never serves a
-  half-written page); files the edition no longer makes are removed;
-* the open pages reload as soon as the pages are in place; the **search index** is rebuilt
-  after that, and only when a page changed.
+  half-written page); files the edition no longer makes are removed.  The changed
+  documents' own pages go first: they are in place, and the open pages told, while the
+  pages that point to them or list them are made;
+* an open page reloads when its own page changed (or every page did: a style); the
+  **search index** is rebuilt after the pages, and only when a page changed.
 
 Nothing here is global: a :class:`Rebuilder` and a :class:`LiveState` belong to one server.
 """

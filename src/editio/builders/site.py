@@ -387,7 +387,6 @@ class Site:
     def build(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         self.copy_assets()
-        self.copy_tei()
         pages = [("index.html", self.home), ("contents.html", self.contents),
                  ("principles.html", self.principles),
                  *[(f"{ENTITY_PAGES[k]}.html", self._entities(k)) for k in ENTITY_PAGES
@@ -404,6 +403,7 @@ class Site:
         jobs = [(self.doc_pages[rd.id], functools.partial(self.document, rd), rd)
                 for rd in self.edition.docs] + [(name, make, None) for name, make in pages]
         done = self._make_pages(jobs)
+        self.copy_tei()   # after the pages: a changed document's page is in place sooner
         for name, _, _ in jobs:   # merged in the order of the pages, however they were made
             records, diagnostics, assets = done[name]
             self.search_records.extend(records)
