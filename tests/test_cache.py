@@ -264,3 +264,17 @@ def test_records_are_written_atomically(tmp_path):
     (tmp_path / "c" / "a" / "b.json").write_text("{half", encoding="utf-8")
     assert store.get("a/b.json") is None          # unreadable: a miss, never an error
     assert Store(tmp_path / "c", enabled=False).get("a/b.json") is None
+
+
+def test_another_profile_is_another_build(tmp_path):
+    """--profile names a profile no file of the project names: the cache tells them apart."""
+    project = root_copy("site-basic", tmp_path / "p")
+    build(project)
+    r = run_editio("build", "--project", project, "--format", "html", "--profile", "default")
+    assert r.returncode == 0 and "up to date" not in r.stderr, r.stderr
+    clean = tmp_path / "clean"
+    shutil.copytree(project, clean, ignore=shutil.ignore_patterns("build", ".editio-cache"))
+    r = run_editio("build", "--project", clean, "--format", "html", "--profile", "default",
+                   "--no-cache")
+    assert r.returncode == 0, r.stderr
+    assert differences(project / "build", clean / "build") == []

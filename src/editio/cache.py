@@ -51,6 +51,14 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def settings(project) -> list:
+    """What besides the project's files decides its settings: the profile chosen (``--profile``
+    names one that no file of the project names) and where its schema and templates are."""
+    prof = project.profile
+    return [prof.name, [str(c) for c in prof.chain], str(prof.schema or ""),
+            [str(d) for d in prof.template_dirs], str(project.output), str(project.input)]
+
+
 @functools.lru_cache(maxsize=1)
 def code_hash() -> str:
     """The hash of editio itself: its package files (code, templates, profiles), the
@@ -325,6 +333,7 @@ def corpus_context(corpus) -> str:
     from editio.corpus import POINTER_ATTRS
     project = corpus.project
     h = hashlib.sha256(code_hash().encode())
+    h.update(json.dumps(settings(project)).encode())
     docs = {d.path for d in corpus.documents}
     root = Path(project.root)
     for p in project_files(project):   # settings, witnesses, images, templates, schema
@@ -427,6 +436,7 @@ class SiteCache:
             except (OSError, gate.Refused):
                 self.docs[d.name] = "<unreadable>"
         h = hashlib.sha256(code_hash().encode())
+        h.update(json.dumps(settings(project)).encode())
         root = Path(project.root)
         for p in project_files(project):  # all but the text documents: settings, templates,
             if p.resolve() not in texts:  # styles, authority files, witnesses, images …
