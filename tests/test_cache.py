@@ -278,3 +278,24 @@ def test_another_profile_is_another_build(tmp_path):
                    "--no-cache")
     assert r.returncode == 0, r.stderr
     assert differences(project / "build", clean / "build") == []
+
+
+def test_watch_keeps_the_last_good_page_when_the_schema_finds_errors(tmp_path):
+    """In serve --watch the schema validation runs while the pages are made: when it finds
+    an error nothing is put in place (the page stays the last good one), and the
+    diagnostics say where."""
+    import io
+
+    from editio.config import load
+    from editio.watch import LiveState, Rebuilder, run_once
+    project = root_copy("site-basic", tmp_path / "p")
+    out = io.StringIO()
+    rb, state = Rebuilder(load(project), out=out, search=False), LiveState()
+    assert run_once(rb, state, out, force=True).ok
+    page = project / "build" / "html" / "t002.html"
+    good = page.read_bytes()
+    edit_note(project / "tei" / "t002.xml", "<hi><p>no paragraph in a highlight</p></hi> ")
+    bad = run_once(rb, state, out)
+    assert not bad.ok and any(d.code == "schema.invalid" for d in bad.report.items), out.getvalue()
+    assert page.read_bytes() == good and not state.snapshot()["ok"]
+    assert not list((project / "build").glob(".html.live-*"))   # no scratch folder left

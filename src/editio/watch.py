@@ -177,15 +177,24 @@ class Rebuilder:
             self.project = project = load(self.project.root, profile=self.profile)
             check_output(project)
             with project_lock(project):
-                edition, report = prepare(project)
+                # the schema validation goes on in its own process while the pages are made;
+                # nothing is put in place before it has said the sources are valid
+                edition, report, finish = prepare(project, defer=True)
                 if edition is None:
                     return Outcome(False, report, seconds=time.perf_counter() - t0)
+                valid = _Validation(finish, report)
                 # the collation table (1 s to load) and the sort keys made with it depend on
                 # no input: loaded once for the server's life, kept from one rebuild to the next
                 if "_collator" not in self._warm:
                     self._warm["_collator"] = edition._collator
                 edition.__dict__.update(self._warm)
-                changed, scratch, site, early = self._render(edition, report)
+                try:
+                    changed, scratch, site, early = self._render(edition, report, valid)
+                except _Invalid:
+                    return Outcome(False, report, seconds=time.perf_counter() - t0)
+                except BaseException:
+                    finish.cancel()
+                    raise
                 if "_sort_keys" in edition.__dict__:
                     self._warm["_sort_keys"] = edition.__dict__["_sort_keys"]
                 try:
@@ -215,7 +224,7 @@ class Rebuilder:
     open pages to reload here): first when the changed documents' own pages are, then
     when the pages that point to them or list them are."""
 
-    def _render(self, edition, report) -> tuple[int, Path, object]:
+    def _render(self, edition, report, valid=None) -> tuple[int, Path, object, int]:
         """Render the site into a scratch folder beside the output; move the files whose
         bytes changed into the live site.  Returns (files changed, scratch, the Site)."""
         from editio.builders.site import Site, site_cache
@@ -237,6 +246,8 @@ class Rebuilder:
         def first_pages(names):
             """The changed documents' own pages, made first: in place at once, and the
             open pages told, while the pages that list them are made."""
+            if valid is not None and not valid():
+                raise _Invalid()
             self._synced = []
             n = sum(self._sync_file(scratch / name, self.site / name, Path(name))
                     for name in names if (scratch / name).is_file())
@@ -244,7 +255,13 @@ class Rebuilder:
             if n:
                 self._on_pages(Outcome(True, report, changed=n, pages=_pages(self._synced)))
         site.on_first = first_pages
-        site.build()
+        try:
+            site.build()
+            if valid is not None and not valid():
+                raise _Invalid()
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
         site.index_search = index
         self._synced = []
         changed = self._sync(scratch, self.site, keep={SEARCH_DIR})
@@ -300,6 +317,24 @@ class Rebuilder:
             if rel.parts and not any(here.iterdir()):
                 here.rmdir()
         return n
+
+
+class _Invalid(Exception):
+    """The schema validation, finished while the pages were made, found errors."""
+
+
+class _Validation:
+    """``finish`` (:func:`editio.build.prepare`'s: waits for the schema validation and adds
+    what it found to ``report``) called once; true if the sources have no errors."""
+
+    def __init__(self, finish, report):
+        self.finish, self.report, self.done = finish, report, False
+
+    def __call__(self) -> bool:
+        if not self.done:
+            self.finish()
+            self.done = True
+        return not self.report.errors
 
 
 def _pages(paths: list[str]) -> list[str]:
