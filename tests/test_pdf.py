@@ -557,6 +557,10 @@ def test_rebuild_takes_parts_from_the_cache(tmp_path):
     first = stats(run_build(load(dest), formats=("pdf",), workers=1))
     cold = (dest / "build/pdf/edition.pdf").read_bytes()
     assert first["passes"] == 1 and first["cached"] == 0 and first["layouts"] == first["parts"]
+    # nothing changed: the build cache (editio.cache) does nothing at all
+    assert run_build(load(dest), formats=("pdf",), workers=1).up_to_date
+    # a change the book does not read (a file beside the edition): every part from the cache
+    (dest / "NOTES.txt").write_text("a note for the editors\n", encoding="utf-8")
     again = stats(run_build(load(dest), formats=("pdf",), workers=1))
     assert again == {"parts": first["parts"], "layouts": 0, "passes": 1, "cached": first["parts"]}
     assert (dest / "build/pdf/edition.pdf").read_bytes() == cold

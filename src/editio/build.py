@@ -434,8 +434,9 @@ def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool 
         if last is not None and last.digest == digest \
                 and last.output_intact(project.output_dir, formats):
             report = Report()
-            for d in last.diagnostics:
-                report.add(*d)
+            for d in last.diagnostics:   # its warnings (not its info: what it did, e.g.
+                if d[3] != "info":       # how many parts it laid out, was not done now)
+                    report.add(*d)
             timings["total"] = time.perf_counter() - t0
             return BuildResult(report, project.output_dir, timings, up_to_date=True)
         edition, report, finish = prepare(project, strict=strict, schema=schema,
