@@ -1103,6 +1103,8 @@ class Site:
         with tempfile.TemporaryDirectory(prefix="editio-search-", dir=_memory_tmp()) as tmp:
             for i, rec in enumerate(self.search_records):
                 Path(tmp, f"r{i}.html").write_text(self.record_html(rec), encoding="utf-8")
+            from editio.parallel import give_back_memory
+            give_back_memory()   # the indexer, ~130 MB for a FRUS volume, runs beside this process
             index = PagefindIndex(config=cfg)
             try:
                 await index.__aenter__()
