@@ -200,3 +200,26 @@ def test_frus_volume(tmp_path, frus_edition):
     assert all(d.line for d in report.items if d.code == "element.unknown")
     assert broken_links(site) == []
     assert [e for p in pages(site) for e in html_errors(p)] == []
+
+
+def test_an_image_the_edition_does_not_hold_is_said_in_its_place(tmp_path):
+    """A ``graphic`` naming an image the project does not hold (FRUS ``url="Document A.1"``):
+    one located warning from the check, and in the page a note where the image would
+    stand, never a broken image."""
+    proj = tmp_path / "p"
+    shutil.copytree(ROOTS / "valid", proj)
+    a = proj / "tei" / "a.xml"
+    a.write_text(a.read_text(encoding="utf-8").replace(
+        "<p>The joint", '<figure><graphic url="Plate 3"/></figure>\n        <p>The joint', 1),
+        encoding="utf-8")
+    r = run_editio("build", "--project", proj, "--format", "html", "--keep-going")
+    assert r.returncode == 0, r.stderr
+    warned = [ln for ln in r.stderr.splitlines() if "Plate 3" in ln]
+    assert len(warned) == 1 and re.match(r"tei/a\.xml:\d+:\d+: warning: .*\[ref\.missing\]$",
+                                         warned[0]), warned
+    site = proj / "build" / "html"
+    page = next(p for p in site.glob("*.html") if "graphic-missing" in p.read_text(encoding="utf-8"))
+    doc = lhtml.parse(str(page)).getroot()
+    span = doc.xpath("//span[contains(@class, 'graphic-missing')]")[0]
+    assert span.text_content() == "[Image not included: Plate 3]"
+    assert span.get("role") == "img" and not doc.xpath("//img[contains(@src, 'Plate')]")

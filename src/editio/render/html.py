@@ -462,10 +462,17 @@ class HtmlRenderer:
             a = self.el(out, "a", el, cls="graphic-external", href=r.url, rel="noopener noreferrer")
             a.text = alt or r.url
             return
-        else:
-            self.report.warning(self.doc.rel, el.sourceline or 0,
-                                "ref.missing" if r is not None and r.status == "missing" else "ref.unsafe",
-                                f'<graphic url="{url}"> is not a file inside the project; not shown')
+        elif r is not None and r.status == "missing":
+            # an image the edition names but does not hold (FRUS "Document A.1": a photograph
+            # of the printed volume): said where it stands, not a broken image; the check has
+            # reported the pointer, located
+            name = alt or " ".join(url.split())
+            span = self.el(out, "span", el, cls="graphic-missing", role="img",
+                           aria_label=f"Image not included: {name}")
+            span.text = f"[Image not included: {name}]"
+            return
+        # an unsafe @url (another host's page, a file outside the project): the check has
+        # reported it; nothing is shown
         if src:
             img = self.el(out, "img", el, alt=alt, loading="lazy")
             img.set("src", src)
