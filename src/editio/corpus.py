@@ -24,6 +24,7 @@ from editio.config import Project
 from editio.diagnostics import EditioError, Report
 from editio.read import read
 from editio.text import plain, view_of
+from editio.typography import curl
 
 T = "{%s}" % TEI_NS
 POINTER_ATTRS = ("ref", "target", "corresp", "sameAs", "resp", "who", "source", "facs", "url")
@@ -169,7 +170,7 @@ class Entity:
     def name(self) -> str:
         if self.kind == "event":
             lab = self.element.find(T + "label")
-            return plain(lab) if lab is not None else self.id
+            return curl(plain(lab)) if lab is not None else self.id
         names = self.names
         for text, lang, typ in names:
             if typ == "standard":
@@ -187,7 +188,7 @@ class Entity:
         out = []
         for c in self.element:
             if isinstance(c.tag, str) and local(c) in tags:
-                out.append((plain(c), c.get(XML_LANG, ""), c.get("type", "")))
+                out.append((curl(plain(c)), c.get(XML_LANG, ""), c.get("type", "")))
         return out
 
     @cached_property
@@ -203,7 +204,7 @@ class Entity:
             if "surname" in names and "forename" in names and names.index("forename") < names.index("surname"):
                 sur = " ".join(plain(c) for c in parts if local(c) == "surname")
                 fore = " ".join(plain(c) for c in parts if local(c) == "forename")
-                return f"{sur}, {fore}"
+                return curl(f"{sur}, {fore}")
         return self.name
 
     @cached_property
