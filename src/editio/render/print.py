@@ -32,7 +32,7 @@ from lxml import etree
 from editio import TEI_NS, XML_ID
 from editio.annotations import Annotation
 from editio.behaviours import local
-from editio.render.html import HtmlRenderer, Links, add_text
+from editio.render.html import HtmlRenderer, Links, add_text, event_name, id_label
 from editio.text import plain
 from editio.transforms import ResolvedDoc
 
@@ -73,6 +73,7 @@ class PrintRenderer(HtmlRenderer):
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self.mentions: list[tuple[str, str]] = []   # (entity id, anchor id) in reading order
+        self.in_notes: set[str] = set()              # the anchors of mentions inside notes
         self._seq = 0
         self._in_footnote = False
         self._ids: set[str] = set()
@@ -115,6 +116,8 @@ class PrintRenderer(HtmlRenderer):
                 self._seq += 1
                 node.set("id", self.links.anchor(self.rdoc, f"m{self._seq}"))
             self.mentions.append((ent.id, node.get("id")))
+            if self._in_footnote:
+                self.in_notes.add(node.get("id"))
         self.children(el, node)
 
     # --------------------------------------------------------- footnotes
@@ -189,6 +192,17 @@ class PrintRenderer(HtmlRenderer):
             page_number(a, href)
             return
         node = self.el(out, "span", el, cls="xref-text")
+        raw = plain(el).strip()
+        full = self._reader_label(target) if href and href.startswith("#") and _is_id_text(self.edition, raw, target) \
+            else ""
+        if full:
+            # the link's text is its target's id ("d002"): the reader's label once, then the
+            # page ("Doc. 3 (p. 37)", never "Doc. 3 (Doc. 3, p. 37)")
+            node.text = full
+            add_text(out, " (")
+            self.page_ref(out, href)
+            add_text(out, ")")
+            return
         self.children(el, node)
         if not href:
             return
@@ -196,6 +210,11 @@ class PrintRenderer(HtmlRenderer):
             label = self._target_label(target)
             if label is None:
                 return
+            raw = " ".join(plain(el).split())
+            if label == raw:               # "Doc. 3 (p. 37)", not "Doc. 3 (Doc. 3, p. 37)"
+                label = ""
+            elif label.startswith(raw + ", "):
+                label = label[len(raw) + 2:]
             add_text(out, " (")
             self.page_ref(out, href, label)
             add_text(out, ")")
@@ -218,6 +237,12 @@ class PrintRenderer(HtmlRenderer):
             return False
         t = self.edition.target(self.doc, toks[0])      # resolved once by the transforms
         return t.status == "element" and t.element is not None and local(t.element) == "pb"
+
+    def _reader_label(self, target: str) -> str:
+        """The target's full reader label ("Doc. 3", "Doc. 1, ¶ 2", "Doc. 1, note 3")."""
+        toks = target.split()
+        t = self.edition.target(self.doc, toks[0]) if toks else None
+        return t.label if t is not None and t.status == "element" else ""
 
     def _target_label(self, target: str) -> str | None:
         """"Doc. 3, ¶ 4", "Doc. 3, note 12", "index: Kim Il Sung" for a pointer, or None."""
@@ -247,7 +272,7 @@ class PrintRenderer(HtmlRenderer):
 
     def event_label(self, out, ent) -> None:
         lead = etree.SubElement(out, "span", {"class": "event-name"})
-        lead.text = ent.name + (f" ({ent.dates})" if ent.dates else "")
+        lead.text = event_name(ent)                      # dates in words, as on the site
         lead.tail = " ("
         self.page_ref(out, self.links.event(ent), "concordance")
         add_text(out, ")")
@@ -297,6 +322,16 @@ def page_number(parent, href: str):
     pn = etree.SubElement(parent, "span", {"class": "pn", "data-ref": href.lstrip("#")})
     pn.text = "0"
     return pn
+
+
+def _is_id_text(edition, text: str, target: str) -> bool:
+    """Whether a link's text is only an identifier: its target's (``d002`` for
+    ``d002.xml``, ``d000-m02`` for ``#d000-m02``) or another xml:id of the edition."""
+    if not text or " " in text:
+        return False
+    tok = (target.split() or [""])[0]
+    names = {tok.lstrip("#"), tok.rsplit("#", 1)[-1], tok.rsplit("/", 1)[-1].removesuffix(".xml")}
+    return text in names or bool(id_label(edition, text))
 
 
 def _same_url(text: str, href: str) -> bool:
