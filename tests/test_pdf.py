@@ -21,7 +21,7 @@ from conftest import ROOTS, run_editio
 pypdf = pytest.importorskip("pypdf")
 POPPLER = shutil.which("pdftotext") and shutil.which("pdffonts")
 needs_poppler = pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftotext, pdffonts) not installed")
-NUM_END = re.compile(r"(\d+)(?:\s*[–-]\s*(\d+))?[).,;:]*\s*$")
+NUM_END = re.compile(r"(\d+)n?(?:\s*[–-]\s*(\d+))?n?[).,;:]*\s*$")   # "12n": in a note
 
 
 # ------------------------------------------------------------------ helpers
@@ -160,7 +160,7 @@ def test_bookmarks(book):
     project, pdf = book
     top = [o for o in pdf.reader.outline if not isinstance(o, list)]
     titles = [o.title for o in top]
-    for want in ("Contents", "Editorial principles", "Key to the editorial signs", "Index"):
+    for want in ("Contents", "Note on the text", "Key to the editorial signs", "Index"):
         assert want in titles, titles
     chapters = [t for t in titles if re.match(r"\d+\. ", t)]
     from editio.config import load
@@ -277,13 +277,18 @@ def test_index_page_numbers_basic(basic, basic_pdf):
 
 @needs_poppler
 def test_index_page_numbers_edition_sample(edition, edition_pdf):
+    from editio.builders.pdf import SUBENTRIES
     mentions = mentions_of(edition)
     printed = _index_pages(edition_pdf, mentions)
     ranked = sorted(mentions, key=lambda e: (-len(mentions[e]), e))
     sample = ranked[:6] + ranked[len(ranked) // 2: len(ranked) // 2 + 3] + ranked[-3:]
     for ent in sample:
         want = {edition_pdf.dests[a] for a in mentions[ent]}
-        assert printed.get(ent) == want, (ent, printed.get(ent), want)
+        got = printed.get(ent) or set()
+        if len(want) <= SUBENTRIES:
+            assert got == want, (ent, got, want)
+        else:   # a long run may print as "12–40 passim"
+            assert want <= got and (min(got), max(got)) == (min(want), max(want)), (ent, got, want)
 
 
 @needs_poppler
@@ -744,3 +749,139 @@ def test_every_frus_volume_gets_a_book(tmp_path, volume):
     first = min(pdf.dests[k] for k in chapters)
     listed = {d for p, _, d in pdf.links() if p < first and d in chapters}
     assert len(listed) == len(chapters) > 40
+
+
+# ------------------------------------------------- the print apparatus (issue 12)
+def _runs(pdf: Pdf, first: int, last: int) -> list[tuple[float, str]]:
+    """(font size in points, text) of every text run on pages first..last, in order."""
+    out = []
+    for i in range(first - 1, last):
+        def visit(text, cm, tm, font, size):
+            if text:
+                out.append((round(size * tm[0] * cm[0], 2), text))
+        pdf.reader.pages[i].extract_text(visitor_text=visit)
+        out.append((0.0, "\n"))
+    return out
+
+
+def _text_pages(pdf: Pdf) -> tuple[int, int]:
+    first = min(p for name, p in pdf.dests.items() if name.startswith("chapter-"))
+    last = min((p for name, p in pdf.dests.items() if name.startswith(("concordance", "redactions", "index"))),
+               default=pdf.n + 1) - 1
+    return first, last
+
+
+def test_note_calls_are_set_apart(edition_pdf):
+    """A call follows its word ("word¹ The", never "word ¹The"); a call after another
+    call is set apart ("8,9", never "89"): the calls of a chapter count 1, 2, 3 …"""
+    first, last = _text_pages(edition_pdf)
+    runs = [r for r in _runs(edition_pdf, first, last) if r[1]]
+    chars: dict = {}
+    for size, text in runs:
+        chars[size] = chars.get(size, 0) + len(text.strip())
+    body = max(sorted(chars, key=chars.get)[-3:])       # the text's size (notes are smaller)
+    small = [0 < size < 0.62 * body for size, _ in runs]   # calls: 64 %; margin numbers: 65 %
+    calls, glued, i = [], [], 0
+    while i < len(runs):
+        if not small[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(runs) and small[j + 1]:
+            j += 1
+        raw = "".join(t for _, t in runs[i:j + 1])
+        call = raw.strip()
+        prev = runs[i - 1][1] if i else ""
+        nxt = next((t for size, t in runs[j + 1:] if not 0.62 * body <= size < 0.7 * body), "")  # margin ¶
+        i = j + 1
+        if not re.fullmatch(r"\d+(,\d+)*", call):
+            continue
+        calls.append([int(n) for n in call.split(",")])
+        if (nxt[:1].isalnum() and not raw[-1].isspace()) or \
+                ((prev[-1:].isspace() or raw[0].isspace()) and prev.strip()):
+            glued.append((prev[-20:], call, nxt[:20]))
+    assert len(calls) > 100
+    assert not glued, glued[:10]
+    flat = [n for c in calls for n in c]
+    jumps = [(a, b) for a, b in zip(flat, flat[1:]) if b != a + 1 and b != 1]
+    assert not jumps, jumps[:10]
+    assert any(len(c) > 1 for c in calls)            # the edition has adjacent calls
+
+
+@needs_poppler
+def test_no_spacing_note_and_typographic_quotes(edition, edition_pdf):
+    """Spacing is regularised silently (declared in the Note on the text); the edited
+    reading and what editio writes have typographic quotes; no ISO date is printed but
+    those the sources' own text has ("Updated on 2024-02-13")."""
+    iso = re.compile(r"\b\d{4}-\d\d-\d\d\b")
+    quoted = set()
+    for f in (edition / "tei").glob("*.xml"):
+        quoted |= set(iso.findall(" ".join(etree.parse(str(f)).getroot().itertext())))
+    txt = edition_pdf.text()
+    assert "space added" not in txt and "space removed" not in txt
+    front = edition_pdf.text(1, edition_pdf.dests["key"])
+    assert "Spacing is regularised silently" in " ".join(front.split())
+    assert "People’s" in front and "People's" not in front
+    first, last = _text_pages(edition_pdf)
+    body = edition_pdf.text(first, last)
+    assert body.count("’") > 20 * max(1, body.count("'")), (body.count("’"), body.count("'"))
+    printed = [d for d in iso.findall(txt) if d not in quoted]
+    assert not printed, printed[:10]
+
+
+def test_typographic_quotes_in_the_edited_reading_only():
+    from editio.typography import curl
+    assert curl("the People's Army") == "the People’s Army"
+    assert curl('He said "go" and \'left\'.') == "He said “go” and ‘left’."
+    assert curl("in the '50s") == "in the ’50s"
+    assert curl("the Volunteers' withdrawal") == "the Volunteers’ withdrawal"
+    assert curl("x", prev="") == "x"
+    assert curl('see https://a.org/?q="x"') == 'see https://a.org/?q="x"'
+    assert curl('"', prev="a") == "”" and curl('"', prev=" ") == "“"
+
+
+def test_index_has_no_self_pointing_see_and_each_form_once(edition, edition_pdf):
+    from editio.build import prepare
+    from editio.builders.pdf import SUBENTRIES, Book
+    from editio.config import load
+    ed, report = prepare(load(edition))
+    book = Book(ed, report)
+    book.render_chapters()
+    pages = {a: 1 + i // 3 for i, a in enumerate(a for ch in book.chapters for _, a in ch.mentions)}
+    for part in book.index(pages):
+        entries = part["entries"]
+        names = {e["name"] for e in entries if "see" not in e}
+        for i, e in enumerate(entries):
+            if "see" in e:
+                assert e["see"] in names, e                        # sends the reader somewhere
+                near = {entries[j]["name"] for j in (i - 1, i + 1) if 0 <= j < len(entries)}
+                assert e["see"] not in near, e                     # ... not to the line beside it
+            else:
+                forms = [o["text"] for o in e["originals"]]
+                assert len(forms) == len(set(forms)), e
+                assert len(e["pages"]) <= SUBENTRIES and all(len(s["pages"]) <= SUBENTRIES for s in e["subs"]), e
+    assert any(e.get("subs") for part in book.index(pages) for e in part["entries"])
+    txt = " ".join(edition_pdf.text(edition_pdf.dests["index"]).split())
+    assert "Stalin, see Stalin" not in txt and "釜山, 釜山" not in txt
+
+
+@needs_poppler
+def test_links_whose_text_is_an_id_read_as_labels(edition_pdf):
+    """<ref target="d002.xml">d002</ref> prints "Doc. 3 (p. 37)", never the id, nor the
+    label twice ("Doc. 3 (Doc. 3, p. 37)")."""
+    txt = " ".join(edition_pdf.text().split())
+    assert not re.search(r"Doc\. \d+(, ¶ \d+)? \(Doc\. \d+", txt), re.findall(r".{20}Doc\. \d+ \(Doc\..{20}", txt)[:5]
+    assert re.search(r"Doc\. \d+ \(p\. \d+\)", txt)
+
+
+@needs_poppler
+def test_no_xml_id_in_the_book(edition, edition_pdf):
+    """No xml:id of the edition in the text a reader sees (the names of the attached
+    files, "d002.xml", are file names and stay)."""
+    from editio.build import prepare
+    from editio.config import load
+    ed, _ = prepare(load(edition))
+    ids = {i for d in ed.corpus.documents for i in d.ids if re.search(r"[\d-]", i)}
+    txt = re.sub(r"\S+\.(xml|txt)\b", " ", edition_pdf.text())
+    found = sorted(set(re.findall(r"[\w-]+", txt)) & ids)
+    assert not found, found[:20]

@@ -314,3 +314,36 @@ def test_concordance_shows_the_disagreement(edition_site):
         notes = [" ".join(n.text_content().split()[2:]) for n in ev.xpath('.//div[@class="passage-note"]')]
         full = [n for n in notes if not n.startswith("as the note on")]
         assert len(full) == len(set(full)), ev.get("id")
+
+
+def test_spacing_regularised_silently_and_quotes_typographic(edition_site):
+    """Missing spaces are corrected without a call or a note (declared once in the Note
+    on the text, listed with the annotations); straight quotes are typographic in the
+    edited reading and as the source has them in the diplomatic one."""
+    from lxml import html
+    for page in doc_pages(edition_site):
+        text = (edition_site / page).read_text(encoding="utf-8")
+        assert "space added" not in text and "space removed" not in text, page
+    principles = " ".join(visible_text(edition_site / "principles.html").split())
+    assert "Spacing is regularised silently" in principles
+    listing = " ".join(visible_text(edition_site / "annotations.html").split())
+    assert re.search(r"Spacing regularised silently \(\d+\): ¶", listing)
+    root = html.parse(str(edition_site / "d003.html")).getroot()
+    pairs = [(d.text, d.getnext().text) for d in root.xpath("//span[@class='q-dip']")]
+    assert pairs and all(a in "'\"" and b in "‘’“”" for a, b in pairs), pairs[:5]
+    # the edited view reads the typographic character only (the other is hidden)
+    css = (edition_site / "assets" / "web.css").read_text(encoding="utf-8")
+    assert ".q-dip { display: none; }" in css
+
+
+@pytest.mark.browser
+def test_quotes_in_each_view(browser, site):
+    ctx, pg, w = new_page(browser, site)
+    pg.goto(site + "d003.html?view=edited")
+    ed = pg.locator(".doc-body .tei-text").inner_text()
+    assert "People’s" in ed and "People's" not in ed
+    pg.goto(site + "d003.html?view=diplomatic")
+    dip = pg.locator(".doc-body .tei-text").inner_text()
+    assert "People's" in dip and "People’s" not in dip
+    w.check()
+    ctx.close()

@@ -19,6 +19,7 @@ Keys (``docs/profiles.md`` gives each with an example)::
     [namespaces]                # prefix -> URI, or a list of URIs treated alike
     [[units]]                   # what makes a page: xpath, id, number, label, kind, title
     [notes]  number = "@n"      # note numbers from the TEI instead of counting
+             silent = ["spacing"]  # regularisations made without a call or note ([] = none)
     [[behaviours]]              # element (+ predicate, output) -> behaviour overrides
     [[glossaries]]              # persons/terms lists: entries, page, label, kind
     [pointers]                  # backlinks, [[pointers.external]] pattern -> url
@@ -51,7 +52,7 @@ TOP_KEYS = {"name", "extends", "description", "principles", "mask_pattern", "nam
             "redactions", "page_images", "schema", "policy"}
 TABLE_KEYS = {
     "units": {"xpath", "id", "number", "label", "kind", "title", "exclude"},
-    "notes": {"number"},
+    "notes": {"number", "silent"},
     "behaviours": {"element", "predicate", "behaviour", "layout", "tag", "output", "params"},
     "glossaries": {"name", "entries", "page", "label", "kind", "description", "heading", "see"},
     "pointers": {"backlinks", "external"},
@@ -108,6 +109,7 @@ class Profile:
     namespaces: dict = field(default_factory=dict, hash=False, compare=False)   # prefix -> [uri]
     units: tuple[Unit, ...] = ()
     note_number: str = ""
+    silent: tuple[str, ...] = ("spacing",)          # kinds of silent regularisation (SILENT)
     behaviours: tuple[dict, ...] = ()
     glossaries: tuple[Glossary, ...] = ()
     backlinks: bool = True
@@ -387,6 +389,8 @@ def _build(d: dict, chain, root: Path, dirs, diags, origins=None) -> Profile:
         chain=tuple(_display(p, root) for p, _ in chain), principles=typed(principles, str, "principles"),
         mask_pattern=mask or "", namespaces=ns, units=tuple(units),
         note_number=str(typed(d.get("notes", {}), dict, "notes").get("number", "")),
+        silent=tuple(str(x) for x in typed(typed(d.get("notes", {}), dict, "notes").get("silent", ["spacing"]),
+                                           list, "notes.silent")),
         behaviours=tuple(behaviours), glossaries=tuple(glossaries),
         backlinks=bool(pointers.get("backlinks", True)), external=tuple(external),
         labels=typed(d.get("labels", {}), dict, "labels"),

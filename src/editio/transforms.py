@@ -37,6 +37,7 @@ from editio.behaviours import LINE, BehaviourTable, local
 from editio.corpus import Corpus, Document
 from editio.profile import Unit
 from editio.text import plain
+from editio.typography import curl, curl_tree
 
 T = "{%s}" % TEI_NS
 
@@ -58,6 +59,7 @@ class ResolvedDoc:
     leading: list = field(default_factory=list)   # page breaks just before the unit (outside it)
     title_element: object = None                  # the element the title comes from (its head)
     context: list = field(default_factory=list)   # headings of the divisions around the unit
+    silent: list = field(default_factory=list)    # regularisations made silently (no call, no note)
 
     @property
     def id(self) -> str:
@@ -65,7 +67,7 @@ class ResolvedDoc:
 
     @property
     def title(self) -> str:
-        return self.heading or self.doc.title
+        return curl(self.heading or self.doc.title)
 
     @property
     def is_file(self) -> bool:
@@ -179,6 +181,7 @@ class Edition:
     docs: list[ResolvedDoc]                        # the page units, in reading order
     inbound: dict                                  # element -> [(Document, pointing element)]
     table: BehaviourTable = None                   # defaults + the profile's overlay
+    quotes: dict = field(default_factory=dict)     # (element, "text"|"tail") -> typographic text
 
     @property
     def project(self):
@@ -639,7 +642,11 @@ def resolve(corpus: Corpus) -> Edition:
                     mine = []
             else:
                 mine = [a for a in anns if owner.get(a) is el]
-            mine = _renumber(mine, profile.note_number) if el is not doc.root else _labelled(mine, profile.note_number)
+            quiet = [a for a in mine if silent_kind(a, profile.silent)]
+            if quiet:      # declared once in the Note on the text; the others are numbered on
+                mine = [a for a in mine if a not in quiet]
+            mine = _renumber(mine, profile.note_number) if el is not doc.root or quiet \
+                else _labelled(mine, profile.note_number)
             uid = _xstr(el, u.id, ns) if el is not doc.root else ""
             uid = re.sub(r"[^A-Za-z0-9_.-]+", "-", uid).strip("-.")
             n = _xstr(el, u.number, ns) if el is not doc.root else ""
@@ -653,7 +660,7 @@ def resolve(corpus: Corpus) -> Edition:
                              element=el, unit_id=uid if el is not doc.root else "", n=number,
                              label=label or heading or uid, kind=u.kind, heading=heading,
                              leading=leading, title_element=title_el,
-                             context=_context(el) if el is not doc.root else [])
+                             context=_context(el) if el is not doc.root else [], silent=quiet)
             docs.append(rd)
     # unit ids must be unique (they name pages)
     seen: set = set()
@@ -663,7 +670,21 @@ def resolve(corpus: Corpus) -> Edition:
         seen.add(rd.id)
     if "title" not in corpus.project.extra and len(corpus.texts) == 1:
         corpus.project = _titled(corpus)
-    return Edition(corpus, docs, back_links(corpus) if profile.backlinks else {}, table)
+    corpus.project = _typographic(corpus.project)
+    quotes: dict = {}
+    for doc in corpus.texts:                 # the edited reading's quotes, for every output
+        quotes.update(curl_tree(doc.root))
+    return Edition(corpus, docs, back_links(corpus) if profile.backlinks else {}, table, quotes)
+
+
+def _typographic(project):
+    """The edition's own words (title, description …) with typographic quotes."""
+    import dataclasses
+    return dataclasses.replace(
+        project, **{k: curl(getattr(project, k)) for k in
+                    ("title", "subtitle", "publisher", "licence", "description", "introduction")},
+        editors=tuple(curl(e) for e in project.editors),
+        profile=dataclasses.replace(project.profile, principles=curl(project.profile.principles)))
 
 
 def _titled(corpus: Corpus):
@@ -679,6 +700,22 @@ def _titled(corpus: Corpus):
         if best is not None:
             return dataclasses.replace(corpus.project, title=" ".join(plain(best).split()))
     return corpus.project
+
+
+# Regularisations that change no sense, made without a call or a note in the reading text
+# (declared once in the Note on the text; still in the annotations listing and in
+# ``editio annotations``).  Profile: ``[notes] silent = ["spacing"]``.
+_NO_SPACE = re.compile(r"\s+")
+
+
+def silent_kind(a, kinds) -> str:
+    """The kind of silent regularisation ``a`` is ("spacing": a correction or
+    normalisation whose readings differ only in white space), or ""."""
+    if "spacing" in kinds and a.kind in ("correction", "normalisation") \
+            and a.diplomatic != a.edited \
+            and _NO_SPACE.sub("", a.diplomatic) == _NO_SPACE.sub("", a.edited):
+        return "spacing"
+    return ""
 
 
 def _renumber(anns: list, note_number: str) -> list:

@@ -59,10 +59,13 @@ from lxml import etree
 
 from editio import TEI_NS, XML_LANG, __version__, gate, publish
 from editio.diagnostics import Report
+from editio.dates import dates_in_words
+from editio.render.html import reader_text
 from editio.render.print import PrintLinks, PrintRenderer, normalise_space
 from editio.resources import styles_dir, style_file, template_dirs
 from editio.text import plain
 from editio.transforms import Edition
+from editio.typography import curl
 
 T = "{%s}" % TEI_NS
 # PDF/UA-1 (tagged, with a logical structure, alternative texts and the document language)
@@ -125,6 +128,7 @@ class Chapter:
     piece: int = 0                 # which piece of the unit (0: the first, with its heading)
     endnotes: str = ""
     mentions: list = field(default_factory=list)
+    note_mentions: set = field(default_factory=set)   # anchors of mentions in the notes
 
 
 @dataclass
@@ -159,6 +163,7 @@ class Book:
         self.styles = styles_dir(self.project)
         self.env = Environment(loader=FileSystemLoader([str(d) for d in template_dirs(self.project, "print")]),
                                autoescape=select_autoescape(["html"]), trim_blocks=False)
+        self.env.filters["typographic"] = curl
 
     # ------------------------------------------------------------ chapters
     def render_chapters(self, progress=None) -> None:
@@ -193,7 +198,7 @@ class Book:
                 group=group, group_id=f"group-{_slug(group)}" if group_title and first else "",
                 group_title=group_title if first else "", run_on=not first,
                 endnotes="".join(_html(normalise_space(e)) for e in r.endnotes),
-                mentions=r.mentions)
+                mentions=r.mentions, note_mentions=r.in_notes)
             self.chapters.append(ch)
             lines = {self.links.anchor(rdoc, a): el.sourceline for el, (a, _) in rdoc.paragraphs.items()} \
                 if len(chunks) > 1 else {}
@@ -222,9 +227,10 @@ class Book:
             "introduction": [s.strip() for s in re.split(r"\n\s*\n", p.introduction or "") if s.strip()],
             "principles": _paragraphs(self.edition.profile.principles),
             "counts": self.counts(), "key": self.key(),
+            "silent": sum(len(rd.silent) for rd in self.edition.docs),
             "front_toc": [x for x in (
                 {"id": "introduction", "label": "Introduction"} if p.introduction else None,
-                {"id": "principles", "label": "Editorial principles"},
+                {"id": "principles", "label": "Note on the text"},
                 {"id": "key", "label": "Key to the editorial signs"}) if x],
             "chapters": self.chapters,
             "groups": [{"id": ch.group_id, "label": ch.group_title} for ch in self.chapters if ch.group_title],
@@ -350,12 +356,16 @@ class Book:
             passages = []
             for r in item["rows"]:
                 excerpt = plain(r["seg"], self.view)
+                if self.view == "edited":
+                    excerpt = curl(excerpt)
                 passages.append({
                     "anchor": self.links.element(r["unit"], r["seg"])[1:],
                     "label": r["label"],
                     "disagrees": r["subtype"] == "disagrees",
                     "excerpt": excerpt if len(excerpt) <= 160 else excerpt[:157].rsplit(" ", 1)[0] + " …"})
-            out.append({"id": ev.id, "name": ev.name, "dates": ev.dates, "desc": ev.description,
+            when = dates_in_words(ev.element)
+            out.append({"id": ev.id, "name": ev.name, "dates": when if when not in ev.name else "",
+                        "desc": reader_text(self.edition, curl(ev.description)),
                         "passages": passages})
         return out
 
@@ -392,28 +402,48 @@ class Book:
                 "part": sum(1 for g in groups if g["tally"]["withheld"] == "part")}
 
     def index(self, pages: dict | None = None) -> list[dict]:
-        """Entries per kind; ``pages`` (anchor -> page number) merges the page numbers."""
+        """Entries per kind; ``pages`` (anchor -> page number) merges the page numbers.
+
+        As a back-of-book index: each original-script form once; a "see" reference only
+        where it sends the reader elsewhere (never to the heading beside it: "Stalin, see
+        Stalin, Joseph"); a name mentioned more than :data:`SUBENTRIES` times in more than
+        one document gets a subentry per document ("Doc. 4: 55–58, 61"), and a subentry
+        with more than :data:`SUBENTRIES` pages prints its span *passim*."""
         corpus = self.edition.corpus
-        by_entity: dict[str, list[str]] = {}
+        labels = {self.links.chapter_id(rd): rd.label for rd in self.edition.docs}
+        notes = set().union(*(ch.note_mentions for ch in self.chapters))
+        by_entity: dict[str, list[tuple[str, str]]] = {}
         for ch in self.chapters:
             for ent_id, anchor in ch.mentions:
-                by_entity.setdefault(ent_id, []).append(anchor)
+                by_entity.setdefault(ent_id, []).append((labels.get(ch.id, ch.title), anchor))
         parts = []
         for kind, label in KINDS:
             entries = []
             for ent in corpus.entities_of(kind):
-                anchors = by_entity.get(ent.id)
-                if not anchors:
+                found = by_entity.get(ent.id)
+                if not found:
                     continue
+                anchors = [a for _, a in found]
+                docs = list(dict.fromkeys(d for d, _ in found))
+                subs = []
+                if len(anchors) > SUBENTRIES and len(docs) > 1:
+                    subs = [{"label": d, "pages": _passim(_page_list([a for dd, a in found if dd == d], pages, notes))}
+                            for d in docs]
+                originals, seen = [], set()
+                for t, lang in ent.original_names:
+                    if t not in seen:
+                        seen.add(t)
+                        originals.append({"text": t, "lang": lang})
                 entries.append({"id": ent.id, "name": ent.index_name, "sort": self.edition.entity_sort_key(ent),
-                                "originals": [{"text": t, "lang": lang} for t, lang in ent.original_names],
+                                "originals": originals,
                                 "dates": ent.dates if kind == "person" else "",
-                                "pages": _page_list(anchors, pages)})
+                                "pages": [] if subs else _passim(_page_list(anchors, pages, notes)), "subs": subs})
                 for v in ent.variants:
-                    if _sort_key(v) != _sort_key(ent.name):
+                    if _sort_key(v) != _sort_key(ent.name) and _sort_key(v) != _sort_key(ent.index_name):
                         entries.append({"see": ent.index_name, "name": v, "sort": self.edition.sort_key(v)})
             if entries:
                 entries.sort(key=lambda e: (e["sort"], "see" in e))
+                entries = _useful_see(entries)
                 parts.append({"kind": kind, "label": label, "entries": entries})
         return parts
 
@@ -853,6 +883,10 @@ class PartCache:
 
 
 # --------------------------------------------------------------------- helpers
+# an index heading with more locations than this gets subentries (per document) or "passim"
+SUBENTRIES = 15
+
+
 def short_title(title: str, limit: int = 60) -> str:
     """A running-head title: up to the first colon or parenthesis, cut at a word."""
     t = re.split(r":\s| \(", title, maxsplit=1)[0].strip() or title
@@ -869,26 +903,60 @@ def _sort_key(name: str) -> str:
     return re.sub(r"[^\w\s]", "", s)
 
 
-def _page_list(anchors: list[str], pages: dict | None) -> list[dict]:
+def _page_list(anchors: list[str], pages: dict | None, notes=frozenset()) -> list[dict]:
     """First pass: one page slot per mention.  Later passes: the pages merged into runs
-    (``12–14``), each linked to the first mention on its first page."""
+    (``12–14``), each linked to the first mention on its first page; a page whose
+    mentions are all in notes is ``12n`` (and not merged)."""
     if pages is None:
         return [{"anchor": a, "label": ""} for a in anchors]
     first: dict[int, str] = {}
+    text_on: set[int] = set()
     for a in anchors:
         p = pages.get(a)
-        if p is not None and p not in first:
-            first[p] = a
+        if p is None:
+            continue
+        first.setdefault(p, a)
+        if a not in notes:
+            text_on.add(p)
     nums = sorted(first)
     out, i = [], 0
     while i < len(nums):
+        if nums[i] not in text_on:
+            out.append({"anchor": first[nums[i]], "label": f"{nums[i]}n"})
+            i += 1
+            continue
         j = i
-        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1 and nums[j + 1] in text_on:
             j += 1
         label = str(nums[i]) if j == i else f"{nums[i]}\u2013{nums[j]}"
         out.append({"anchor": first[nums[i]], "label": label})
         i = j + 1
     return out
+
+
+def _useful_see(entries: list[dict]) -> list[dict]:
+    """Drop the "see" references that send the reader to the heading beside them (or to
+    one a "see" beside them already names), and repeated ones."""
+    out, seen = [], set()
+    for i, e in enumerate(entries):
+        if "see" in e:
+            near = [entries[j] for j in (i - 1, i + 1) if 0 <= j < len(entries)]
+            key = (e["name"], e["see"])
+            if key in seen or any(n["name"] == e["see"] or n.get("see") == e["see"] and n["name"] == e["name"]
+                                  for n in near if n is not e):
+                continue
+            seen.add(key)
+        out.append(e)
+    return out
+
+
+def _passim(locs: list[dict]) -> list[dict]:
+    """More than :data:`SUBENTRIES` page locators (after merging runs) as one span, *passim*."""
+    if len(locs) <= SUBENTRIES or not all(x["label"] for x in locs):
+        return locs
+    first = locs[0]["label"].split("\u2013")[0].rstrip("n")
+    last = locs[-1]["label"].split("\u2013")[-1].rstrip("n")
+    return [{"anchor": locs[0]["anchor"], "label": f"{first}\u2013{last}", "passim": True}]
 
 
 def _paragraphs(value) -> list[str]:

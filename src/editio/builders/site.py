@@ -39,6 +39,7 @@ from editio.render.html import (HtmlRenderer, Links, anchor_name, annotation_lab
 from editio.dates import dates_in_words
 from editio.resources import style_file, styles_dir, template_dirs
 from editio.text import plain
+from editio.typography import curl
 from editio.transforms import Edition, ResolvedDoc
 
 T = "{%s}" % TEI_NS
@@ -152,7 +153,7 @@ def inner_html(el) -> Markup:
     return Markup("").join(parts)
 
 
-SEARCH_EXCLUDE = (".reading-dip", ".note-call", ".backlinks", ".permalink", ".paratext-label",
+SEARCH_EXCLUDE = (".reading-dip", ".q-dip", ".note-call", ".backlinks", ".permalink", ".paratext-label",
                   ".block-label", ".reading-tools", ".doc-links", ".cite", ".doc-about")
 """What Pagefind leaves out of a page: what is not the edited reading a reader searches."""
 
@@ -335,6 +336,7 @@ class Site:
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         env.filters["date"] = fmt_date
         env.filters["reader"] = lambda text: reader_text(self.edition, text)
+        env.filters["typographic"] = curl
         env.filters["mention_groups"] = lambda ms: mention_groups(ms, self.doc_pages)
         prof = self.profile
         env.globals.update(kind_label=lambda k: kind_label(prof, k) or k.capitalize(),
@@ -618,8 +620,8 @@ class Site:
                    source=self.source_of(rd), tei_href=self.tei_href(rd),
                    pdf_href="../pdf/edition.pdf", prev_doc=prev_doc, next_doc=next_doc,
                    referenced=referenced, mentioned=mentioned, counts=self.doc_counts(rd),
-                   has_masks=any(a.kind in ("redaction", "correction", "normalisation")
-                                 for a in rd.annotations),
+                   has_masks=bool(rd.silent) or any(a.kind in ("redaction", "correction", "normalisation")
+                                                    for a in rd.annotations),
                    json_ld=json_ld(self.doc_json_ld(rd)), cite=self.cite(rd),
                    search_filters=[("document", rd.label), ("type", "Text")], annotation_kinds=kinds)
         self._search_notes(rd)
@@ -799,6 +801,7 @@ class Site:
         pagebreaks = any(rd.doc.root.find(f".//{T}pb") is not None for rd in self.edition.docs[:1])
         self.write("principles.html", "principles.html", groups=[(g[0], g[1]) for g in groups],
                    present_kinds={k for k, _ in present}, present=present, principles=paras,
+                   silent=sum(len(rd.silent) for rd in self.edition.docs),
                    glossaries=self.profile.glossaries, pagebreaks=pagebreaks, nfiles=len(seen_files),
                    works=self._works())
 
@@ -1010,9 +1013,16 @@ class Site:
                 types[(a.kind, a.type)] += 1
                 if a.cert:
                     certs[a.cert] += 1
-            groups.append((rd, rows))
+            # the regularisations made silently: listed here, by paragraph (no note to link)
+            silent = []
+            for a in rd.silent:
+                p = rd.paragraph_of(a.element)
+                if p and not any(q[1] == p[1] for q, _ in silent):
+                    silent.append((p, SiteLinks(self)._href(rd, p[0])))
+            groups.append((rd, rows, {"n": len(rd.silent), "paras": silent}))
         order = {"high": 0, "medium": 1, "low": 2}
         self.write("annotations.html", "annotations.html", groups=groups,
+                   silent=sum(len(rd.silent) for rd in self.edition.docs),
                    kinds=sorted(kinds.items()), types=sorted(types.items()),
                    certs=sorted(certs.items(), key=lambda c: (order.get(c[0], 9), c[0])),
                    total=sum(kinds.values()))
@@ -1035,9 +1045,12 @@ class Site:
             def note_of(r, rd=rd):   # the annotation as numbered in its page unit
                 a = rd.by_element.get(r.annotation.element) if r.annotation is not None else None
                 return links.note(rd, a) if a is not None else None
+            def note_n(r, rd=rd):    # its number there (silent regularisations renumber)
+                a = rd.by_element.get(r.annotation.element) if r.annotation is not None else None
+                return (a.label or a.n) if a is not None else ""
             rows = [{"r": r, "href": links.element(rd, r.element if r.source == "element" else r.anchor)
                      if (r.element is not None or r.anchor is not None) else links.doc(rd),
-                     "note": note_of(r)}
+                     "note": note_of(r), "note_n": note_n(r)}
                     for r in f.items]
             groups.append({"unit": f.unit, "href": links.element(rd, f.unit.element), "rows": rows,
                            "tally": f.tally, "extent": describe_tally(f.tally),

@@ -22,6 +22,7 @@ from lxml import etree
 
 from editio import XML_ID, XML_LANG
 from editio.annotations import Annotation
+from editio.typography import curl
 from editio.behaviours import is_tei, local
 from editio.dates import dates_in_words, iso_in_words
 from editio.diagnostics import Report
@@ -177,6 +178,7 @@ class HtmlRenderer:
         self._placed: set = set()
         self._line_boxes: list = []    # boxes for omitted targets, placed in their line
         self._in_note = 0
+        self._ed_only = 0            # inside a reading only the edited view shows
 
     # ---------------------------------------------------------------- driver
     def behaviour(self, el):
@@ -199,10 +201,37 @@ class HtmlRenderer:
         return out
 
     def children(self, el, out) -> None:
-        add_text(out, el.text if not self._ws_only_container(el, el.text) else None)
+        self.put_text(out, el, "text", el.text if not self._ws_only_container(el, el.text) else None)
         for c in el:
             self.node(c, out)
-            add_text(out, c.tail if not self._ws_only_container(el, c.tail) else None)
+            self.put_text(out, c, "tail", c.tail if not self._ws_only_container(el, c.tail) else None)
+
+    def put_text(self, out, el, slot: str, s: str | None) -> None:
+        """A text slot of the TEI: in the edited reading with typographic quotes (made once
+        by the transforms, :mod:`editio.typography`), in the diplomatic as the source has
+        it.  Where both views share the text (the site), each changed character is given
+        twice, ``<span class="q-dip">'</span><span class="q-ed">’</span>``, and the styles
+        show the one of the view."""
+        if not s:
+            return
+        curled = self.edition.quotes.get((el, slot))
+        if curled is None or len(curled) != len(s):
+            add_text(out, s)
+        elif self.view == "edited" or self._in_note or self._ed_only:
+            add_text(out, curled)
+        elif self.view == "diplomatic":
+            add_text(out, s)
+        else:
+            buf = []
+            for a, b in zip(s, curled):
+                if a == b:
+                    buf.append(a)
+                    continue
+                add_text(out, "".join(buf))
+                buf = []
+                etree.SubElement(out, "span", {"class": "q-dip"}).text = a
+                etree.SubElement(out, "span", {"class": "q-ed"}).text = b
+            add_text(out, "".join(buf))
 
     def _ws_only_container(self, el, s) -> bool:
         return s is not None and not s.strip() and (
@@ -622,7 +651,18 @@ class HtmlRenderer:
                 for d in wrap.iterdescendants():
                     if d.get("id") == wrap.get("id"):
                         del d.attrib["id"]
+        # the call goes right after the last word of the passage: space the passage ends
+        # with moves after the call ("word¹ The", never "word ¹The"), and a call that
+        # follows another call directly is set apart from it ("8,9", never "89")
+        space = _pop_trailing_space(wrap)
+        after_call = _ends_with_call(wrap)
         self.call(ann, out)
+        if after_call and len(out):
+            out[-1].set("class", (out[-1].get("class", "") + " call-after-call").strip())
+        if isinstance(space, str):
+            add_text(out, space)
+        elif space is not None:
+            out.append(space)
 
     def b_alternate(self, el, out):
         """``choice``: the diplomatic and the edited reading side by side."""
@@ -639,7 +679,11 @@ class HtmlRenderer:
                 s.set("class", s.get("class") + " unrestored")
                 s.text = "[…]"
             else:
-                self.children(ed, s)
+                self._ed_only += 1
+                try:
+                    self.children(ed, s)
+                finally:
+                    self._ed_only -= 1
                 _strip_edges(s)
             self.edge_space(out, trail, dip)
 
@@ -677,7 +721,7 @@ class HtmlRenderer:
             q1.text = dip
             q1.tail = " → "
             q2 = etree.SubElement(r, "q", {"class": "note-ed"})
-            q2.text = ann.edited if dip.strip() == ed else ed
+            q2.text = curl(ann.edited if dip.strip() == ed else ed)   # the edited reading's quotes
             r.tail = ". "
             if dip.strip() == ed and dip != ann.edited:  # only the spacing differs
                 r.tail = (" (space added). " if len(ann.edited) > len(dip) else " (space removed). ")
@@ -858,6 +902,51 @@ _INLINE_TAGS = {"span", "em", "strong", "small", "sup", "sub", "cite", "q", "abb
 
 def _display_name(el) -> str:
     return local(el) if is_tei(el) else el.tag.split("}")[-1]
+
+
+CALL_CLASSES = ("note-call", "footnote")
+
+
+def _pop_trailing_space(node):
+    """Take the white space ``node``'s text ends with out of it: the string, or the
+    ``span.ed-space`` element that holds it (the edited reading's own space), or None."""
+    cur = node
+    while True:
+        if len(cur):
+            last = cur[-1]
+            if last.tail:
+                if last.tail != last.tail.rstrip():
+                    t = last.tail
+                    last.tail = t.rstrip()
+                    return t[len(t.rstrip()):]
+                return None
+            cls = (last.get("class") or "").split()
+            if "ed-space" in cls:
+                cur.remove(last)
+                last.tail = None
+                return last
+            if any(c in cls for c in CALL_CLASSES) or not isinstance(last.tag, str):
+                return None
+            cur = last
+            continue
+        t = cur.text or ""
+        if t and t != t.rstrip():
+            cur.text = t.rstrip()
+            return t[len(t.rstrip()):]
+        return None
+
+
+def _ends_with_call(node) -> bool:
+    """Whether ``node``'s content ends with a note call (no text after it)."""
+    cur = node
+    while len(cur):
+        last = cur[-1]
+        if (last.tail or "").strip():
+            return False
+        if any(c in (last.get("class") or "").split() for c in CALL_CLASSES):
+            return True
+        cur = last
+    return False
 
 
 def _edge_space(el) -> tuple[str, str]:
