@@ -81,7 +81,8 @@ def test_security_rules(basic):
 def test_tei_text_is_escaped(basic):
     page = (basic / "t001.html").read_text()
     assert "<script>alert" not in page
-    assert "&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; ampersands" in page
+    # (the quotes are typographic in the edited reading, given twice: q-dip/q-ed)
+    assert "&lt;script&gt;alert(" in page and ")&lt;/script&gt; &amp; ampersands" in page
     home = (basic / "index.html").read_text()
     assert "<b>angle brackets</b>" not in home and "&lt;b&gt;angle brackets&lt;/b&gt;" in home
 
