@@ -143,10 +143,11 @@ def test_metadata_and_tagging(book):
     project, pdf = book
     from editio.config import load
     p = load(project)
+    from editio.typography import curl          # the edition's words, typographic quotes
     meta = pdf.reader.metadata
-    assert meta.title == p.title
-    assert meta.author == ", ".join(p.editors)
-    assert meta.subject == (p.description or p.subtitle or p.title)
+    assert meta.title == curl(p.title)
+    assert meta.author == ", ".join(curl(e) for e in p.editors)
+    assert meta.subject == curl(p.description or p.subtitle or p.title)
     assert "TEI" in meta.get("/Keywords", "")
     assert meta.get("/CreationDate") and meta.get("/CreationDate") == meta.get("/ModDate")
     root = pdf.reader.trailer["/Root"]
