@@ -248,7 +248,7 @@ class Entity:
         for tag in ("desc", "occupation", "note"):
             for c in self.element.iterfind(T + tag):
                 parts.append(plain(c))
-        return " ".join(p for p in parts if p)
+        return curl(" ".join(p for p in parts if p))     # the editors' words: typographic quotes
 
 
 @dataclass

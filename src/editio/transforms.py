@@ -260,10 +260,10 @@ class Edition:
         src = Source(holder=bibl if bibl is not None else sd, date=rd.doc.date)
         if src.holder is not None:
             h = src.holder
-            src.titles = [plain(t) for t in h.iterfind(T + "title")]
+            src.titles = [curl(plain(t)) for t in h.iterfind(T + "title")]
             a, p = h.find(T + "author"), h.find(T + "publisher")
-            src.author = plain(a) if a is not None else ""
-            src.publisher = plain(p) if p is not None else ""
+            src.author = curl(plain(a)) if a is not None else ""
+            src.publisher = curl(plain(p)) if p is not None else ""
             src.notes = list(h.iterfind(T + "note"))
         for holder in ([c for c in sd if isinstance(c.tag, str)] if sd is not None else []):
             if local(holder) not in ("bibl", "biblStruct", "biblFull", "msDesc"):
@@ -271,7 +271,7 @@ class Edition:
                 continue
             lead = (holder.text or "").strip()
             if lead:
-                src.fields.append(SourceField(self.source_label("source"), "lead", text=lead))
+                src.fields.append(SourceField(self.source_label("source"), "lead", text=curl(lead)))
             for c in holder:
                 if not isinstance(c.tag, str):
                     continue
