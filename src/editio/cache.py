@@ -555,9 +555,8 @@ class SiteCache:
     search: dict | None = None
 
     def searched(self, key: str, out: Path) -> None:
-        """The search index just built for ``key``."""
+        """The search index just built for ``key`` (kept by the next :meth:`save`)."""
         self.search = {"key": key, "files": tree_manifest(Path(out) / "pagefind")}
-        self.save()
 
     def search_reusable(self, key: str, out: Path) -> bool:
         """The search index of the last build, if its pages and records were these: linked

@@ -412,8 +412,6 @@ class Site:
             for d in diagnostics:
                 self.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
             self.assets.update(assets)
-        if self.cache is not None:
-            self.cache.save()
         from editio.parallel import give_back_memory
         self.edition.drop_caches()
         give_back_memory()
@@ -1076,8 +1074,10 @@ class Site:
                             "annotation": [kind_label(self.profile, a.kind)], "type": ["Note"]}})
 
     def index_search(self) -> None:
+        """The search index, then the site's cache record (saved once, with the index's)."""
         key = self._search_key() if self.cache is not None else None
         if key is not None and self.cache.search_reusable(key, self.out):
+            self.cache.save()
             return   # the same pages and records as the last build: its index
         try:
             asyncio.run(self._pagefind())
@@ -1086,6 +1086,8 @@ class Site:
         except Exception as err:  # the site stays usable without search
             self.report.warning(self.project.rel(self.out), 0, "html.search",
                                 f"search index not built: {str(err).strip() or type(err).__name__}")
+        if self.cache is not None:
+            self.cache.save()
 
     def _search_key(self) -> str:
         """What the search index is made of: every page's bytes, the records, the language."""
@@ -1094,8 +1096,10 @@ class Site:
         h = hashlib.sha256(code_hash().encode())
         h.update(json.dumps([self.project.language, list(SEARCH_EXCLUDE), self.search_records],
                             sort_keys=True).encode())
-        for p in sorted(self.out.glob("*.html")):
-            h.update(p.name.encode() + b"\0" + file_hash(p).encode())
+        known = self.cache.pages if self.cache is not None else {}
+        for p in sorted(self.out.glob("*.html")):   # a page's hash as its record has it
+            sha = (known.get(p.name) or {}).get("sha") or file_hash(p)
+            h.update(p.name.encode() + b"\0" + sha.encode())
         return h.hexdigest()
 
     async def _pagefind(self) -> None:
