@@ -35,6 +35,7 @@ from editio.behaviours import local
 from editio.render.html import HtmlRenderer, Links, add_text, event_name, id_label
 from editio.text import plain
 from editio.transforms import ResolvedDoc
+from editio.typography import curl
 
 T = "{%s}" % TEI_NS
 # A footnote longer than this (characters, about five lines) keeps its apparatus at the
@@ -98,7 +99,8 @@ class PrintRenderer(HtmlRenderer):
     def line(self, el, out, tag: str, cls: str = ""):
         node = super().line(el, out, tag, cls)
         if tag[:1] == "h" and tag[1:].isdigit():
-            node.set("data-bookmark", plain(el, "diplomatic" if self.view == "diplomatic" else "edited"))
+            node.set("data-bookmark", plain(el, "diplomatic") if self.view == "diplomatic"
+                     else curl(plain(el, "edited")))
         return node
 
     # ------------------------------------------------------------ mentions
