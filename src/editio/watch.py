@@ -259,6 +259,8 @@ class Rebuilder:
             site.build()
             if valid is not None and not valid():
                 raise _Invalid()
+            if site.cache is not None:   # the site saves its record with the search index,
+                site.cache.save()        # which here comes later, if at all
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
