@@ -66,7 +66,7 @@ def code_hash() -> str:
     that make the output."""
     from editio import resources
     h = hashlib.sha256(f"{FORMAT}\0editio {__version__}\0".encode())
-    for name in ("lxml", "jinja2", "weasyprint", "pagefind", "pikepdf", "markupsafe"):
+    for name in ("lxml", "jinja2", "weasyprint", "pagefind", "pikepdf", "markupsafe", "pyuca"):
         try:
             from importlib.metadata import version
             h.update(f"{name} {version(name)}\0".encode())
@@ -422,6 +422,30 @@ class SiteCache:
         except OSError:
             return None
         return FileSystemBytecodeCache(str(folder))
+
+    SORT_KEYS = "site/sort-keys.json"
+
+    def warm(self, edition) -> None:
+        """The sort keys the last build made (text -> collation key: a function of the text
+        and of pyuca, whose version is in :func:`code_hash`), so that the collation table
+        (~1 s to load) is read only for a name not seen before."""
+        data = self.store.get(self.SORT_KEYS)
+        if not (isinstance(data, dict) and data.get("code") == code_hash()
+                and isinstance(data.get("keys"), dict)):
+            return
+        memo = edition.__dict__.setdefault("_sort_keys", {})
+        self._sort_known = len(data["keys"])
+        for k, v in data["keys"].items():
+            if isinstance(v, list):
+                memo.setdefault(k, tuple(v))
+
+    _sort_known = -1
+
+    def keep_sort_keys(self, edition) -> None:
+        memo = edition.__dict__.get("_sort_keys") or {}
+        keys = {k: list(v) for k, v in memo.items() if isinstance(k, str)}
+        if len(keys) != self._sort_known:
+            self.store.put(self.SORT_KEYS, {"code": code_hash(), "keys": keys})
 
     def start(self, site) -> None:
         """Hash the skeleton and the documents; compare with the record."""

@@ -401,7 +401,11 @@ class Site:
         total = len(self.edition.docs) + len(pages) + 1
         if self.progress:
             self.progress.start("HTML site", total)
+        if self.cache is not None:
+            self.cache.warm(self.edition)   # the sort keys of the last build
         self._ahead()   # before the page writers fork
+        if self.cache is not None:
+            self.cache.keep_sort_keys(self.edition)
         jobs = [(self.doc_pages[rd.id], functools.partial(self.document, rd), rd)
                 for rd in self.edition.docs] + [(name, make, None) for name, make in pages]
         done = self._make_pages(jobs)
