@@ -398,6 +398,7 @@ class Edition:
         lines), e.g. when the pages are written and the search indexer, a big process of its
         own, runs: the build's peak memory is the sum of both."""
         self.__dict__.pop("_collator", None)
+        self.corpus.__dict__.pop("_resolved", None)   # Corpus.resolve's memo
         for d in self.corpus.documents:
             d.drop_caches()
 
