@@ -79,6 +79,7 @@ KINDS = (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
 MAX_PASSES = 4
 PN = re.compile(r'<span class="pn" data-ref="([^"]*)"([^>]*)>[^<]*</span>')
 INDEX = "back-index"
+OVERLAY_PAGES = 64            # pages of the page-number overlay laid out in one chunk (even)
 TAGS = re.compile(r"<[^>]*>")
 IDS = re.compile(r'\sid="([^"]+)"')
 HREFS = re.compile(r'href="#([^"]+)"')
@@ -488,8 +489,10 @@ class Book:
         then one overlay of every page number; merge it all into ``target``.  Returns the
         number of layout passes over the parts (1; 2 when the slots were too narrow for the
         book's page numbers)."""
+        import time
         from editio.builders.pdf_layout import lay_out
         from editio.builders.pdf_merge import merge
+        clock = {"start": time.perf_counter()}
         saved = cache.load_map() or {}
         digits = saved.get("digits")
         if not digits:
@@ -523,6 +526,7 @@ class Book:
                 break
             digits = max(digits, len(str(total + 1)))
         self.passes = n
+        clock["parts"] = time.perf_counter()
         pages = self._page_map(body, results, offsets)
         # the index last: nothing points into it, so it is laid out with the real pages
         # (merged runs, "12–14") once the parts before it are laid out
@@ -535,6 +539,7 @@ class Book:
             parts = body + [part]
             offsets, total = _offsets(parts, results)
             pages = self._page_map(parts, results, offsets)
+        clock["index"] = time.perf_counter()
         refs = {s["ref"] for part in parts for s in results[part.key].get("slots", ())}
         refs.update(a for ch in self.chapters for _, a in ch.mentions)  # the index
         missing = sorted(r for r in refs if r not in pages)
@@ -581,19 +586,20 @@ class Book:
             numbers.append([])
             heads.append("")
             shifts.append(0.0)
-        folio_html = self.env.get_template("folio.html").render(
-            project=self.project, book_short=short_title(self.project.title, 70),
-            pages=[{"name": "folio-none" if f is None else f, "numbers": nums, "head": head}
-                   for f, nums, head in zip(folios, numbers, heads)])
-        folio = self._lay_out_one(executor, lay_out, "folio", folio_html, cache, tagged=False, overlay=True,
-                                  stylesheets=[str(style_file(self.project, "print.css")),
-                                               str(style_file(self.project, "folio.css"))])
+        # (in chunks of an even number of pages, laid out in parallel and cached apiece:
+        # after a small change only the chunks whose numbers moved are laid out again)
+        overlay = [{"name": "folio-none" if f is None else f, "numbers": nums, "head": head,
+                    "folio": i + 1} for i, (f, nums, head) in enumerate(zip(folios, numbers, heads))]
+        chunks = [overlay[i:i + OVERLAY_PAGES] for i in range(0, len(overlay), OVERLAY_PAGES)]
+        folio_pdfs = self._lay_out_overlay(executor, lay_out, chunks, cache)
+        clock["overlay"] = time.perf_counter()
         parts = [p for p in parts if "path" in results[p.key]]   # (a failed part's stand-in failing too)
         parts_pdf = [cache.pdf(results[p.key]) for p in parts]
         recto = [not _runs_on(p) for p in parts]
-        count = merge(parts_pdf, recto, cache.pdf(folio) if folio and not folio.get("error") else None,
+        count = merge(parts_pdf, recto, folio_pdfs,
                       [f is not None for f in folios], target, labels=_link_labels(numbers),
                       shifts=shifts)
+        clock["merge"] = time.perf_counter()
         if count != len(folios):
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
                                 f"the book has {count} pages but {len(folios)} page numbers")
@@ -603,11 +609,15 @@ class Book:
         self.stats = {"parts": len(parts), "passes": n, "pages": count,
                       "laid_out": len(fresh), "from_cache": len(self.laid_out) - len(fresh),
                       "peak_rss": max((r.get("peak_rss", 0) for r in fresh), default=0),
-                      "layout_seconds": sum(r.get("seconds", 0) for r in fresh)}
+                      "layout_seconds": sum(r.get("seconds", 0) for r in fresh),
+                      "seconds": {k: round(clock[k] - clock[prev], 1) for prev, k in
+                                  (("start", "parts"), ("parts", "index"), ("index", "overlay"),
+                                   ("overlay", "merge"))}}
         self.report.add("build/pdf/edition.pdf", 0, 0, "info", "pdf.parts",
                         f"{count} pages in {len(parts)} parts: {len(fresh)} layouts in {n} pass(es), "
                         f"{self.stats['from_cache']} taken from the build cache; peak memory of a "
-                        f"layout process {self.stats['peak_rss'] / 2**20:.0f} MB")
+                        f"layout process {self.stats['peak_rss'] / 2**20:.0f} MB; "
+                        + ", ".join(f"{k} {v:.1f} s" for k, v in self.stats["seconds"].items()))
         cache.save_map({"digits": digits})
         cache.prune()
         for part in parts:
@@ -727,6 +737,33 @@ class Book:
                                 f"the page numbers could not be laid out: {res['error']}")
             return res
         return cache.put(ck, res)
+
+    def _lay_out_overlay(self, executor, fn, chunks: list, cache) -> list | None:
+        """The overlay's chunks (lists of pages), laid out in parallel (from the cache when
+        they did not change); their PDFs, or None if one could not be laid out."""
+        sheets = [str(style_file(self.project, "print.css")), str(style_file(self.project, "folio.css"))]
+        jobs = []
+        for k, pages in enumerate(chunks):
+            html = self.env.get_template("folio.html").render(
+                project=self.project, book_short=short_title(self.project.title, 70), pages=pages)
+            job = self._job(f"folio-{k}", html, tagged=False, overlay=True, stylesheets=sheets)
+            ck = cache.key(job)
+            hit = cache.get(ck)
+            jobs.append((job, ck, hit, None if hit is not None else executor.submit(fn, job)))
+        out = []
+        for job, ck, hit, fut in jobs:
+            if hit is None:
+                try:
+                    res = fut.result()
+                except Exception as err:
+                    res = self._retry(executor, fn, job, err)
+                if res.get("error"):
+                    self.report.warning("build/pdf/edition.pdf", 0, "pdf.layout",
+                                        f"the page numbers could not be laid out: {res['error']}")
+                    return None
+                hit = cache.put(ck, res)
+            out.append(cache.pdf(hit))
+        return out
 
     def _failed(self, part: Part, error: str, executor, fn, cache) -> dict:
         """Report a part WeasyPrint could not lay out, and put a page in its place that says

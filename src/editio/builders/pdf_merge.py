@@ -33,7 +33,7 @@ from pathlib import Path
 DEST_SCHEME = "editio-dest:"
 
 
-def merge(parts: list[bytes], recto: list[bool], folio: bytes | None, folio_pages: list[bool],
+def merge(parts: list[bytes], recto: list[bool], folio: list[bytes] | None, folio_pages: list[bool],
           target: Path, labels: list | None = None, shifts: list | None = None) -> int:
     """Write the book to ``target``; return its page count.  ``recto[i]``: part ``i`` starts on
     a recto (else it runs on from the page after the previous part).  ``labels[i]``: the
@@ -134,13 +134,16 @@ def merge(parts: list[bytes], recto: list[bool], folio: bytes | None, folio_page
                     break
 
     # page numbers
-    if folio is not None:
-        fpdf = pikepdf.open(io.BytesIO(folio))
-        opened.append(fpdf)
+    if folio is not None:          # (the overlay's chunks, page after page)
+        fpages = []
+        for data in folio:
+            fpdf = pikepdf.open(io.BytesIO(data))
+            opened.append(fpdf)
+            fpages += list(fpdf.pages)
         for i, page in enumerate(book.pages):
-            if i < len(folio_pages) and folio_pages[i] and i < len(fpdf.pages) \
-                    and b"BT" in _content(fpdf.pages[i]):      # (a page without a number draws none)
-                _lay_over(book, page, fpdf.pages[i])
+            if i < len(folio_pages) and folio_pages[i] and i < len(fpages) \
+                    and b"BT" in _content(fpages[i]):      # (a page without a number draws none)
+                _lay_over(book, page, fpages[i])
 
     if sroot is not None:
         sroot.ParentTree = book.make_indirect(Dictionary(Nums=Array(
