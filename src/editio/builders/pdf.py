@@ -30,7 +30,8 @@ in its slot, in its font, on its baseline, with the running folios and heads; th
 lays it over the pages as an artifact and gives the link around each slot the
 alternative text "page N".  So every part is laid out once: a second pass happens only
 on a first build whose estimate of the digits was short.  A number shorter than its
-slot leaves a little space after it (before it in the contents, which align right).
+slot is set at the slot's end, so the spare room reads as a wider word space before it
+("p.  87)"), never as a gap before the punctuation that follows ("p. 87 )").
 The index comes last and nothing points into it: it is laid out after the parts, with
 its page numbers merged into runs (``3, 7–9``).
 
