@@ -20,6 +20,18 @@ EDITION_DIRS = ("tei", "witnesses", "schema", "styles", "templates")
 EDITION_FILES = ("editio.toml", "profile.toml")
 
 
+def copy_edition(dest: Path) -> Path:
+    """Copy the real edition's project files (EDITION_DIRS, EDITION_FILES) into ``dest``."""
+    dest.mkdir()
+    for name in EDITION_DIRS:
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, dest / name)
+    for name in EDITION_FILES:
+        if (REPO / name).exists():
+            shutil.copy(REPO / name, dest / name)
+    return dest
+
+
 def run_editio(*args, cwd=None, timeout=900, env=None):
     """Run ``python -m editio ARGS`` and return the CompletedProcess (text mode)."""
     e = dict(os.environ)
@@ -49,13 +61,7 @@ def edition_build(tmp_path_factory):
 
     Returns the project directory; output is in <dir>/build/{html,pdf}."""
     dest = tmp_path_factory.mktemp("edition") / "edition"
-    dest.mkdir()
-    for name in EDITION_DIRS:
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, dest / name)
-    for name in EDITION_FILES:
-        if (REPO / name).exists():
-            shutil.copy(REPO / name, dest / name)
+    copy_edition(dest)
     r = run_editio("build", "--project", dest, timeout=1800)
     assert r.returncode == 0, r.stderr
     return dest
@@ -67,13 +73,7 @@ def edition_site(tmp_path_factory):
 
     Returns the site directory (<project>/build/html)."""
     dest = tmp_path_factory.mktemp("edition-site") / "edition"
-    dest.mkdir()
-    for name in EDITION_DIRS:
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, dest / name)
-    for name in EDITION_FILES:
-        if (REPO / name).exists():
-            shutil.copy(REPO / name, dest / name)
+    copy_edition(dest)
     r = run_editio("build", "--project", dest, "--format", "html", timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     return dest / "build" / "html"

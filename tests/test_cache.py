@@ -11,23 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EDITION_DIRS, EDITION_FILES, REPO, ROOTS, run_editio
+from conftest import ROOTS, copy_edition as edition_copy, run_editio
 
 SEARCH = "pagefind"
 """Pagefind's index is not byte-reproducible even between two clean builds (its file names
 are hashes of data it orders as it likes), so the comparisons leave it aside; the pages it
 indexes are compared."""
-
-
-def edition_copy(dest: Path) -> Path:
-    dest.mkdir()
-    for name in EDITION_DIRS:
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, dest / name)
-    for name in EDITION_FILES:
-        if (REPO / name).exists():
-            shutil.copy(REPO / name, dest / name)
-    return dest
 
 
 def root_copy(name: str, dest: Path) -> Path:
