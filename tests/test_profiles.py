@@ -114,6 +114,52 @@ def test_pointers_pages_notes_and_other_volumes(mini):
     assert index.xpath("//a[@href='d1.html#pg_1']") and index.xpath("//a[@href='d3.html#pg_3']")
 
 
+def test_page_breaks_of_front_matter_that_is_no_page_stay_there(mini):
+    """The page breaks of the lists of terms and persons (glossaries, not pages) and of a
+    blank page do not open the next unit ("[p. IV] [p. V] [p. VI] [p. 1]" on Doc. 1); the
+    index's links to them still reach something: the entry the page begins with, or the
+    next page marker shown."""
+    d1 = page(mini, "d1.html")
+    assert [text(s) for s in d1.xpath("//span[contains(@class,'pb')]")][:1] == ["[p. 1]"]
+    assert not d1.xpath("//span[@id='pg_IV' or @id='pg_V' or @id='pg_VI']")
+    site = mini[0] / "build" / "html"
+    shown = {p.name for p in site.glob("*.html") if lhtml.parse(str(p)).xpath(
+        "//span[starts-with(@id,'pg_') and (@id='pg_IV' or @id='pg_V' or @id='pg_VI')]")}
+    assert not shown, shown
+    index = page(mini, "doc-index.html")
+    assert index.xpath("//a[.='V']/@href") == ["persons.html#p_SR1"]   # page V begins there
+    assert index.xpath("//a[.='VI']/@href") == ["d1.html#pg_1"]        # a blank page: the next
+    from sitecheck import broken_links
+    assert broken_links(site) == []
+
+
+def test_paragraph_numbers_count_what_a_reader_sees_as_paragraphs(mini):
+    """Doc. 3 opens with a page break before its heading, and holds a paragraph with only
+    a page break and an empty one: the heading is the page's title, not ¶ 1; the page
+    break stands alone, with no number; the numbers run on over the two."""
+    d3 = page(mini, "d3.html")
+    h1 = d3.xpath("//main//h1")[0]
+    assert h1.get("data-para") is None and not h1.xpath(".//a[@class='permalink']")
+    pb = d3.xpath("//span[@id='pg_3']")[0]
+    assert pb.getparent().get("data-para") is None
+    paras = [(el.get("data-para"), text(el)[:20]) for el in d3.xpath("//*[@data-para]")]
+    assert paras == [("1", "SUBJECT"), ("2", "Testland and the NSC"), ("3", "On February 2 the NS"),
+                     ("4", "A second paragraph.2")], paras
+    assert d3.xpath("//span[@id='pg_4']/ancestor::p[not(@data-para)]")
+    # the margin number is drawn beside its own line (each numbered line is positioned)
+    css = (mini[0] / "build" / "html" / "assets" / "web.css").read_text()
+    assert re.search(r"\.tei-text \[data-para\][^{]*\{\s*position:\s*relative", css)
+    # "Doc. 3, ¶ 2" wherever a label is given (here: the annotations page) is the margin's 2
+    ann = page(mini, "annotations.html")
+    labels = {text(a): a.get("href") for a in ann.xpath("//a[starts-with(text(),'Doc. 3, ¶')]")}
+    for label, href in labels.items():
+        frag = href.split("#")[1]
+        target = d3.get_element_by_id(frag)
+        para = target.get("data-para") or next(
+            a.get("data-para") for a in target.iterancestors() if a.get("data-para"))
+        assert label.endswith(f"¶ {para}"), (label, href, para)
+
+
 def test_contents_title_principles(mini):
     contents = page(mini, "contents.html")
     assert [text(h) for h in contents.xpath("//h2[@class='contents-head'] | //h3[@class='contents-head']")] \
@@ -130,7 +176,7 @@ def test_warnings_no_mask_false_positive_one_page_image_summary(mini):
     err = mini[1].stderr
     assert "mask.unencoded" not in err
     facs = [ln for ln in err.splitlines() if "[ref.facs-missing]" in ln]
-    assert len(facs) == 1 and "4 page images" in facs[0]
+    assert len(facs) == 1 and "8 page images" in facs[0]
     assert re.match(r"tei/frus-mini\.xml:\d+:\d+: warning:", facs[0])
 
 

@@ -380,7 +380,7 @@ def collect(corpus, rules: Rules | None = None) -> list[Redaction]:
     for doc in corpus.texts:
         for unit in units_of(doc, rules.unit, position):
             position = unit.position
-            out.extend(_collect_unit(doc, unit, rules, anns))
+            out.extend(_collect_unit(doc, unit, rules, anns, corpus.behaviour_table))
     return out
 
 
@@ -412,7 +412,7 @@ def units_of(doc, unit_xpath: str, start: int = 0) -> list[Unit]:
     return out
 
 
-def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict) -> list[Redaction]:
+def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list[Redaction]:
     scope = unit.element if unit.element is not doc.root else doc.root.find(T + "text")
     if scope is None:
         return []
@@ -430,7 +430,7 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict) -> list[Redaction]:
     if not elements and not live and not in_context:
         return []
     order = {e: i for i, e in enumerate(scope.iter())}
-    places = _Places(unit)
+    places = _Places(unit, table)
     # --- elements
     for rule, el in elements:
         _, restored_x, cert_x, extent_x, shown_x = rule.compiled
@@ -665,10 +665,13 @@ def _newlines_inside(el) -> int:
 
 
 class _Places:
-    """Where blocks of one unit are, in reader words (paragraphs counted once)."""
+    """Where blocks of one unit are, in reader words: the paragraphs numbered as the site
+    and the book number them in the margin (:func:`editio.transforms.number_paragraphs`:
+    the unit's heading and blocks holding nothing but a page break are no paragraphs)."""
 
-    def __init__(self, unit: Unit):
+    def __init__(self, unit: Unit, table=None):
         self.unit = unit
+        self.table = table
         self._numbers = None
 
     def of(self, block) -> str:
@@ -676,18 +679,24 @@ class _Places:
 
     def number(self, block):
         if self._numbers is None:
+            from editio.behaviours import DEFAULT
+            from editio.transforms import number_paragraphs
+            top = self.unit.element
+            whole = top is self.unit.doc.root
+            numbered = number_paragraphs(top.find(T + "text") if whole else top, self.table or DEFAULT,
+                                         skip=None if whole else top.find(T + "head"))
             self._numbers = {}
             n = 0
-            top = self.unit.element
             for el in top.iter():
-                if not isinstance(el.tag, str) or local(el) == "head":
+                if not isinstance(el.tag, str):
                     continue
-                if behaviour(el).layout == LINE and not any(local(a) == "note" for a in el.iterancestors()) \
-                        and not _nested_line(el, top):
-                    n += 1
+                if el in numbered:
+                    n = numbered[el][1]
                     self._numbers[el] = n
-                elif el not in self._numbers:
-                    self._numbers[el] = n + 1   # a block that is not a paragraph: the next one
+                    continue
+                para = next((a for a in el.iterancestors() if a in numbered), None)
+                # inside a paragraph: its number; a block that is no paragraph: the next one
+                self._numbers[el] = numbered[para][1] if para is not None else n + 1
         return self._numbers.get(block)
 
 

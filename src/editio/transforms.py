@@ -182,6 +182,7 @@ class Edition:
     inbound: dict                                  # element -> [(Document, pointing element)]
     table: BehaviourTable = None                   # defaults + the profile's overlay
     quotes: dict = field(default_factory=dict)     # (element, "text"|"tail") -> typographic text
+    aside: dict = field(default_factory=dict)      # page break in no unit -> front matter, or None
 
     @property
     def project(self):
@@ -328,6 +329,8 @@ class Edition:
             return Target("element", "glossary", element=el, entry=entry, label=entry.term)
         rd = self.locate(el)
         if rd is None:
+            if name == "pb" and el in self.aside:
+                return self._page_aside(el)
             return Target("element", "element", element=el)
         if el is r.doc.root or el is rd.element:
             return Target("element", "unit", rd, el, rd.label)
@@ -340,6 +343,36 @@ class Edition:
             return Target("element", "page", rd, el, rd.label + (f", p. {el.get('n')}" if el.get("n") else ""))
         return Target("element", "paragraph" if rd.paragraph_of(el) else "element", rd, el,
                       self.place_label(rd, el), note=ann)
+
+    def _page_aside(self, pb) -> Target:
+        """A page break no unit shows (:func:`split_units`): a page of a glossary list
+        reaches the first entry of that page (the list's page shows it), any other (a
+        blank page, a page of the table of contents) the next page marker a unit shows,
+        else the last one before it."""
+        holder = self.aside.get(pb)
+        entries = [e for el, e in self.glossary.items() if holder is not None
+                   and any(a is holder for a in el.iterancestors())]
+        if entries:
+            order = {el: i for i, el in enumerate(holder.iter())}
+            at = order.get(pb, -1)
+            entries.sort(key=lambda e: order.get(e.element, 0))
+            entry = next((e for e in entries if order.get(e.element, 0) > at), entries[-1])
+            return Target("element", "glossary", element=pb, entry=entry, label=entry.label)
+        shown = [p for r in self.docs for p in (r.element if r.element is not None else r.doc.root).iter(T + "pb")]
+        shown += [p for r in self.docs for p in r.leading]
+        if shown:
+            root = pb.getroottree().getroot()
+            order = {el: i for i, el in enumerate(root.iter(T + "pb"))}
+            mine = [p for p in shown if p in order]
+            if mine:
+                at = order[pb]
+                later = [p for p in mine if order[p] > at]
+                near = min(later, key=order.get) if later else max(mine, key=order.get)
+                rd = self.locate(near)
+                if rd is not None:
+                    return Target("element", "page", rd, near,
+                                  rd.label + (f", p. {near.get('n')}" if near.get("n") else ""))
+        return Target("element", "element", element=pb)
 
     # ---- reader labels, made here once for every output
     def place_label(self, rd: ResolvedDoc, el) -> str:
@@ -504,8 +537,23 @@ class Edition:
         return r.by_element.get(el) if r else None
 
 
-def number_paragraphs(root, table: BehaviourTable) -> dict:
-    """Line elements under ``root`` (a unit's text) -> (anchor, number)."""
+# behaviours that mark a place and show no text of their own: a line holding nothing else
+# (a page break between two paragraphs, an anchor) is no paragraph a reader could cite
+MARKERS = frozenset({"pagebreak", "linebreak", "anchor", "omit"})
+
+
+def number_paragraphs(root, table: BehaviourTable, skip=None) -> dict:
+    """Line elements under ``root`` (a unit's text) -> (anchor, number).
+
+    Before/after, with a page break alone in a paragraph and a unit whose title is
+    ``skip`` (the page's heading, not a paragraph)::
+
+        <div><head>5. Report</head><p><pb n="10"/></p><p>Text</p><p/></div>
+        -> {p(Text): ("p1", 1)}
+
+    A line with no text and nothing but markers (page and line breaks, anchors, omitted
+    elements) is not numbered, so the numbers in the margin, the "Doc. 5, ¶ 1" labels
+    and the anchors count only what a reader sees as a paragraph."""
     out: dict = {}
     if root is None:
         return out
@@ -519,17 +567,43 @@ def number_paragraphs(root, table: BehaviourTable) -> dict:
             omitted.add(el)
             continue
         if table.behaviour(el).layout == LINE:
-            if any(a in out for a in el.iterancestors()):
+            if el is skip or any(a in out or a is skip for a in el.iterancestors()):
+                continue
+            if not _has_content(el, table):
                 continue
             n += 1
             out[el] = (el.get(XML_ID) or f"p{n}", n)
     return out
 
 
-def split_units(doc: Document, units: tuple[Unit, ...], ns: dict) -> list[tuple]:
-    """The page units of ``doc``: [(element, Unit, leading page breaks)] in document order.
-    Without units in the profile (or when none matches) the whole file is one unit."""
+def _has_content(el, table: BehaviourTable) -> bool:
+    """Does the line ``el`` show anything besides markers (text, an image, a note call …)?"""
+    if (el.text or "").strip():
+        return True
+    for d in el.iterdescendants():
+        if (d.tail or "").strip():
+            return True
+        if isinstance(d.tag, str) and table.behaviour(d).name not in MARKERS:
+            return True
+    return False
+
+
+def split_units(doc: Document, units: tuple[Unit, ...], ns: dict) -> tuple[list, dict]:
+    """The page units of ``doc``: ([(element, Unit, leading page breaks)] in document order,
+    {page break: the front matter that holds it, or None}).  Without units in the profile
+    (or when none matches) the whole file is one unit.
+
+    A page break outside every unit goes to the unit that follows it (FRUS: ``[p. 1]``
+    before a chapter heading opens Doc. 1), unless what follows it is front matter that
+    is no page (an element a unit's ``exclude`` leaves out: the table of contents, the
+    lists of persons and terms) or nothing at all (a blank page)::
+
+        <front><pb n="XVII"/><div xml:id="terms"><pb n="XVIII"/>…</div><pb n="XXIV"/></front>
+        <body><div><pb n="1"/><head>Korea</head><div type="document">…
+        -> leading of the document: [pb 1]; aside: {XVII: terms, XVIII: terms, XXIV: None}
+    """
     found: list = []
+    excluded: list = []
     for u in units:
         if not u.xpath:
             continue
@@ -537,34 +611,60 @@ def split_units(doc: Document, units: tuple[Unit, ...], ns: dict) -> list[tuple]
             if not isinstance(el, etree._Element):
                 continue
             if u.exclude and etree.XPath(f"boolean(self::*[{u.exclude}])", namespaces=ns)(el):
+                excluded.append(el)
                 continue
             found.append((el, u))
     if not found:
-        return [(doc.root, Unit(), [])]
+        return [(doc.root, Unit(), [])], {}
     # outermost wins; document order
     els = {el for el, _ in found}
     found = [(el, u) for el, u in found if not any(a in els for a in el.iterancestors())]
     order = {el: i for i, el in enumerate(doc.root.iter())}
     found.sort(key=lambda x: order.get(x[0], 0))
-    out = []
     unit_set = {el for el, _ in found}
-    pending: list = []
-    k = 0
-    # page breaks outside every unit belong to the unit that follows them
-    for el in doc.root.iter(T + "pb"):
-        if any(a in unit_set for a in el.iterancestors()):
-            continue
-        pending.append(el)
+    aside_set = {el for el in excluded if not any(a in unit_set for a in el.iterancestors())}
     leading: dict = {}
-    for pb in pending:
-        pos = order.get(pb, 0)
-        while k < len(found) and order[found[k][0]] < pos:
-            k += 1
-        target = found[k][0] if k < len(found) else found[-1][0]
-        leading.setdefault(target, []).append(pb)
-    for el, u in found:
-        out.append((el, u, leading.get(el, [])))
-    return out
+    aside: dict = {}
+    for pb in doc.root.iter(T + "pb"):
+        ancestors = list(pb.iterancestors())
+        if any(a in unit_set for a in ancestors):
+            continue
+        holder = next((a for a in ancestors if a in aside_set), None)
+        if holder is not None:
+            aside[pb] = holder
+            continue
+        owner = _page_owner(pb, unit_set, aside_set)
+        if owner in unit_set:
+            leading.setdefault(owner, []).append(pb)
+        else:
+            aside[pb] = owner
+    return [(el, u, leading.get(el, [])) for el, u in found], aside
+
+
+def _page_owner(pb, units: set, aside: set):
+    """What shows the page that ``pb`` begins: the first unit or front matter that is no
+    page to follow it in document order, or None when another page break (or the end)
+    comes before any text (a blank page)."""
+    seen_text = bool((pb.tail or "").strip())
+    for el in _following(pb):
+        if el in units or el in aside:
+            return el
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == T + "pb" and not seen_text:
+            return None
+        if (el.text or "").strip() or (not len(el) and (el.tail or "").strip()):
+            seen_text = True
+    return None
+
+
+def _following(el):
+    """The nodes after ``el`` in document order (not its own descendants)."""
+    node = el
+    while node is not None:
+        for sib in node.itersiblings():
+            yield from sib.iter()
+        node = node.getparent()
 
 
 def _xstr(el, expr: str, ns: dict) -> str:
@@ -626,10 +726,12 @@ def resolve(corpus: Corpus) -> Edition:
     table = corpus.behaviour_table
     ns = profile.xpath_namespaces()
     docs = []
+    asides: dict = {}
     i = 0
     for doc in corpus.texts:
         anns = corpus.annotations[doc.name]
-        units = split_units(doc, profile.units, ns)
+        units, aside = split_units(doc, profile.units, ns)
+        asides.update(aside)
         owner: dict = {}
         if len(units) > 1:
             roots = {el for el, _, _ in units}
@@ -657,7 +759,8 @@ def resolve(corpus: Corpus) -> Edition:
             label = label_of(u.label if u.xpath else profile.text("document", "Doc. {number}"),
                              number=number if u.xpath else i, n=number, title=heading, id=uid)
             rd = ResolvedDoc(doc, i, mine, {a.element: a for a in mine},
-                             number_paragraphs(el if el is not doc.root else doc.root.find(T + "text"), table),
+                             number_paragraphs(el if el is not doc.root else doc.root.find(T + "text"), table,
+                                               skip=title_el),
                              element=el, unit_id=uid if el is not doc.root else "", n=number,
                              label=label or heading or uid, kind=u.kind, heading=heading,
                              leading=leading, title_element=title_el,
@@ -675,7 +778,7 @@ def resolve(corpus: Corpus) -> Edition:
     quotes: dict = {}
     for doc in corpus.texts:                 # the edited reading's quotes, for every output
         quotes.update(curl_tree(doc.root))
-    return Edition(corpus, docs, back_links(corpus) if profile.backlinks else {}, table, quotes)
+    return Edition(corpus, docs, back_links(corpus) if profile.backlinks else {}, table, quotes, asides)
 
 
 def _typographic(project):
