@@ -160,10 +160,44 @@ def test_principles_page(basic):
     assert tree.xpath('//code[.="<choice>"]') and tree.xpath('//code[.="@type"]')
 
 
+def search_fragments(site: Path) -> list[dict]:
+    """The pages of a site's Pagefind index as Pagefind stores them (url, meta, filters,
+    anchors, content)."""
+    import gzip
+    out = []
+    for f in sorted((site / "pagefind" / "fragment").glob("*.pf_fragment")):
+        raw = gzip.decompress(f.read_bytes())
+        assert raw.startswith(b"pagefind_dcd")
+        out.append(json.loads(raw[len(b"pagefind_dcd"):]))
+    return out
+
+
 def test_search_index_has_records(basic):
     entry = json.loads((basic / "pagefind" / "pagefind-entry.json").read_text())
-    assert entry["languages"]["en"]["page_count"] == 2 + 8 + 4  # texts, notes, index entries
+    # the two texts, the notes of each document by kind (t001: cross-reference, mask,
+    # correction, problem; t002: mask, cross-reference), the four index entries
+    assert entry["languages"]["en"]["page_count"] == 2 + 6 + 4
     assert (basic / "pagefind" / "filter").is_dir()
+    frags = search_fragments(basic)
+    assert sorted(f["url"] for f in frags if not f["url"].startswith("/r")) == ["/t001.html", "/t002.html"], \
+        "only the pages with a part to index (the texts) are indexed as pages"
+    # a note's words are found in its document's notes, under a heading that is the note's
+    # own anchor: Pagefind's sub-result for it lands at the note
+    (rec,) = [f for f in frags if f["meta"].get("url") == "t001.html#notes"
+              and f["filters"].get("annotation") == ["Mask"]]
+    assert rec["filters"]["document"] == ["Doc. 1"] and rec["filters"]["type"] == ["Note"]
+    assert rec["meta"]["title"] == "Doc. 1, notes: Mask"
+    assert [(a["element"], a["id"], a["text"]) for a in rec["anchors"]] == [
+        ("h2", "note-2", "Note 2: Mask, restored"), ("h2", "note-4", "Note 4: Mask, not restored")]
+    words = rec["content"].split()   # the note's words follow its heading
+    second = " ".join(words[rec["anchors"][0]["location"]:rec["anchors"][1]["location"]])
+    assert second.startswith("Note 2: Mask") and "The mask stands for Mao" in second
+    page = lhtml.parse(str(basic / "t001.html")).getroot()
+    assert page.get_element_by_id("note-2") is not None and page.get_element_by_id("note-4") is not None
+    entries = [f for f in frags if f["meta"].get("url", "").startswith("persons.html#")]
+    assert {f["meta"]["title"] for f in entries} == {"Anastas Mikoyan (Person)", "Mao Zedong (Person)"}
+    assert all(not v for f in frags for vs in f["filters"].values() for v in vs if not v.strip()), \
+        "no empty filter value"
 
 
 def test_template_override(tmp_path):

@@ -1068,14 +1068,25 @@ class Site:
 
     # ------------------------------------------------------------ search
     def _search_notes(self, rd: ResolvedDoc) -> None:
+        """A search record for each note of ``rd``.  The notes of one document and kind are
+        indexed together (:meth:`search_pages`): one result for the document's notes, each
+        matching note a sub-result that lands at the note."""
         page = self.doc_pages[rd.id]
         for a in rd.annotations:
-            content = " ".join(x for x in (annotation_label(a, self.profile), a.diplomatic, a.edited, a.note) if x)
+            label = annotation_label(a, self.profile)
+            kind = kind_label(self.profile, a.kind)
+            content = " ".join(x for x in (label, a.diplomatic, a.edited, a.note) if x)
+            title = self.edition.note_label(rd, a)
+            own = title.removeprefix(f"{rd.label}, ")   # "note 3", under "Doc. 12, notes"
+            own = own[:1].upper() + own[1:]
             self.search_records.append({
                 "url": f"/{page}#note-{a.n}", "content": content,
-                "meta": {"title": f"{self.edition.note_label(rd, a)}: {annotation_label(a, self.profile)}"},
-                "filters": {"document": [rd.label],
-                            "annotation": [kind_label(self.profile, a.kind)], "type": ["Note"]}})
+                "meta": {"title": f"{title}: {label}" if label else title},
+                "heading": f"{own}: {label}" if label else own,
+                "filters": {"document": [rd.label], "annotation": [kind] if kind else [],
+                            "type": ["Note"]},
+                "group": f"{rd.label}, notes: {kind}" if kind else f"{rd.label}, notes",
+                "group_url": f"{page}#notes"})
 
     def index_search(self) -> None:
         """The search index, then the site's cache record (saved once, with the index's)."""
@@ -1122,14 +1133,14 @@ class Site:
         cfg = IndexConfig(output_path=str(self.out / "pagefind"), force_language=lang,
                           exclude_selectors=list(SEARCH_EXCLUDE))
         with tempfile.TemporaryDirectory(prefix="editio-search-", dir=_memory_tmp()) as tmp:
-            for i, rec in enumerate(self.search_records):
-                Path(tmp, f"r{i}.html").write_text(self.record_html(rec), encoding="utf-8")
+            for i, text in enumerate(self.search_pages()):
+                Path(tmp, f"r{i}.html").write_text(text, encoding="utf-8")
             from editio.parallel import give_back_memory
             give_back_memory()   # the indexer, ~130 MB for a FRUS volume, runs beside this process
             index = PagefindIndex(config=cfg)
             try:
                 await index.__aenter__()
-                await index.add_directory(str(self.out), glob="*.html")
+                await index.add_directory(str(self.out), glob=self._indexed_glob())
                 if self.search_records:
                     await index.add_directory(tmp, glob="*.html")
                 await index.write_files()
@@ -1148,15 +1159,53 @@ class Site:
                     await asyncio.gather(poll, return_exceptions=True)
                 raise
 
-    def record_html(self, rec: dict) -> str:
+    def search_pages(self) -> list[str]:
+        """The search records as the HTML pages Pagefind indexes.  A record of its own per
+        index entry; the records of one ``group`` (a document's notes of one kind) as one
+        page, each record under a heading whose id is its fragment: Pagefind gives the
+        matching records as sub-results that land there (e.g. ``d12.html#note-3``).  A
+        page each would cost the indexer as much as a whole document page."""
+        out, groups = [], {}
+        for rec in self.search_records:
+            if rec.get("group"):
+                key = (rec["group"], rec["group_url"], json.dumps(rec["filters"], sort_keys=True))
+                if key not in groups:
+                    groups[key] = len(out)
+                    out.append([])
+                out[groups[key]].append(rec)
+            else:
+                out.append(rec)
+        return [self.record_html(r) if isinstance(r, dict) else self.group_html(r) for r in out]
+
+    def _record_page(self, title: str, url: str, filters: dict, body: str) -> str:
         esc = Markup.escape
-        filters = "".join(f'<span data-pagefind-filter="{esc(k)}:{esc(v)}"></span>'
-                          for k, vs in rec["filters"].items() for v in vs)
+        flt = "".join(f'<span data-pagefind-filter="{esc(k)}:{esc(v)}"></span>'
+                      for k, vs in filters.items() for v in vs if v)
         return (f'<!DOCTYPE html><html lang="{esc(self.project.language or "en")}"><head><meta charset="utf-8">'
-                f'<title>{esc(rec["meta"]["title"])}</title></head><body><main data-pagefind-body>'
-                f'<h1 data-pagefind-meta="title">{esc(rec["meta"]["title"])}</h1>'
-                f'<span data-pagefind-meta="url:{esc(rec["url"].lstrip("/"))}"></span>{filters}'
-                f'<p>{esc(rec["content"])}</p></main></body></html>')
+                f'<title>{esc(title)}</title></head><body><main data-pagefind-body>'
+                f'<h1 data-pagefind-meta="title">{esc(title)}</h1>'
+                f'<span data-pagefind-meta="url:{esc(url.lstrip("/"))}"></span>{flt}'
+                f'{body}</main></body></html>')
+
+    def _indexed_glob(self) -> str:
+        """The pages Pagefind reads: those with a part to index (``data-pagefind-body``);
+        Pagefind would otherwise parse every page (the annotations page of a FRUS volume
+        alone is 1 MB) to find it has nothing to index."""
+        names = sorted(p.name for p in self.out.glob("*.html")
+                       if b"data-pagefind-body" in p.read_bytes())
+        if not names or any(re.search(r"[^A-Za-z0-9_.-]", n) for n in names):
+            return "*.html"   # a name Pagefind's glob would read as a pattern: read them all
+        return "{" + ",".join(names) + "}"
+
+    def record_html(self, rec: dict) -> str:
+        return self._record_page(rec["meta"]["title"], rec["url"], rec["filters"],
+                                 f'<p>{Markup.escape(rec["content"])}</p>')
+
+    def group_html(self, recs: list[dict]) -> str:
+        esc = Markup.escape
+        body = "".join(f'<h2 id="{esc(r["url"].rpartition("#")[2])}">{esc(r["heading"])}</h2>'
+                       f'<p>{esc(r["content"])}</p>' for r in recs)
+        return self._record_page(recs[0]["group"], recs[0]["group_url"], recs[0]["filters"], body)
 
 
 async def _pagefind_done(index) -> None:
