@@ -567,10 +567,15 @@ class SiteCache:
                 self.new_fragments.setdefault(page, {}).update(frags)
         return rec
 
+    def ahead(self) -> None:
+        """Work out what :meth:`save` needs that does not depend on the search index (the
+        documents' interfaces), e.g. while the indexer runs in its own process."""
+        if not self.interfaces and self._site is not None:
+            self.interfaces = doc_interfaces(self._site)
+
     def save(self) -> None:
         fragments = {**self.new_fragments, **self.fragments}
-        if not self.interfaces:
-            self.interfaces = doc_interfaces(self._site) if self._site is not None else {}
+        self.ahead()
         self.store.put(self.NAME, {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
                                    "interfaces": self.interfaces,
                                    "pages": self.pages, "fragments": fragments,
@@ -604,23 +609,29 @@ class SiteCache:
         return True
 
 
+def outward_pointers(doc):
+    """``(element, attribute, value)`` of each pointer attribute of ``doc`` that may lead
+    out of it (a token not of the ``#id`` form, which stays in the same file), in document
+    order: an XPath over the attributes instead of a look at each attribute of each element."""
+    from editio.corpus import POINTER_ATTRS
+    test = " or ".join(f"name()='{a}'" for a in POINTER_ATTRS)
+    for v in doc.root.xpath(f"descendant-or-self::*/@*[{test}][not(starts-with(normalize-space(.), '#'))"
+                            " or contains(normalize-space(.), ' ')]"):
+        if all(t.startswith("#") for t in v.split()):
+            continue
+        yield v.getparent(), v.attrname, str(v)
+
+
 def related_docs(corpus) -> dict[str, set[str]]:
     """document name -> the documents it points to, that point to it, or that share an
     event with it (each includes itself)."""
-    from editio.corpus import POINTER_ATTRS
     out: dict[str, set[str]] = {d.name: {d.name} for d in corpus.texts}
     for doc in corpus.texts:
-        for el in doc.root.iter():
-            if not isinstance(el.tag, str):
-                continue
-            for a in POINTER_ATTRS:
-                v = el.get(a)
-                if not v or v.lstrip().startswith("#"):
-                    continue
-                for _, r in corpus.targets(doc, el, a):
-                    if r.doc is not None and r.doc is not doc and r.doc.name in out:
-                        out[doc.name].add(r.doc.name)
-                        out[r.doc.name].add(doc.name)
+        for el, a, _ in outward_pointers(doc):
+            for _, r in corpus.targets(doc, el, a):
+                if r.doc is not None and r.doc is not doc and r.doc.name in out:
+                    out[doc.name].add(r.doc.name)
+                    out[r.doc.name].add(doc.name)
     for ps in corpus.event_passages.values():
         names = {d.name for d, _ in ps}
         for n in names:
@@ -668,24 +679,18 @@ def doc_interfaces(site, only: set[str] | None = None) -> dict[str, str]:
                  [[path(a.element), a.n, a.label, a.id] for a in rd.annotations]])
     for doc in corpus.texts:
         mine = doc.name in items
-        for el in doc.root.iter():
-            if not isinstance(el.tag, str):
+        for el, a, v in outward_pointers(doc):
+            if not mine and not any(  # a pointer into another file names it
+                    posixpath.basename(unquote(t.split("#", 1)[0])) in stems
+                    for t in v.split()):
                 continue
-            for a in POINTER_ATTRS:
-                v = el.get(a)
-                if not v:
+            for tok, r in corpus.targets(doc, el, a):
+                if r.doc is None or r.doc is doc or r.doc.name not in texts:
                     continue
-                if not mine and not any(  # a pointer into another file names it
-                        posixpath.basename(unquote(t.split("#", 1)[0])) in stems
-                        for t in v.split()):
-                    continue
-                for tok, r in corpus.targets(doc, el, a):
-                    if r.doc is None or r.doc is doc or r.doc.name not in texts:
-                        continue
-                    if mine:
-                        items[doc.name].append(["out", a, tok, *shown(el, doc)])
-                    if r.doc.name in items and r.element is not None:
-                        items[r.doc.name].append(["in", *shown(r.element, r.doc)])
+                if mine:
+                    items[doc.name].append(["out", a, tok, *shown(el, doc)])
+                if r.doc.name in items and r.element is not None:
+                    items[r.doc.name].append(["in", *shown(r.element, r.doc)])
     for ev, passages in corpus.event_passages.items():
         for d, seg in passages:
             if d.name in items:

@@ -1138,13 +1138,18 @@ class Site:
             from editio.parallel import give_back_memory
             give_back_memory()   # the indexer, ~130 MB for a FRUS volume, runs beside this process
             index = PagefindIndex(config=cfg)
+            side = None
             try:
                 await index.__aenter__()
+                if self.cache is not None:   # the cache record's own work, while Pagefind works
+                    side = asyncio.ensure_future(asyncio.to_thread(self.cache.ahead))
                 await index.add_directory(str(self.out), glob=self._indexed_glob())
                 if self.search_records:
                     await index.add_directory(tmp, glob="*.html")
                 await index.write_files()
                 await _pagefind_done(index)
+                if side is not None:
+                    await side
             except BaseException:
                 # Ctrl-C cancels this task; pagefind's close() then leaves its helper
                 # process running (writing into the staging directory): stop it here
