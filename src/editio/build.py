@@ -346,7 +346,8 @@ def staging(output: Path, signals: "_Signals | None" = None, names=FORMATS):
 
 
 def prepare(project: Project, strict: bool = False, schema: Path | None = None,
-            keep_going: bool = False, defer: bool = False, cache: bool = True):
+            keep_going: bool = False, defer: bool = False, cache: bool = True,
+            reuse: dict | None = None, hashes: dict | None = None):
     """Read, check and resolve.  Check errors stop here, unless ``keep_going``: then the
     readable documents are built anyway (errors reported as warnings; a file that cannot
     be read at all is left out), which is what TEI from elsewhere (a FRUS volume with
@@ -354,10 +355,17 @@ def prepare(project: Project, strict: bool = False, schema: Path | None = None,
 
     Returns ``(edition, report)``; with ``defer``, ``(edition, report, finish)``: the schema
     validation still runs in its own process, and ``finish()`` waits for it and adds what it
-    found to ``report`` (see :func:`build`)."""
+    found to ``report`` (see :func:`build`).
+
+    ``hashes`` (path -> hash of its bytes) are the files' hashes this run has worked out
+    already; ``reuse`` an earlier corpus's parsed files (:meth:`Corpus.load`: a server
+    keeps them between rebuilds), replaced by this run's."""
     from editio.redactions import rules_of
     rules_of(project)  # a bad [redactions] rule stops the build before anything is read
-    corpus = Corpus.load(project)
+    corpus = Corpus.load(project, reuse=reuse, hashes=hashes)
+    if reuse is not None:   # what the next run may take: the files parsed now
+        reuse.clear()
+        reuse.update(corpus.parsed)
     from editio.cache import Store, cache_root
     raw, finish_check = check(corpus, schema=schema, defer=True,
                               cache=Store(cache_root(project), enabled=cache))
@@ -428,8 +436,9 @@ def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool 
     check_output(project)
     with _Signals() as signals, project_lock(project):
         store = build_cache.Store(build_cache.cache_root(project), enabled=cache)
+        hashes: dict = {}   # every file read and hashed once in this build
         digest = build_cache.inputs_digest(project, _options(project, formats, view, strict,
-                                                             schema, keep_going))
+                                                             schema, keep_going), memo=hashes)
         last = build_cache.BuildRecord.load(store)
         if last is not None and last.digest == digest \
                 and last.output_intact(project.output_dir, formats):
@@ -440,7 +449,8 @@ def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool 
             timings["total"] = time.perf_counter() - t0
             return BuildResult(report, project.output_dir, timings, up_to_date=True)
         edition, report, finish = prepare(project, strict=strict, schema=schema,
-                                          keep_going=keep_going, defer=True, cache=cache)
+                                          keep_going=keep_going, defer=True, cache=cache,
+                                          hashes=hashes)
         timings["read+check"] = time.perf_counter() - t0
         if edition is None:
             return BuildResult(report, project.output_dir, timings)

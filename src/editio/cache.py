@@ -116,9 +116,16 @@ def project_files(project) -> list[Path]:
     return files
 
 
-def file_hash(p: Path) -> str:
+def file_hash(p: Path, memo: dict | None = None) -> str:
     """The hash of a regular file's bytes (a symlink, FIFO or unreadable file hashes as
-    what it is, never by reading through it)."""
+    what it is, never by reading through it).  ``memo`` (path -> hash, one run's): a file
+    is read and hashed once however many parts of the run ask."""
+    if memo is not None:
+        key = os.path.abspath(p)
+        h = memo.get(key)
+        if h is None:
+            h = memo[key] = file_hash(p)
+        return h
     try:
         if p.is_symlink():
             return "symlink:" + os.readlink(p)
@@ -129,13 +136,14 @@ def file_hash(p: Path) -> str:
         return "<unreadable>"
 
 
-def inputs_digest(project, options: dict | None = None, files: list[Path] | None = None) -> str:
+def inputs_digest(project, options: dict | None = None, files: list[Path] | None = None,
+                  memo: dict | None = None) -> str:
     """The hash of everything a build of ``project`` reads, and of its ``options``."""
     h = hashlib.sha256(code_hash().encode())
     h.update(json.dumps(options or {}, sort_keys=True, default=str).encode())
     root = Path(project.root)
     for p in (project_files(project) if files is None else files):
-        h.update(str(p.relative_to(root)).encode() + b"\0" + file_hash(p).encode() + b"\n")
+        h.update(str(p.relative_to(root)).encode() + b"\0" + file_hash(p, memo).encode() + b"\n")
     return h.hexdigest()
 
 
@@ -289,10 +297,12 @@ class CheckCache:
 
     def doc_key(self, doc, seen_ids: dict, reserved) -> str:
         from editio import gate
-        try:
-            own = sha(gate.open_regular(doc.path))
-        except (OSError, gate.Refused):
-            own = "<unreadable>"
+        own = self.corpus.hashes.get(os.path.abspath(doc.path))
+        if own is None:
+            try:
+                own = sha(gate.open_regular(doc.path))
+            except (OSError, gate.Refused):
+                own = "<unreadable>"
         earlier = sorted([i, *seen_ids[i]] for i in doc.ids if i in seen_ids)
         h = hashlib.sha256(self.context.encode())
         h.update(json.dumps([doc.name, doc.rel, doc.id, own, earlier,
@@ -338,26 +348,30 @@ def corpus_context(corpus) -> str:
     root = Path(project.root)
     for p in project_files(project):   # settings, witnesses, images, templates, schema
         if p.resolve() not in docs:
-            h.update(str(p.relative_to(root)).encode() + b"\0" + file_hash(p).encode() + b"\n")
+            h.update(str(p.relative_to(root)).encode() + b"\0"
+                     + file_hash(p, corpus.hashes).encode() + b"\n")
     for d in corpus.documents:
-        cross = []
-        for el in d.root.iter():
-            if not isinstance(el.tag, str):
-                continue
-            for a in POINTER_ATTRS:
-                v = el.get(a)
-                if v and not v.lstrip().startswith("#"):
-                    cross.append(f"{a}={v}")
-        h.update(json.dumps([d.name, d.rel, d.id, d.has_text, list(d.ids), cross]).encode())
+        part = d.__dict__.get("_check_context")   # a function of the tree: kept with it
+        if part is None:
+            cross = []
+            for el in d.root.iter():
+                if not isinstance(el.tag, str):
+                    continue
+                for a in POINTER_ATTRS:
+                    v = el.get(a)
+                    if v and not v.lstrip().startswith("#"):
+                        cross.append(f"{a}={v}")
+            part = d.__dict__["_check_context"] = [d.id, d.has_text, list(d.ids), cross]
+        h.update(json.dumps([d.name, d.rel, *part]).encode())
     return h.hexdigest()
 
 
-def schematron_key(sch: Path, doc) -> str | None:
+def schematron_key(sch: Path, doc, hashes: dict | None = None) -> str | None:
     """A Schematron run's findings depend on the schema's bytes and the file's."""
     from editio import gate
     try:
-        return sha((code_hash() + sha(gate.open_regular(sch)) + sha(gate.open_regular(doc.path))
-                    ).encode())
+        own = (hashes or {}).get(os.path.abspath(doc.path)) or sha(gate.open_regular(doc.path))
+        return sha((code_hash() + sha(gate.open_regular(sch)) + own).encode())
     except (OSError, gate.Refused):
         return None
 
@@ -405,6 +419,12 @@ class SiteCache:
         self.pages: dict = {}              # page -> what the new record keeps of it
         self.new_fragments: dict = {}
         self.interfaces: dict[str, str] = {}   # document -> what other pages see of it
+        self.similar: dict = self.old.get("similar") if isinstance(self.old.get("similar"),
+                                                                   dict) else {}
+        """hash of a pair of note texts -> whether they are the same note, near enough
+        (the concordance's ``similar``: a function of the two texts)"""
+        self.similar_used: dict = {}           # … the pairs this build compared
+        self.tei: dict[str, str] = {}          # document -> hash of its published copy
         self.seen_changed: set[str] = set()    # changed documents whose interface changed
 
     # ---- what changed
@@ -455,6 +475,10 @@ class SiteCache:
         project = corpus.project
         texts = {d.path for d in corpus.texts}
         for d in corpus.texts:
+            known = corpus.hashes.get(os.path.abspath(d.path))
+            if known is not None:
+                self.docs[d.name] = known
+                continue
             try:
                 self.docs[d.name] = sha(gate.open_regular(d.path))
             except (OSError, gate.Refused):
@@ -464,7 +488,8 @@ class SiteCache:
         root = Path(project.root)
         for p in project_files(project):  # all but the text documents: settings, templates,
             if p.resolve() not in texts:  # styles, authority files, witnesses, images …
-                h.update(str(p.relative_to(root)).encode() + b"\0" + file_hash(p).encode() + b"\n")
+                h.update(str(p.relative_to(root)).encode() + b"\0"
+                         + file_hash(p, corpus.hashes).encode() + b"\n")
         h.update(json.dumps([[rd.id, rd.doc.name, rd.number, rd.n, rd.label, rd.title, rd.kind,
                               site.doc_pages[rd.id]] for rd in edition.docs]).encode())
         h.update(json.dumps(site.nav()).encode())
@@ -555,6 +580,30 @@ class SiteCache:
         """A part of ``page`` kept from the last build (None if the page was made again)."""
         return self.fragments.get(page, {}).get(key)
 
+    # ---- the published TEI
+    def reuse_tei(self, out: Path, name: str) -> bool:
+        """Link the last build's published copy of document ``name`` into ``out/tei`` if
+        nothing it is made of changed (its file, the skeleton: the settings) and the copy
+        is still as written."""
+        old = (self.old.get("tei") or {}).get(name)
+        if self.full or name in self.changed or not old or name not in self.old.get("tei", {}):
+            return False
+        if not self._site or name not in {d.name for d in self._site.corpus.documents}:
+            return False
+        src, dest = self.previous / "tei" / name, Path(out) / "tei" / name
+        if file_hash(src) != old:
+            return False
+        dest.unlink(missing_ok=True)
+        try:
+            os.link(src, dest)
+        except OSError:
+            shutil.copy2(src, dest)
+        self.tei[name] = old
+        return True
+
+    def tei_made(self, name: str, data: bytes) -> None:
+        self.tei[name] = sha(data)
+
     # ---- the new record
     def made(self, out: Path, name: str, deps, records, diagnostics, assets, pages,
              fragments) -> dict:
@@ -579,6 +628,9 @@ class SiteCache:
         self.store.put(self.NAME, {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
                                    "interfaces": self.interfaces,
                                    "pages": self.pages, "fragments": fragments,
+                                   # the pairs compared now; all known if none was
+                                   "similar": self.similar_used or self.similar,
+                                   "tei": self.tei,
                                    "search": self.search})
 
     search: dict | None = None

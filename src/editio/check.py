@@ -190,7 +190,7 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
             else:
                 jobs.append((i, sp, chosen, pline))
 
-    keys = {i: _validation_key(sp, corpus.documents[i]) for i, sp, _, _ in jobs}
+    keys = {i: _validation_key(sp, corpus.documents[i], corpus.hashes) for i, sp, _, _ in jobs}
 
     def validate_all():
         """[(index, schema, report items of compiling it, declared elements, errors)]"""
@@ -260,18 +260,23 @@ def _cache_dir() -> Path | None:
     return base / "validation"
 
 
-def _validation_key(schema: Path, doc) -> str | None:
+def _validation_key(schema: Path, doc, hashes: dict | None = None) -> str | None:
     """A validation's result depends on the schema's bytes, the document's bytes and tree
     (XIncludes resolved) and libxml2: their hash names it.  None for a schema that pulls in
     other files (its bytes alone do not say what it allows)."""
     import hashlib
+    import os
     try:  # through the gate's reader: a FIFO or /dev/zero named as a schema is never read
         sbytes = gate.open_regular(schema)
         if b"externalRef" in sbytes or b"<include" in sbytes or b":include" in sbytes:
             return None
         h = hashlib.sha256()
-        for part in (sbytes, gate.open_regular(doc.path), etree.tostring(doc.tree),
-                     repr(etree.LIBXML_VERSION).encode(), b"editio-validation-1"):
+        own = (hashes or {}).get(os.path.abspath(doc.path))
+        h.update(hashlib.sha256(sbytes).digest())
+        h.update(bytes.fromhex(own) if own and len(own) == 64 else
+                 hashlib.sha256(gate.open_regular(doc.path)).digest())
+        h.update(bytes.fromhex(doc.tree_hash))   # the tree parsed (XIncludes resolved)
+        for part in (repr(etree.LIBXML_VERSION).encode(), b"editio-validation-1"):
             h.update(hashlib.sha256(part).digest())
         return h.hexdigest()
     except (OSError, gate.Refused):

@@ -11,6 +11,7 @@ live side by side, e.g. in tests or in parallel builds).  It knows
 """
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -107,6 +108,20 @@ class Document:
     @cached_property
     def id(self) -> str:
         return self.root.get(XML_ID) or Path(self.name).stem
+
+    @cached_property
+    def quotes(self) -> dict:
+        """The typographic quotes of the edited reading (:func:`editio.typography.curl_tree`):
+        a function of this tree alone, worked out once per parsed file."""
+        from editio.typography import curl_tree
+        return curl_tree(self.root)
+
+    @cached_property
+    def tree_hash(self) -> str:
+        """The hash of the tree as parsed (XIncludes resolved)."""
+        import hashlib
+        from lxml import etree
+        return hashlib.sha256(etree.tostring(self.tree)).hexdigest()
 
     @cached_property
     def ids(self) -> dict:
@@ -265,25 +280,57 @@ class Corpus:
     project: Project
     documents: list[Document] = field(default_factory=list)   # all, in file order
     report: Report = field(default_factory=Report)
+    hashes: dict = field(default_factory=dict)
+    """Path (absolute, as named) -> the hash of its bytes, worked out at most once per run
+    (:func:`editio.cache.file_hash` with this dict); given by whoever read the files first."""
+    parsed: dict = field(default_factory=dict)
+    """Resolved path -> (hash of its bytes, :class:`Document`) of the files read: what a
+    later run (``serve --watch``) may take as it is when a file's bytes did not change."""
 
     # ---- loading
     @classmethod
-    def load(cls, project: Project, paths: list[Path] | None = None) -> "Corpus":
+    def load(cls, project: Project, paths: list[Path] | None = None, reuse: dict | None = None,
+             hashes: dict | None = None) -> "Corpus":
         """Read every ``*.xml`` of the input directory (or ``paths``); read errors go to
-        ``corpus.report`` and the file is left out."""
-        corpus = cls(project)
+        ``corpus.report`` and the file is left out.
+
+        ``reuse`` (an earlier corpus's :attr:`parsed`): a file whose bytes hash as then, and
+        that includes no other file (``xi:include``), is not parsed again; its
+        :class:`Document` (the tree, and what was worked out from it alone: ids, text views,
+        quotes) is taken as it was.  ``hashes``: the files' hashes known already."""
+        corpus = cls(project, hashes=hashes if hashes is not None else {})
         files = sorted(paths) if paths else discover(project.input_dir, corpus.report, project)
+        root = project.root.resolve()
         for i, path in enumerate(files):
             rel = project.rel(path)
+            name = _name_in(project.input_dir, path)
+            real = Path(path).resolve()
+            old = (reuse or {}).get(real)
+            if old is not None:
+                from editio.cache import file_hash
+                doc = old[1]
+                if file_hash(Path(path), corpus.hashes) == old[0] and doc.name == name \
+                        and doc.rel == rel and doc.project_root == root:
+                    corpus.hashes.setdefault(str(real), old[0])
+                    doc.order = i
+                    corpus.documents.append(doc)
+                    corpus.parsed[real] = old
+                    continue
+            raw: list = []
             try:
-                tree = read(path, root_dir=project.root, display=rel)
+                tree = read(path, root_dir=project.root, display=rel, raw=raw)
             except EditioError as err:
                 d = err.diagnostic
                 corpus.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
                 continue
-            name = _name_in(project.input_dir, path)
-            corpus.documents.append(Document(name, Path(path).resolve(), rel, tree, i,
-                                             project.root.resolve()))
+            doc = Document(name, real, rel, tree, i, root)
+            corpus.documents.append(doc)
+            if raw:
+                from editio.cache import sha
+                own = sha(raw[0])   # the bytes parsed: what the check and the site key on
+                corpus.hashes[os.path.abspath(path)] = corpus.hashes[str(real)] = own
+                if b"http://www.w3.org/2001/XInclude" not in raw[0]:
+                    corpus.parsed[real] = (own, doc)
         return corpus
 
     @cached_property

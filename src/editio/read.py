@@ -309,18 +309,22 @@ def _parse(data: bytes, name: str, base: Path | None) -> etree._ElementTree:
     return tree
 
 
-def read(path: Path, *, root_dir: Path | None = None, display: str | None = None
-         ) -> etree._ElementTree:
+def read(path: Path, *, root_dir: Path | None = None, display: str | None = None,
+         raw: list | None = None) -> etree._ElementTree:
     """Read one file; ``display`` is the name used in diagnostics.  With ``root_dir``,
-    ``xi:include`` elements are resolved, inside ``root_dir`` only."""
+    ``xi:include`` elements are resolved, inside ``root_dir`` only.  ``raw``: a list the
+    file's own bytes (as parsed) are appended to."""
     path = Path(path)
     name = display or str(path)
     inc = _Includes(Path(root_dir).resolve()) if root_dir is not None else None
-    return _read(path, name, inc)
+    return _read(path, name, inc, raw)
 
 
-def _read(path: Path, name: str, inc: "_Includes | None") -> etree._ElementTree:
+def _read(path: Path, name: str, inc: "_Includes | None", raw: list | None = None
+          ) -> etree._ElementTree:
     data = _read_bytes(path, name, inc)
+    if raw is not None:
+        raw.append(data)
     tree = _parse(data, name, path)
     if inc is not None:
         inc.stack.append(path.resolve())

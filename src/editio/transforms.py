@@ -777,7 +777,7 @@ def resolve(corpus: Corpus) -> Edition:
     corpus.project = _typographic(corpus.project)
     quotes: dict = {}
     for doc in corpus.texts:                 # the edited reading's quotes, for every output
-        quotes.update(curl_tree(doc.root))
+        quotes.update(doc.quotes)
     return Edition(corpus, docs, back_links(corpus) if profile.backlinks else {}, table, quotes, asides)
 
 

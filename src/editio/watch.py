@@ -112,6 +112,9 @@ class Rebuilder:
         self._lock = threading.Lock()
         self._warm: dict = {}   # what a rebuild may take from the last: the collation table
         self._synced: list[str] = []   # the files of the site the last sync changed
+        self._hashes: dict = {}   # path -> hash of its bytes, of this rebuild (each read once)
+        self._parsed: dict = {}   # the files parsed by the last rebuild (a file whose bytes
+        #                           hash as then is not parsed again: Corpus.load)
 
     # ------------------------------------------------------------ inputs
     def inputs(self) -> list[Path]:
@@ -131,14 +134,22 @@ class Rebuilder:
         return files
 
     def digest(self) -> str:
+        """The hash of every input's bytes; each file's hash is kept for this rebuild
+        (:attr:`_hashes`: the check, the site and the reading of the files ask again)."""
         h = hashlib.sha256()
+        hashes = self._hashes = {}
         for p in self.inputs():
+            regular = False
             try:
-                data = p.read_bytes() if p.is_file() and not p.is_symlink() else b"<not a file>"
+                regular = p.is_file() and not p.is_symlink()
+                data = p.read_bytes() if regular else b"<not a file>"
             except OSError:
-                data = b"<unreadable>"
+                data, regular = b"<unreadable>", False
+            own = hashlib.sha256(data)
+            if regular:
+                hashes[os.path.abspath(p)] = own.hexdigest()
             h.update(str(p.relative_to(self.project.root)).encode() + b"\0")
-            h.update(hashlib.sha256(data).digest())
+            h.update(own.digest())
         return h.hexdigest()
 
     def relevant(self, path: str) -> bool:
@@ -179,7 +190,8 @@ class Rebuilder:
             with project_lock(project):
                 # the schema validation goes on in its own process while the pages are made;
                 # nothing is put in place before it has said the sources are valid
-                edition, report, finish = prepare(project, defer=True)
+                edition, report, finish = prepare(project, defer=True, reuse=self._parsed,
+                                                  hashes=self._hashes)
                 if edition is None:
                     return Outcome(False, report, seconds=time.perf_counter() - t0)
                 valid = _Validation(finish, report)
@@ -239,6 +251,7 @@ class Rebuilder:
         scratch = Path(tempfile.mkdtemp(prefix=".html.live-", dir=parent))
         # pages nothing of which changed are linked from the live site, not made again
         site = Site(edition, scratch, report, cache=site_cache(self.project))
+        site.keep_memory = True   # the parsed files and their text views serve the next rebuild
         index = site.index_search
         site.index_search = lambda: None     # later, and only if a page changed
         early = []

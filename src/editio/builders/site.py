@@ -313,7 +313,9 @@ class Site:
         self._rendered_ids: dict[str, set] = {}
         self._deps: set = set()           # documents the page being made reads
         self._fragments: dict = {}        # page -> {key: html} made by the page being made
+        self._similar: dict = {}          # pair of note texts -> similar(), of the page being made
         self.on_first = None              # called with the changed documents' pages, made first
+        self.keep_memory = False          # keep the edition's caches after the pages (a server)
 
     # ------------------------------------------------------------ setup
     def _doc_pages(self) -> dict[str, str]:
@@ -416,9 +418,10 @@ class Site:
             for d in diagnostics:
                 self.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
             self.assets.update(assets)
-        from editio.parallel import give_back_memory
-        self.edition.drop_caches()
-        give_back_memory()
+        if not self.keep_memory:   # a server keeps what the next rebuild may take again
+            from editio.parallel import give_back_memory
+            self.edition.drop_caches()
+            give_back_memory()
         self.index_search()
         self._tick()
         if self.progress:
@@ -459,11 +462,12 @@ class Site:
         made: dict = {}
 
         def run(batch):
-            for (name, _, rd), (records, diagnostics, assets, deps, frags) in zip(
+            for (name, _, rd), (records, diagnostics, assets, deps, frags, pairs) in zip(
                     batch, split_map([make for _, make, _ in batch], self._page_job,
                                  cost=self._page_cost)):
                 done[name] = (records, diagnostics, assets)
                 if cache is not None:
+                    cache.similar_used.update(pairs)
                     if rd is None:
                         deps = [ALL]
                     else:   # its own file, and the documents sharing an event with it
@@ -511,15 +515,16 @@ class Site:
                                                      str(value)]
         return value
 
-    def _page_job(self, make) -> tuple[list, list, dict, list, dict]:
+    def _page_job(self, make) -> tuple[list, list, dict, list, dict, dict]:
         """Write one page (a document's, or a fixed page; in whichever process
         :func:`editio.parallel.split_map` runs it); return what the page added to the site's
         search records, report and assets, taken back out here so that the parent merges
         them in the order of the pages, whichever process made them; and the documents it
-        read and the parts of other pages it made (for the build cache)."""
+        read, the parts of other pages it made and the note texts it compared (for the
+        build cache)."""
         n_rec, n_diag = len(self.search_records), len(self.report.items)
         before = dict(self.assets)
-        self._deps, self._fragments = set(), {}
+        self._deps, self._fragments, self._similar = set(), {}, {}
         make()
         records = self.search_records[n_rec:]
         del self.search_records[n_rec:]
@@ -528,7 +533,7 @@ class Site:
         for d in diagnostics:
             self.report._seen.discard(d)
         assets = {k: v for k, v in self.assets.items() if k not in before}
-        return records, diagnostics, assets, sorted(self._deps), self._fragments
+        return records, diagnostics, assets, sorted(self._deps), self._fragments, self._similar
 
     def _tick(self):
         if self.progress:
@@ -599,7 +604,12 @@ class Site:
         for d in self.corpus.documents:  # from the checked tree, cleaned: only TEI is published
             target = self.out / "tei" / d.name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(publish.tei_bytes(d, self.project))
+            if self.cache is not None and self.cache.reuse_tei(self.out, d.name):
+                continue     # its bytes and the settings as at the last build: its copy
+            data = publish.tei_bytes(d, self.project)
+            target.write_bytes(data)
+            if self.cache is not None:
+                self.cache.tei_made(d.name, data)
 
     def tei_href(self, rdoc: ResolvedDoc) -> str:
         return "tei/" + rdoc.doc.name
@@ -931,7 +941,8 @@ class Site:
                 for n in (ann.notes if ann else []):
                     text = self.note_text(rd, n)
                     # a note shared by passages (the same words, near enough) is printed once
-                    same = next((where for words, where in seen if similar(words, plain_markup(text))), None)
+                    same = next((where for words, where in seen if self.similar(words, plain_markup(text))),
+                                None)
                     if same is None:
                         seen.append((plain_markup(text), place))
                     notes.append({"text": text, "same_as": same})
@@ -945,6 +956,21 @@ class Site:
                            "disagree": sum(1 for r in rows if r["subtype"] == "disagrees")})
         events.sort(key=lambda e: (-(e["ndocs"] > 1), e["ev"].when or "9999", e["ev"].name))
         self.write("concordance.html", "concordance.html", events=events)
+
+    def similar(self, a: str, b: str) -> bool:
+        """:func:`similar`, worked out once per pair of texts: kept in the build cache (a
+        function of the two texts alone), so a build after an edit compares only the notes
+        that changed."""
+        if a == b:
+            return True
+        import hashlib
+        from editio.cache import code_hash    # (and of editio's own code)
+        key = hashlib.sha256(f"{code_hash()}\0{len(a)}:{a}\0{b}".encode()).hexdigest()[:32]
+        known = self.cache.similar.get(key) if self.cache is not None else None
+        if not isinstance(known, bool):
+            known = similar(a, b)
+        self._similar[key] = known    # back to the parent with the page (_page_job)
+        return known
 
     def differs(self, rd: ResolvedDoc, ann) -> str:
         """What a disagreeing passage's claims differ in, from editio.rules.claims."""

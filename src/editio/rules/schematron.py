@@ -179,7 +179,7 @@ def check_schematron(corpus, report: Report, rules: Rules | None = None, cache=N
                              f'Schematron "{href}" named by <?xml-model?> is refused: {err.reason}')
             continue
         from editio.cache import schematron_key
-        key = schematron_key(path, doc) if cache is not None else None
+        key = schematron_key(path, doc, corpus.hashes) if cache is not None else None
         hit = cache.get(key) if key is not None else None
         if not (isinstance(hit, list) and all(isinstance(f, list) and len(f) == 5 for f in hit)):
             validator = rules.get(path, report, doc.rel, line, corpus.project.rel(path))
