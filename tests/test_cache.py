@@ -288,3 +288,90 @@ def test_watch_keeps_the_last_good_page_when_the_schema_finds_errors(tmp_path):
     assert not bad.ok and any(d.code == "schema.invalid" for d in bad.report.items), out.getvalue()
     assert page.read_bytes() == good and not state.snapshot()["ok"]
     assert not list((project / "build").glob(".html.live-*"))   # no scratch folder left
+
+
+class _Watched:
+    """serve --watch's Rebuilder on a copy of the first edition; :meth:`same_as_clean` runs
+    one rebuild and compares the live site with a clean build of the sources then (or,
+    when the sources have errors, with the last good site, which must stay as it was)."""
+
+    def __init__(self, tmp_path: Path):
+        import io
+
+        from editio.config import load
+        from editio.watch import LiveState, Rebuilder, run_once
+        self.tmp, self.n = tmp_path, 0
+        self.project = edition_copy(tmp_path / "edition")
+        self.tei = self.project / "tei"
+        self.out = io.StringIO()
+        self.rb, self.state = Rebuilder(load(self.project), out=self.out, search=False), LiveState()
+        assert run_once(self.rb, self.state, self.out, force=True).ok, self.out.getvalue()
+        self.live = self.project / "build" / "html"
+
+    def same_as_clean(self, what: str) -> None:
+        from editio.build import build as build_now
+        from editio.config import load
+        from editio.watch import run_once
+        self.n += 1
+        before = {p: p.read_bytes() for p in self.live.rglob("*") if p.is_file()}
+        outcome = run_once(self.rb, self.state, self.out)
+        dest = self.tmp / f"clean{self.n}"
+        shutil.copytree(self.project, dest, ignore=shutil.ignore_patterns(
+            "build", ".editio-cache", ".editio-build.lock"))
+        clean = build_now(load(dest), formats=("html",), cache=False)
+        if clean.report.errors:
+            assert not outcome.ok and not self.state.snapshot()["ok"], what
+            assert {p: p.read_bytes() for p in self.live.rglob("*") if p.is_file()} == before, what
+            return
+        assert outcome.ok and outcome.changed, (what, self.out.getvalue())
+        assert self.state.snapshot()["ok"], what
+        assert differences(self.live, dest / "build" / "html") == [], what
+
+
+def test_watch_keeps_parsed_files_edits(tmp_path):
+    """serve --watch keeps the parsed files of unchanged bytes (and what was worked out from
+    them alone) between rebuilds; after each edit its live site is a clean build byte for
+    byte: a note edited; a new cross-reference; notes renumbered; an id others point to
+    renamed (errors: the last good site stays), then the pointers to it too."""
+    import re
+    w = _Watched(tmp_path)
+    d002 = w.tei / "d002.xml"
+    edit_note(d002)
+    w.same_as_clean("a note edited")
+    edit_note(w.tei / "d004.xml", 'See <ref target="d000.xml#d000-x01">Doc. 1</ref>. ')
+    w.same_as_clean("a new cross-reference")
+    s = d002.read_text(encoding="utf-8")
+    i = s.index(">", s.index("<p", s.index("<body"))) + 1
+    word = re.match(r"\s*[A-Za-z]+", s[i:]).group(0)
+    s = s[:i] + f'<seg xml:id="d002-new" type="problem">{word}</seg>' + s[i + len(word):]
+    j = s.index(">", s.index('<div type="editorial-notes"')) + 1
+    d002.write_text(s[:j] + '<note type="comment" target="#d002-new" resp="authority.xml#'
+                    'editio-editors">Unclear.</note>' + s[j:], encoding="utf-8")
+    w.same_as_clean("notes renumbered")
+    d002.write_text(d002.read_text(encoding="utf-8").replace('"d002-x04"', '"d002-x04b"'),
+                    encoding="utf-8")
+    w.same_as_clean("an id others point to renamed")
+    for name in ("d000.xml", "d003.xml"):
+        p = w.tei / name
+        p.write_text(p.read_text(encoding="utf-8").replace('d002.xml#d002-x04"',
+                                                           'd002.xml#d002-x04b"'),
+                     encoding="utf-8")
+    w.same_as_clean("the pointers to it renamed too")
+
+
+def test_watch_keeps_parsed_files_added_deleted_broken(tmp_path):
+    """As above: a file added before the others (every kept file's place in the edition
+    changes), then deleted; broken XML (the last good site stays), then fixed with an
+    edit."""
+    w = _Watched(tmp_path)
+    (w.tei / "a000.xml").write_text(LONE, encoding="utf-8")
+    w.same_as_clean("a file added before the others")
+    (w.tei / "a000.xml").unlink()
+    w.same_as_clean("the file deleted")
+    d001 = w.tei / "d001.xml"
+    good = d001.read_bytes()
+    d001.write_bytes(good.replace(b"</body>", b"</bdy>", 1))
+    w.same_as_clean("broken XML")
+    d001.write_bytes(good)
+    edit_note(d001, "Fixed. ")
+    w.same_as_clean("the XML fixed, a note edited")
