@@ -197,6 +197,55 @@ def test_profile_flag_and_unknown_keys(tmp_path):
     assert r.returncode == 1 and "[config.profile]" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_volume_with_its_own_errors_builds_with_located_warnings(tmp_path):
+    """A FRUS volume as published holds dangling pointers and an XHTML video player: a plain
+    build with the profile makes the site, with each problem a located warning (the
+    profile's [check] severity); --strict and an edition putting the code back fail."""
+    from conftest import ROOTS
+    proj = tmp_path / "v"
+    shutil.copytree(ROOTS / "frus-mini", proj)
+    xml = proj / "tei" / "frus-mini.xml"
+    src = xml.read_text(encoding="utf-8")
+    src = src.replace('<p>A second paragraph.', '<p>A second paragraph (see <ref target="#d3fn9">note 9</ref>).', 1)
+    src = src.replace('<head>3. Editorial Note</head>', '<head>3. Editorial Note</head>\n'
+                      '<figure><head>Reel 1</head><div xmlns="http://www.w3.org/1999/xhtml" '
+                      'style="display:none"> 600x338 </div></figure>', 1)
+    xml.write_text(src, encoding="utf-8")
+    line = next(i for i, ln in enumerate(src.splitlines(), 1) if "#d3fn9" in ln)
+    r = run_editio("build", "--project", proj, "--format", "html")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert re.search(rf"^tei/frus-mini\.xml:{line}:\d+: warning: @target \"#d3fn9\" resolves to "
+                     r"nothing \[ref\.missing\]$", r.stderr, re.M), r.stderr
+    assert re.search(r"^tei/frus-mini\.xml:\d+:\d+: warning: <div> in namespace "
+                     r"http://www\.w3\.org/1999/xhtml is not TEI.*\[tei\.foreign\]$", r.stderr, re.M)
+    assert "element.unknown" not in r.stderr
+    d3 = (proj / "build" / "html" / "d3.html").read_text(encoding="utf-8")
+    assert "600x338" not in d3 and "Reel 1" in d3, "the foreign player is neither shown nor kept"
+    r = run_editio("check", "--project", proj)
+    assert r.returncode == 0 and "0 errors, 3 warnings" in r.stderr, r.stdout + r.stderr  # + page images
+    r = run_editio("check", "--project", proj, "--strict")
+    assert r.returncode == 1 and re.search(rf"^tei/frus-mini\.xml:{line}:\d+: error: .*\[ref\.missing\]$",
+                                           r.stdout, re.M), r.stdout
+    r = run_editio("build", "--project", proj, "--format", "html", "--strict")
+    assert r.returncode == 1 and "left as it was" in r.stderr
+    # an edition that wants its pointers checked as errors says so
+    (proj / "editio.toml").write_text('profile = "frus"\n[check.severity]\n"ref.missing" = "error"\n',
+                                      encoding="utf-8")
+    r = run_editio("build", "--project", proj, "--format", "html")
+    assert r.returncode == 1 and "error: @target \"#d3fn9\"" in r.stderr
+    # a value that is no severity, or a code that may not be made lighter: located errors
+    (proj / "editio.toml").write_text('profile = "frus"\n[check.severity]\n"ref.missing" = "quiet"\n',
+                                      encoding="utf-8")
+    r = run_editio("check", "--project", proj)
+    assert r.returncode == 1 and r.stderr.startswith("editio.toml:2:1: error: [check] severity of "
+                                                     "'ref.missing' must be one of error, warning, info")
+    (proj / "editio.toml").write_text('profile = "frus"\n[check.severity]\n"read.entity" = "warning"\n',
+                                      encoding="utf-8")
+    r = run_editio("check", "--project", proj)
+    assert r.returncode == 1 and "cannot be changed" in r.stderr and "[config.type]" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_project_profile_extends_and_overlays(tmp_path):
     """A project's own profile extends a shipped one; editio.toml overlays it."""
     from conftest import ROOTS
@@ -225,9 +274,13 @@ def test_frus_volume_site(tmp_path, volume):
     from lxml import etree
     (tmp_path / "tei").mkdir()
     shutil.copy(FRUS / volume, tmp_path / "tei" / volume)
+    # a plain build: the volume's own errors are the profile's warnings ([check] severity)
     r = run_editio("build", "--project", tmp_path, "--profile", "frus", "--format", "html",
-                   "--schema", TEI_ALL, "--keep-going", timeout=1800)
+                   timeout=1800)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert " error: " not in r.stderr
+    assert all(re.match(r"tei/\S+\.xml:\d+:\d+: warning: .*\[[a-z.-]+\]$", ln)
+               for ln in r.stderr.splitlines() if ": warning: " in ln)
     tree = etree.parse(str(FRUS / volume))
     ns = {"t": "http://www.tei-c.org/ns/1.0"}
     ids = tree.xpath("//t:div[@type='document']/@xml:id", namespaces=ns)

@@ -371,7 +371,8 @@ def prepare(project: Project, strict: bool = False, schema: Path | None = None,
                               cache=Store(cache_root(project), enabled=cache))
     if not defer:
         finish_check()
-    report = _settle(raw.items, strict, keep_going)
+    severities = project.profile.severity
+    report = _settle(raw.items, strict, keep_going, severities)
     seen = len(raw.items)
 
     def finish() -> Report:
@@ -396,9 +397,10 @@ def prepare(project: Project, strict: bool = False, schema: Path | None = None,
     return done(resolve(corpus))
 
 
-def _settle(items, strict: bool, keep_going: bool) -> Report:
+def _settle(items, strict: bool, keep_going: bool, severities=None) -> Report:
     """A report of ``items`` with --strict (warnings are errors) and --keep-going (errors
-    are warnings) applied."""
+    are warnings) applied; what the builders add later takes the profile's ``severities``
+    too (``[check] severity``)."""
     report = Report()
     for d in items:
         report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
@@ -406,6 +408,7 @@ def _settle(items, strict: bool, keep_going: bool) -> Report:
         report = report.strict()
     if report.errors and keep_going:
         report = report.demoted()
+    report.severities = dict(severities or {})
     return report
 
 

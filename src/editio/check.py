@@ -162,7 +162,9 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     context did not change is not checked again; the rules that span files run always."""
     from editio.cache import CheckCache
     ccache = CheckCache(corpus, cache) if cache is not None else None
-    report = report or Report()
+    report = report if report is not None else Report()
+    # the profile's severities ([check] severity: FRUS's dangling pointers are warnings)
+    report.severities = {**report.severities, **corpus.project.profile.severity}
     for d in getattr(corpus.project, "diagnostics", ()):  # editio.toml: unknown keys
         report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
     report.extend(corpus.report)

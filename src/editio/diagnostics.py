@@ -51,9 +51,11 @@ class Report:
 
     items: list[Diagnostic] = field(default_factory=list)
     _seen: set = field(default_factory=set, repr=False)
+    severities: dict = field(default_factory=dict, repr=False)   # code -> severity (the profile's)
 
     def add(self, file, line, col, severity, code, message) -> None:
         line = int(line or 0)
+        severity = self.severities.get(code, severity)
         d = Diagnostic(str(file), line, int(col or 0) or (1 if line else 0), severity, code, message)
         if d not in self._seen:
             self._seen.add(d)
@@ -67,7 +69,9 @@ class Report:
 
     def extend(self, other: "Report") -> None:
         for d in other.items:
-            if d not in self._seen:
+            if self.severities:
+                self.add(d.file, d.line, d.col, d.severity, d.code, d.message)
+            elif d not in self._seen:
                 self._seen.add(d)
                 self.items.append(d)
 

@@ -26,6 +26,7 @@ Keys (``docs/profiles.md`` gives each with an example)::
     [labels]                    # kinds, types, document ("Doc. {n}"), …
     [[signs]]                   # the key to the signs (sample HTML, meaning, kinds, view)
     [check]  correction_types = [...]
+             severity = { "ref.missing" = "warning" }   # a rule's severity for this edition
     [redactions]                # carried through untouched (editio.redactions reads it)
     [policy]                    # the editorial policy on errors (editio.rules.policy reads it)
 
@@ -59,7 +60,7 @@ TABLE_KEYS = {
     "pointers.external": {"pattern", "url", "label"},
     "labels": None,
     "signs": {"sample", "meaning", "kinds", "view"},
-    "check": {"correction_types"},
+    "check": {"correction_types", "severity"},
     "redactions": None,
     "namespaces": None,
     "page_images": {"report"},
@@ -117,6 +118,7 @@ class Profile:
     labels: dict = field(default_factory=dict, hash=False, compare=False)
     signs: tuple[dict, ...] = ()
     correction_types: tuple[str, ...] = ()
+    severity: dict = field(default_factory=dict, hash=False, compare=False)  # code -> severity
     redactions: dict = field(default_factory=dict, hash=False, compare=False)
     policy: dict = field(default_factory=dict, hash=False, compare=False)
     page_images: str = "summary"                    # summary | each
@@ -396,11 +398,36 @@ def _build(d: dict, chain, root: Path, dirs, diags, origins=None) -> Profile:
         labels=typed(d.get("labels", {}), dict, "labels"),
         signs=tuple(s for s in typed(d.get("signs", []), list, "signs") if isinstance(s, dict)),
         correction_types=tuple(typed(check.get("correction_types", []), list, "check.correction_types")),
+        severity=_severities(typed(check.get("severity", {}), dict, "check.severity"), origins, where, chain),
         redactions=typed(d.get("redactions", {}), dict, "redactions"),
         policy=typed(d.get("policy", {}), dict, "policy"),
         page_images=str(typed(d.get("page_images", {}), dict, "page_images").get("report", "summary")),
         schema=_schema_path(d, origins, root),
         template_dirs=tuple(dirs), diagnostics=tuple(diags))
+
+
+# what a profile may not make lighter: a file that cannot be read safely, settings that do not
+# hold, a build that cannot be made
+FIXED_SEVERITY = ("read.", "config.", "build.")
+
+
+def _severities(table: dict, origins: dict, where: str, chain) -> dict:
+    """``[check] severity``: diagnostic code -> "error" | "warning" | "info" for this edition
+    (as Sphinx's ``nitpicky`` off: TEI from elsewhere with its own dangling pointers builds,
+    they are reported as located warnings, and ``--strict`` still fails on them)."""
+    from editio.diagnostics import SEVERITIES
+    disp, path = origins.get("check", (where, chain[0][0]))
+    out = {}
+    for code, sev in table.items():
+        if sev not in SEVERITIES:
+            raise EditioError(f"[check] severity of '{code}' must be one of {', '.join(SEVERITIES)}, "
+                              f"not {sev!r}", file=disp, line=_line_of(path, "severity"), code="config.type")
+        if code.startswith(FIXED_SEVERITY):
+            raise EditioError(f"[check] severity: '{code}' cannot be changed (a file that cannot be read "
+                              "safely, or settings and builds that do not hold, always stop)",
+                              file=disp, line=_line_of(path, "severity"), code="config.type")
+        out[str(code)] = sev
+    return out
 
 
 def _schema_path(d: dict, origins: dict, root: Path) -> Path | None:

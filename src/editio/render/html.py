@@ -27,7 +27,10 @@ from editio.behaviours import is_tei, local
 from editio.dates import dates_in_words, iso_in_words
 from editio.diagnostics import Report
 from editio.text import choice_reading, is_unrestored
+from editio.publish import allowed_namespaces, namespace
 from editio.transforms import Edition, ResolvedDoc
+
+_TEI = "{http://www.tei-c.org/ns/1.0}"
 
 _CLASS_OK = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -178,6 +181,7 @@ class HtmlRenderer:
         self._placed: set = set()
         self._line_boxes: list = []    # boxes for omitted targets, placed in their line
         self._in_note = 0
+        self._allowed = allowed_namespaces(self.corpus.project)   # the rest is never shown
         self._ed_only = 0            # inside a reading only the edited view shows
 
     # ---------------------------------------------------------------- driver
@@ -240,6 +244,8 @@ class HtmlRenderer:
     def node(self, el, out) -> None:
         if not isinstance(el.tag, str):
             return
+        if not el.tag.startswith(_TEI) and namespace(el) not in self._allowed:
+            return   # a namespace the edition does not publish (XHTML): check says so (tei.foreign)
         beh = self.behaviour(el)
         if beh.fallback:
             self.report.warning(self.doc.rel, el.sourceline or 0, "element.unknown",
