@@ -316,6 +316,8 @@ class Site:
         self._similar: dict = {}          # pair of note texts -> similar(), of the page being made
         self.on_first = None              # called with the changed documents' pages, made first
         self.keep_memory = False          # keep the edition's caches after the pages (a server)
+        self._early = None                # the search indexer, started on the unit pages
+        self._runner = None               # the asyncio runner it lives in
 
     # ------------------------------------------------------------ setup
     def _doc_pages(self) -> dict[str, str]:
@@ -479,7 +481,7 @@ class Site:
                 self._tick()
 
         if cache is None:
-            run(jobs)
+            self._in_two(run, jobs)
             return done
         cache.start(self)
         reuse, first, rest = cache.plan(self, jobs)
@@ -494,8 +496,25 @@ class Site:
                           {Path(k): v for k, v in rec["assets"].items()})
             self.assets.update(done[name][2])
             self._tick()
-        run(rest + more)
+        self._in_two(run, rest + more)
         return done
+
+    def _in_two(self, run, batch) -> None:
+        """``run(batch)``, the unit pages first: the search indexer is started on them (in
+        its own process, :meth:`_index_early`) and reads them while the other pages
+        (contents, annotations, glossaries …, which it does not index) are made."""
+        units = [j for j in batch if j[2] is not None]
+        others = [j for j in batch if j[2] is None]
+        if not units or not others or "index_search" in self.__dict__:
+            run(batch)   # (serve --watch replaces index_search: it indexes later, if at all)
+            return
+        run(units)
+        self._index_early()
+        try:
+            run(others)
+        except BaseException:
+            self._stop_early()
+            raise
 
     def depend(self, doc) -> None:
         """The page being made reads ``doc`` (a link to it, a quotation from it)."""
@@ -1118,10 +1137,13 @@ class Site:
         """The search index, then the site's cache record (saved once, with the index's)."""
         key = self._search_key() if self.cache is not None else None
         if key is not None and self.cache.search_reusable(key, self.out):
+            self._stop_early()
             self.cache.save()
             return   # the same pages and records as the last build: its index
         try:
-            asyncio.run(self._pagefind())
+            runner, self._runner = self._runner or asyncio.Runner(), None
+            with runner:
+                runner.run(self._pagefind())
             if key is not None:
                 self.cache.searched(key, self.out)
         except Exception as err:  # the site stays usable without search
@@ -1151,25 +1173,23 @@ class Site:
         Pagefind's ``add_custom_record`` costs a round trip of 0.1 s each."""
         import tempfile
 
-        from pagefind.index import IndexConfig, PagefindIndex
-        lang = (self.project.language or "en").split("-")[0]
-        if not re.fullmatch(r"[A-Za-z]{2,8}", lang):  # Pagefind names files after it
-            lang = "en"
-        # the edited reading only: no source readings, note calls, back-links or numbers
-        cfg = IndexConfig(output_path=str(self.out / "pagefind"), force_language=lang,
-                          exclude_selectors=list(SEARCH_EXCLUDE))
+        early, self._early = self._early, None
         with tempfile.TemporaryDirectory(prefix="editio-search-", dir=_memory_tmp()) as tmp:
             for i, text in enumerate(self.search_pages()):
                 Path(tmp, f"r{i}.html").write_text(text, encoding="utf-8")
             from editio.parallel import give_back_memory
             give_back_memory()   # the indexer, ~130 MB for a FRUS volume, runs beside this process
-            index = PagefindIndex(config=cfg)
-            side = None
+            index, added, side = (early[0], early[2], None) if early else (self._new_index(), set(), None)
             try:
-                await index.__aenter__()
+                if early:
+                    await early[1]   # the unit pages read
+                else:
+                    await index.__aenter__()
                 if self.cache is not None:   # the cache record's own work, while Pagefind works
                     side = asyncio.ensure_future(asyncio.to_thread(self.cache.ahead))
-                await index.add_directory(str(self.out), glob=self._indexed_glob())
+                glob = self._indexed_glob(added)
+                if glob:
+                    await index.add_directory(str(self.out), glob=glob)
                 if self.search_records:
                     await index.add_directory(tmp, glob="*.html")
                 await index.write_files()
@@ -1179,15 +1199,7 @@ class Site:
             except BaseException:
                 # Ctrl-C cancels this task; pagefind's close() then leaves its helper
                 # process running (writing into the staging directory): stop it here
-                service = getattr(index, "_service", None)
-                backend = getattr(service, "_backend", None)
-                if backend is not None and backend.returncode is None:
-                    backend.kill()
-                    await backend.wait()
-                poll = getattr(service, "_poll_task", None)
-                if poll is not None:
-                    poll.cancel()
-                    await asyncio.gather(poll, return_exceptions=True)
+                await _pagefind_kill(index)
                 raise
 
     def search_pages(self) -> list[str]:
@@ -1218,15 +1230,68 @@ class Site:
                 f'<span data-pagefind-meta="url:{esc(url.lstrip("/"))}"></span>{flt}'
                 f'{body}</main></body></html>')
 
-    def _indexed_glob(self) -> str:
-        """The pages Pagefind reads: those with a part to index (``data-pagefind-body``);
-        Pagefind would otherwise parse every page (the annotations page of a FRUS volume
-        alone is 1 MB) to find it has nothing to index."""
-        names = sorted(p.name for p in self.out.glob("*.html")
-                       if b"data-pagefind-body" in p.read_bytes())
-        if not names or any(re.search(r"[^A-Za-z0-9_.-]", n) for n in names):
-            return "*.html"   # a name Pagefind's glob would read as a pattern: read them all
-        return "{" + ",".join(names) + "}"
+    def _new_index(self):
+        from pagefind.index import IndexConfig, PagefindIndex
+        lang = (self.project.language or "en").split("-")[0]
+        if not re.fullmatch(r"[A-Za-z]{2,8}", lang):  # Pagefind names files after it
+            lang = "en"
+        # the edited reading only: no source readings, note calls, back-links or numbers
+        return PagefindIndex(config=IndexConfig(output_path=str(self.out / "pagefind"),
+                                                force_language=lang,
+                                                exclude_selectors=list(SEARCH_EXCLUDE)))
+
+    def _indexed(self, names=None) -> list[str] | None:
+        """The pages (of ``names``, default all) with a part to index (``data-pagefind-
+        body``); None if one has a name Pagefind's glob would read as a pattern."""
+        paths = self.out.glob("*.html") if names is None else (self.out / n for n in names)
+        out = sorted(p.name for p in paths if b"data-pagefind-body" in p.read_bytes())
+        return None if any(re.search(r"[^A-Za-z0-9_.-]", n) for n in out) else out
+
+    def _indexed_glob(self, added=frozenset()) -> str | None:
+        """The pages Pagefind reads (but those it has read, ``added``): those with a part to
+        index; Pagefind would otherwise parse every page (the annotations page of a FRUS
+        volume alone is 1 MB) to find it has nothing to index.  None: none is left."""
+        names = self._indexed()
+        if names is None or (not names and not added):
+            return "*.html"   # none marked (Pagefind indexes every page), or an odd name
+        names = [n for n in names if n not in added]
+        return "{" + ",".join(names) + "}" if names else None
+
+    def _index_early(self) -> None:
+        """Start the search indexer (its own process) on the unit pages now in place; it
+        reads them while this process makes the other pages; :meth:`_pagefind` adds the
+        rest (records, and any other page an edition's templates mark for indexing) and
+        has it write the index."""
+        names = self._indexed([self.doc_pages[rd.id] for rd in self.edition.docs
+                               if (self.out / self.doc_pages[rd.id]).exists()])
+        if not names:
+            return
+        glob = "{" + ",".join(names) + "}"
+
+        async def start():
+            index = self._new_index()
+            await index.__aenter__()
+            reading = asyncio.ensure_future(index.add_directory(str(self.out), glob=glob))
+            await asyncio.sleep(0)   # the request is sent: Pagefind works while we do not wait
+            return index, reading, set(names)
+
+        self._runner = asyncio.Runner()
+        try:
+            self._early = self._runner.run(start())
+        except BaseException:
+            self._stop_early()
+            raise
+
+    def _stop_early(self) -> None:
+        """Stop an indexer started early that will not be used (the build failed or was
+        interrupted, or the last build's index is taken as it is)."""
+        early, runner = self._early, self._runner
+        self._early = self._runner = None
+        if runner is None:
+            return
+        with runner:
+            if early is not None:
+                runner.run(_pagefind_kill(early[0]))
 
     def record_html(self, rec: dict) -> str:
         return self._record_page(rec["meta"]["title"], rec["url"], rec["filters"],
@@ -1237,6 +1302,19 @@ class Site:
         body = "".join(f'<h2 id="{esc(r["url"].rpartition("#")[2])}">{esc(r["heading"])}</h2>'
                        f'<p>{esc(r["content"])}</p>' for r in recs)
         return self._record_page(recs[0]["group"], recs[0]["group_url"], recs[0]["filters"], body)
+
+
+async def _pagefind_kill(index) -> None:
+    """Stop Pagefind's helper process and the library's task that reads its answers."""
+    service = getattr(index, "_service", None)
+    backend = getattr(service, "_backend", None)
+    if backend is not None and backend.returncode is None:
+        backend.kill()
+        await backend.wait()
+    poll = getattr(service, "_poll_task", None)
+    if poll is not None:
+        poll.cancel()
+        await asyncio.gather(poll, return_exceptions=True)
 
 
 async def _pagefind_done(index) -> None:
