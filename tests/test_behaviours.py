@@ -125,3 +125,19 @@ def test_behaviour_lookup_uses_predicates():
     assert behaviour(q).name == "quotation"
     q2 = etree.fromstring(f"<quote xmlns='{NS}'>x</quote>")
     assert behaviour(q2).name == "inline-quote"
+
+
+def test_layout_space_of_a_pretty_printed_source_is_not_shown(tmp_path):
+    """A line break and indentation before a footnote call, or before the closing tag of
+    an element that punctuation follows, is the source's layout, not a space (FRUS:
+    "cabled Sisson ³ to take", "Papers of Woodrow Wilson , vol. 43"); a space typed on the
+    line is kept."""
+    html, report, _ = render(tmp_path, (
+        "<p>cabled <persName>Sisson</persName>\n            <note n='3'>Not found.</note> to take;"
+        " see <hi rend='italic'>Papers of Woodrow\n   Wilson\n            </hi>, vol. 43;"
+        " a <hi rend='italic'>typed </hi>, and a word <note n='4'>Kept.</note> apart.</p>"))
+    assert '<span class="tei-persName">Sisson</span><a class="note-call"' in html
+    assert 'Woodrow\n   Wilson</em>, vol. 43' in html
+    assert '<em class="tei-hi rend-italic">typed </em>, and' in html
+    assert 'a word <a class="note-call"' in html
+    assert report.items == []

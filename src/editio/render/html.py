@@ -208,6 +208,8 @@ class HtmlRenderer:
         self.put_text(out, el, "text", el.text if not self._ws_only_container(el, el.text) else None)
         for c in el:
             self.node(c, out)
+            if c.tail and c.tail[0] in _CLOSING and len(out):
+                _trim_layout_space(out[-1], deep=True)   # "Wilson\n  </hi>, vol." -> "Wilson, vol."
             self.put_text(out, c, "tail", c.tail if not self._ws_only_container(el, c.tail) else None)
 
     def put_text(self, out, el, slot: str, s: str | None) -> None:
@@ -898,7 +900,39 @@ class HtmlRenderer:
     def b_note(self, el, out):
         ann = self.rdoc.by_element.get(el)
         if ann is not None:
+            _trim_layout_space(out)      # "Sisson\n   <note>" -> "Sisson¹", as printed
             self.call(ann, out)
+
+
+# punctuation that closes up to the word before it
+_CLOSING = frozenset(",.;:!?)]’”…")
+
+
+def _trim_layout_space(node, deep: bool = False) -> None:
+    """Drop the white space a pretty-printed source puts at the end of ``node``'s text (the
+    line break and indentation before a footnote call, or before the closing tag of an
+    element that punctuation follows): only space holding a line break, which no writer
+    typed; with ``deep``, the end of ``node``'s own rendering, else of its content so far."""
+    if deep:
+        holder, slot = node, "tail"
+        if not node.tail:
+            holder, slot = node, "text"
+            while len(holder):
+                last = holder[-1]
+                if last.tail:
+                    holder, slot = last, "tail"
+                    break
+                holder, slot = last, "text"
+    elif len(node):
+        holder, slot = node[-1], "tail"
+    else:
+        holder, slot = node, "text"
+    if deep and holder is node and slot == "tail":
+        return                       # its tail is the punctuation's own text slot: nothing to do
+    t = getattr(holder, slot) or ""
+    kept = t.rstrip()
+    if kept != t and "\n" in t[len(kept):]:
+        setattr(holder, slot, kept)
 
 
 _BLOCK_TAGS = {"div", "section", "aside", "blockquote", "figure", "article", "header", "footer"}

@@ -168,11 +168,14 @@ class PrintRenderer(HtmlRenderer):
             fn.remove(c)
             end.append(c)
         _trim_tail(end)
-        if len(fn):
-            fn[-1].tail = (fn[-1].tail or "").rstrip() or ". "
-            if not fn[-1].tail.endswith(" "):
-                fn[-1].tail += " "
-        self.page_ref(fn, "#" + end.get("id"), "Note at the end of the document")
+        shown = [c for c in fn if c.get("class") != "note-id"]   # the id anchor shows nothing
+        if shown:
+            shown[-1].tail = (shown[-1].tail or "").rstrip() or ". "
+            if not shown[-1].tail.endswith(" "):
+                shown[-1].tail += " "
+            self.page_ref(fn, "#" + end.get("id"), "Note at the end of the document")
+        else:   # a plain note (FRUS's source notes): all of it is at the end
+            self.page_ref(fn, "#" + end.get("id"), "See the note at the end of the document")
         add_text(fn, ".")
         self.endnotes.append(end)
 
