@@ -308,7 +308,8 @@ class _Watched:
         assert run_once(self.rb, self.state, self.out, force=True).ok, self.out.getvalue()
         self.live = self.project / "build" / "html"
 
-    def same_as_clean(self, what: str) -> None:
+    def same_as_clean(self, what: str, errors: bool | None = None) -> None:
+        """``errors``: whether the sources are expected to have errors now (None: either)."""
         from editio.build import build as build_now
         from editio.config import load
         from editio.watch import run_once
@@ -319,6 +320,8 @@ class _Watched:
         shutil.copytree(self.project, dest, ignore=shutil.ignore_patterns(
             "build", ".editio-cache", ".editio-build.lock"))
         clean = build_now(load(dest), formats=("html",), cache=False)
+        assert errors is None or bool(clean.report.errors) == errors, \
+            (what, [d.format() for d in clean.report.items if d.severity == "error"])
         if clean.report.errors:
             assert not outcome.ok and not self.state.snapshot()["ok"], what
             assert {p: p.read_bytes() for p in self.live.rglob("*") if p.is_file()} == before, what
@@ -359,19 +362,31 @@ def test_watch_keeps_parsed_files_edits(tmp_path):
     w.same_as_clean("the pointers to it renamed too")
 
 
-def test_watch_keeps_parsed_files_added_deleted_broken(tmp_path):
-    """As above: a file added before the others (every kept file's place in the edition
-    changes), then deleted; broken XML (the last good site stays), then fixed with an
-    edit."""
+def test_watch_index_pages_kept_only_when_their_view_is(tmp_path):
+    """The index pages are taken from the last build when what they show of the changed
+    document is as it was (editio.cache.index_views); after each of these edits the live
+    site is still a clean build byte for byte: an edited reading outside any passage or name
+    (only the document's page and the annotations change), one inside an event passage, the
+    note on an event passage (the concordance), a name in a note (the persons' index), the source's date (home page,
+    timeline)."""
     w = _Watched(tmp_path)
-    (w.tei / "a000.xml").write_text(LONE, encoding="utf-8")
-    w.same_as_clean("a file added before the others")
-    (w.tei / "a000.xml").unlink()
-    w.same_as_clean("the file deleted")
-    d001 = w.tei / "d001.xml"
-    good = d001.read_bytes()
-    d001.write_bytes(good.replace(b"</body>", b"</bdy>", 1))
-    w.same_as_clean("broken XML")
-    d001.write_bytes(good)
-    edit_note(d001, "Fixed. ")
-    w.same_as_clean("the XML fixed, a note edited")
+
+    def replace(name: str, old: str, new: str) -> None:
+        p = w.tei / name
+        s = p.read_text(encoding="utf-8")
+        assert old in s
+        p.write_text(s.replace(old, new, 1), encoding="utf-8")
+
+    replace("d003.xml", 'resp="authority.xml#editio-editors">: </corr></choice><q>',
+            'resp="authority.xml#editio-editors">; </corr></choice><q>')
+    w.same_as_clean("an edited reading outside any passage or name", errors=False)
+    replace("d003.xml", "sent two telegrams to China</corr>", "sent two telegrams to Beijing</corr>")
+    w.same_as_clean("an edited reading inside an event passage", errors=False)
+    replace("d003.xml", "The title dates Kim Il Sung's two communications",
+            "The title dates the two communications of Kim Il Sung")
+    w.same_as_clean("the note on an event passage", errors=False)
+    edit_note(w.tei / "d004.xml", '<persName ref="authority.xml#wang-ping">Wang Ping</persName>. ')
+    w.same_as_clean("a name in a note", errors=False)
+    replace("d004.xml", '<date when="2024-01-28">Updated on 2024-01-28</date>',
+            '<date when="2024-01-29">Updated on 2024-01-29</date>')
+    w.same_as_clean("the source's date", errors=False)

@@ -426,6 +426,9 @@ class SiteCache:
         self.similar_used: dict = {}           # … the pairs this build compared
         self.tei: dict[str, str] = {}          # document -> hash of its published copy
         self.seen_changed: set[str] = set()    # changed documents whose interface changed
+        self.views: dict[str, dict] = {}       # document -> {index page: its view of it}
+        self.index_kept: set[str] = set()      # index pages whose views of the changes are as
+        #                                        they were (:func:`index_views`)
 
     # ---- what changed
     _site = None
@@ -501,8 +504,18 @@ class SiteCache:
         if not self.full:   # the others' are as the record has them (their bytes are)
             self.interfaces = {**{n: v for n, v in old_faces.items() if n in self.docs},
                                **doc_interfaces(site, self.changed)}
+            old_views = self.old.get("views") if isinstance(self.old.get("views"), dict) else {}
+            self.views = {**{n: v for n, v in old_views.items() if n in self.docs},
+                          **index_views(site, self.changed)}
+            self.index_kept = {
+                page for page in INDEX_VIEWS
+                if all(isinstance(old_views.get(n), dict) and old_views[n].get(page) is not None
+                       and old_views[n].get(page) == self.views[n].get(page)
+                       for n in self.changed)}
         self.seen_changed = {n for n in self.changed
                              if n not in old_faces or old_faces[n] != self.interfaces.get(n)}
+        if self.seen_changed:   # another page sees a changed document otherwise: all made
+            self.index_kept = set()
 
     def related(self, site, name: str) -> set[str]:
         """The documents whose pages a change of ``name`` may change, in the new edition:
@@ -533,6 +546,8 @@ class SiteCache:
             elif rec is None or not self._intact(name, rec):
                 rest.append(job)
             elif not self.changed:
+                reuse.append(job)
+            elif rd is None and name in self.index_kept:   # its view of each change as it was
                 reuse.append(job)
             elif rd is None or ALL in rec.get("deps", ()) \
                     or set(rec.get("deps", ())) & self.seen_changed or rd.doc.name in touched:
@@ -621,12 +636,14 @@ class SiteCache:
         documents' interfaces), e.g. while the indexer runs in its own process."""
         if not self.interfaces and self._site is not None:
             self.interfaces = doc_interfaces(self._site)
+        if not self.views and self._site is not None:
+            self.views = index_views(self._site)
 
     def save(self) -> None:
         fragments = {**self.new_fragments, **self.fragments}
         self.ahead()
         self.store.put(self.NAME, {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
-                                   "interfaces": self.interfaces,
+                                   "interfaces": self.interfaces, "views": self.views,
                                    "pages": self.pages, "fragments": fragments,
                                    # the pairs compared now; all known if none was
                                    "similar": self.similar_used or self.similar,
@@ -755,3 +772,105 @@ def doc_interfaces(site, only: set[str] | None = None) -> dict[str, str]:
         if e.doc is not None and e.doc.name in items:
             items[e.doc.name].append(["glossary", e.id, e.term, e.description, e.page])
     return {n: sha(json.dumps(v, default=str, ensure_ascii=False).encode()) for n, v in items.items()}
+
+
+INDEX_VIEWS = ("index.html", "contents.html", "principles.html", "persons.html", "places.html",
+               "organisations.html", "timeline.html", "concordance.html", "search.html")
+"""The pages over the whole edition whose part of each document :func:`index_views` can
+say; the others (annotations, redactions, glossaries …) are made again whenever a document
+changes."""
+
+
+def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]:
+    """document name -> {index page: the hash of what that page reads of the document}.
+
+    Valid with :func:`doc_interfaces`: when a changed document's interface is as it was (the
+    other documents' pages see it as before), an index page whose view of it is as it was
+    too is the same page, and is taken from the last build.  Each view is written
+    conservatively, from the TEI of the parts the page shows (with their typographic quotes),
+    their places (unit, paragraph, note number, fragment):
+
+    * the home page, the Note on the text: the header, the annotations' kinds and types, the
+      silent regularisations, page breaks;
+    * the contents: the headings of the divisions around each unit;
+    * persons, places, organisations: every name element of the text, where it stands;
+    * the timeline: every passage that points to an event (``@corresp``), where it stands;
+    * the concordance: each such passage's TEI, its annotation and notes, the annotations
+      inside it (all but their notes: the passage shows their calls);
+    * the search page: nothing of any document."""
+    from lxml import etree
+
+    from editio.behaviours import local
+    from editio.corpus import NAME_ELEMENTS, T, _in_header
+    edition, corpus = site.edition, site.corpus
+    quotes = edition.quotes
+    units: dict[str, list] = {}
+    for rd in edition.docs:
+        units.setdefault(rd.doc.name, []).append(rd)
+
+    def xml(el) -> str:
+        return etree.tostring(el, encoding="unicode", with_tail=False)
+
+    def curled(el, with_tail=False) -> list:
+        out = []
+        for e in el.iter():
+            for k in ("text", "tail"):
+                if (e, k) in quotes and (with_tail or e is not el or k == "text"):
+                    out.append([el.getroottree().getpath(e), k, quotes[(e, k)]])
+        return out
+
+    def where(el) -> list:
+        rd = edition.locate(el)
+        if rd is None:
+            return [None]
+        note = next((a for a in el.iterancestors() if local(a) == "note"), None)
+        return [rd.id, rd.paragraph_of(el),
+                site._note_of[note][1].n if note is not None and note in site._note_of else None,
+                site.fragment_for(rd, el), edition.place_label(rd, el)]
+
+    def fields(a) -> list | None:
+        """All an annotation carries but its notes (kind, type, number, readings …)."""
+        if a is None:
+            return None
+        return [a.n, a.label, a.kind, a.type, a.cert, a.resp, a.id, a.diplomatic, a.edited,
+                a.targets, a.agreement]
+
+    out: dict[str, dict[str, str]] = {}
+    for doc in corpus.texts:
+        if only is not None and doc.name not in only:
+            continue
+        rds = units.get(doc.name, [])
+        header = doc.root.find(T + "teiHeader")
+        head = [xml(header) if header is not None else "", doc.date,
+                [[rd.id, [[a.kind, a.type, a.n, a.label] for a in rd.annotations],
+                  [[a.kind, a.type] for a in rd.silent]] for rd in rds],
+                doc.root.find(f".//{T}pb") is not None]
+        names, events, times = [], [], []
+        for el in doc.root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            name = local(el)
+            if name in NAME_ELEMENTS and not _in_header(el):
+                names.append([el.getroottree().getpath(el), xml(el), curled(el), *where(el)])
+            elif name == "seg" and el.get("corresp"):
+                rd = edition.locate(el)
+                by = rd.by_element if rd is not None else {}
+                ann = by.get(el)
+                place = [el.getroottree().getpath(el), el.get("corresp"), el.get("subtype"),
+                         *where(el)]
+                times.append(place)
+                events.append([*place, xml(el), curled(el), fields(ann),
+                               # the passage's own notes, shown in full
+                               [[xml(n), curled(n)] for n in (ann.notes if ann else ())],
+                               # what the passage shows of the annotations inside it (their
+                               # calls), not their notes
+                               [[e.getroottree().getpath(e), fields(by[e])] for e in el.iter()
+                                if e is not el and e in by]])
+        views = {"index.html": head, "principles.html": head,
+                 "contents.html": [rd.context for rd in rds],
+                 "persons.html": names, "places.html": names, "organisations.html": names,
+                 "timeline.html": [doc.date, times], "concordance.html": events,
+                 "search.html": []}
+        out[doc.name] = {k: sha(json.dumps(v, default=str, ensure_ascii=False).encode())
+                         for k, v in views.items()}
+    return out
