@@ -200,6 +200,22 @@ def test_search_index_has_records(basic):
         "no empty filter value"
 
 
+def test_site_without_the_search_indexer(tmp_path):
+    """Pagefind missing: the site is built without its search index, and the build says so
+    (the indexer is started while pages are still being made; its failure there is no
+    failure of the build)."""
+    dest = tmp_path / "p"
+    shutil.copytree(ROOTS / "site-basic", dest)
+    r = run_editio("build", "--project", dest, "--format", "html",
+                   env={"PAGEFIND_BINARY_PATH": str(tmp_path / "no-such-pagefind")})
+    assert r.returncode == 0, r.stderr
+    assert "search index not built" in r.stderr and "[html.search]" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    site = dest / "build" / "html"
+    assert (site / "t001.html").is_file() and (site / "annotations.html").is_file()
+    assert not (site / "pagefind").exists()
+
+
 def test_template_override(tmp_path):
     dest = tmp_path / "p"
     shutil.copytree(ROOTS / "site-basic", dest)

@@ -1270,14 +1270,20 @@ class Site:
 
         async def start():
             index = self._new_index()
-            await index.__aenter__()
-            reading = asyncio.ensure_future(index.add_directory(str(self.out), glob=glob))
-            await asyncio.sleep(0)   # the request is sent: Pagefind works while we do not wait
+            try:
+                await index.__aenter__()
+                reading = asyncio.ensure_future(index.add_directory(str(self.out), glob=glob))
+                await asyncio.sleep(0)   # the request is sent: Pagefind works while we do not wait
+            except BaseException:
+                await _pagefind_kill(index)
+                raise
             return index, reading, set(names)
 
         self._runner = asyncio.Runner()
         try:
             self._early = self._runner.run(start())
+        except Exception:   # no indexer now: index_search tries again, and says why not
+            self._stop_early()
         except BaseException:
             self._stop_early()
             raise
