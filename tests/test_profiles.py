@@ -322,3 +322,42 @@ def test_an_edition_adds_an_output_format_and_a_behaviour(tmp_path):
     # a build of one format keeps the others' previous output
     again = run_editio("build", "--project", proj, "--format", "html")
     assert again.returncode == 0 and (proj / "build" / "json" / "edition.json").is_file()
+
+
+def test_the_frus_book_prints_the_lists_of_persons_and_abbreviations(tmp_path):
+    """The book of a FRUS volume carries the volume's glossaries as appendices (the
+    printed volume's lists; the site's Persons and Abbreviations pages), listed in the
+    contents; the index's page of the list of persons and a blank page's number are
+    pages of the book; the text prints the document's dateline and signature."""
+    import subprocess
+    from conftest import ROOTS
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    proj = tmp_path / "m"
+    shutil.copytree(ROOTS / "frus-mini", proj)
+    r = run_editio("build", "--project", proj, "--format", "pdf", timeout=600)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert "[pdf.ref]" not in r.stderr
+    pdf = proj / "build" / "pdf" / "edition.pdf"
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    where = {name: next(i for i, p in enumerate(pages, 1) if re.search(rf"^\s*{name}\s*$", p, re.M)
+                        and "The " in p) for name in ("Persons", "Abbreviations")}
+    toc = "\n".join(pages[:6])
+    for name, n in where.items():
+        assert re.search(rf"^{name} [ .]+ {n}$", toc, re.M), (name, n)
+    persons = " ".join(pages[where["Persons"] - 1].split())
+    assert "Dulles, John Foster, Secretary of State" in persons
+    assert "Syngman Rhee, see Rhee, Syngman" in persons
+    assert "NSC, National Security Council" in " ".join(pages[where["Abbreviations"] - 1].split())
+    index = next(p for p in pages if "Persons, list of" in p)
+    m = re.search(r"Persons, list of, (\d+); blank page, (\d+)", " ".join(index.split()))
+    assert m and int(m[1]) == where["Persons"], m
+    d1 = next(i for i, p in enumerate(pages, 1) if "1. Telegram From the Embassy" in p and "Seoul" in p)
+    assert int(m[2]) == d1, "the blank page VI is the page where [p. 1] begins"
+    # dateline and signature set to the right (as on the site and in the printed volume)
+    lines = pages[d1 - 1].splitlines()
+    body = next(ln.index("757. President") for ln in lines if "757. President" in ln)
+    for words in ("Seoul, January 7, 1955", "Dulles"):
+        ln = next(ln for ln in lines if ln.rstrip().endswith(words) or words + "—" in ln)
+        assert ln.index(words) > body + 30, ln

@@ -247,6 +247,11 @@ class Book:
         if redactions:
             out.append(Part("back-redactions", "back", "redactions.html", "Appendix: Redactions",
                             "redactions", redactions))
+        for g in self.edition.profile.glossaries:     # FRUS: Persons, Abbreviations
+            glossary = self.glossary(g)
+            if glossary:
+                out.append(Part(f"back-glossary-{_slug(g.name)}", "back", "glossary.html", g.label,
+                                glossary["id"], glossary))     # the template reads part.data
         concordance = self.concordance()
         if concordance:
             out.append(Part("back-concordance", "back", "concordance.html", "Concordance of events",
@@ -370,6 +375,24 @@ class Book:
                         "desc": reader_text(self.edition, curl(ev.description)),
                         "passages": passages})
         return out
+
+    def glossary(self, g) -> dict | None:
+        """A glossary of the profile (the lists of persons and abbreviations of a FRUS volume)
+        as an appendix: its entries in collation order, each with its description; a
+        cross-reference entry ("Yang, Dr., see You Chan Yang") points to the entry it names.
+        Names and terms in the text link to their entry."""
+        ed = self.edition
+        entries = sorted(ed.glossary_entries(g.name), key=lambda e: ed.sort_key(e.term))
+        if not entries:
+            return None
+        rows = []
+        for e in entries:
+            target = ed.glossary_target(e)
+            rows.append({"id": f"glossary-{e.id}", "term": e.term, "description": e.description,
+                         "see": f"glossary-{target.id}" if target is not e else "",
+                         "see_term": target.term if target is not e else ""})
+        return {"id": "glossary--" + re.sub(r"[^A-Za-z0-9_-]", "-", g.name), "label": g.label, "heading": g.heading,
+                "entries": rows}
 
     def redactions(self, known: set | None = None) -> dict | None:
         """The appendix of redactions (templates/print/redactions.html): totals, a table per

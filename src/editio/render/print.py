@@ -65,6 +65,10 @@ class PrintLinks(Links):
     def asset(self, path) -> str | None:
         return path.as_uri()
 
+    def glossary(self, entry) -> str | None:
+        """A name or term links to its entry in the glossary appendix (Book.glossary)."""
+        return f"#glossary-{entry.id}" if entry is not None else None
+
 
 class PrintRenderer(HtmlRenderer):
     """The shared renderer with the print overrides listed in the module docstring."""
