@@ -438,18 +438,26 @@ class Corpus:
             return Resolved("unsafe", url=token)
         try:
             fs = (doc.path.parent / path).resolve()
-            root = self.project.root.resolve()
-            if root != fs and root not in fs.parents:
+            root, out = self._bounds()
+            if not fs.is_relative_to(root):
                 return Resolved("unsafe", path=fs, url=token)
             inner = fs.relative_to(root).parts
-            out = self.project.output_dir.resolve()
-            if any(p.startswith(".") for p in inner) or fs == out or out in fs.parents:
+            if any(p.startswith(".") for p in inner) or fs.is_relative_to(out):
                 return Resolved("unsafe", path=fs, url=token)
             if fs.is_file() and not frag:
                 return Resolved("file", path=fs)
             return Resolved("missing", path=fs)
         except (OSError, ValueError):  # a name too long, a loop of symlinks
             return Resolved("missing", url=token)
+
+    def _bounds(self) -> tuple[Path, Path]:
+        """The project's folder and its output, symlinks followed (once per corpus: a FRUS
+        volume names hundreds of page images it does not have)."""
+        b = self.__dict__.get("_bounds_memo")
+        if b is None:
+            b = self.__dict__["_bounds_memo"] = (self.project.root.resolve(),
+                                                 self.project.output_dir.resolve())
+        return b
 
     def targets(self, doc: Document, el, attr: str) -> list[tuple[str, Resolved]]:
         """The pointers of ``attr``: a list for most pointer attributes, one URI for ``@url``
