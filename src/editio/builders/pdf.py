@@ -6,8 +6,8 @@ WeasyPrint in parallel -> one PDF (pikepdf).
     lay out, in worker processes, every part not in the build cache (once, in parallel)
     pages  = the parts' page counts added up: anchor -> page of the book
     lay out the index with those pages (nothing points into it)
-    lay out one overlay: every page's folio, running head and page-reference numbers
-    merge the parts' PDFs with the overlay laid over them (pdf_merge)
+    lay out each distinct page number and running head once ("stamps")
+    merge the parts' PDFs, drawing the stamps on the pages where they stand (pdf_merge)
 
 **Parts.**  A part's layout depends only on its own HTML, never on where it lands in the
 book, so the parts are laid out independently, in any order, on any machine
@@ -25,10 +25,13 @@ page number and no running head of its own: those are drawn by the overlay.
 ``<span class="pn" data-ref="anchor">`` slot.  In the part it holds zeros as wide as the
 book's page numbers (tabular figures) and draws nothing; the layout reports where each
 slot is (page, box, baseline, font, colour).  Once the parts are laid out, every anchor's
-page is known, and one overlay document (``folio.html``, ``folio.css``) draws each number
-in its slot, in its font, on its baseline, with the running folios and heads; the merge
-lays it over the pages as an artifact and gives the link around each slot the
-alternative text "page N".  So every part is laid out once: a second pass happens only
+page is known.  Each distinct number (in each font) and each running head is then laid
+out once, on a sheet (:func:`pdf_layout.lay_out_stamps`), with two reference pages of
+``folio.html``/``folio.css`` per CSS page name that say where a folio and a head go on a
+recto and on a verso and in which font; the merge copies each stamp's drawing
+operators onto every page where it stands (in the slot, on its baseline; the folio and
+head where the margin boxes put them), as an artifact, with the sheet's fonts, and gives
+the link around each slot the alternative text "page N".  So every part is laid out once: a second pass happens only
 on a first build whose estimate of the digits was short.  A number shorter than its
 slot is set at the slot's end, so the spare room reads as a wider word space before it
 ("p.  87)"), never as a gap before the punctuation that follows ("p. 87 )").
@@ -80,7 +83,6 @@ KINDS = (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
 MAX_PASSES = 4
 PN = re.compile(r'<span class="pn" data-ref="([^"]*)"([^>]*)>[^<]*</span>')
 INDEX = "back-index"
-OVERLAY_PAGES = 64            # pages of the page-number overlay laid out in one chunk (even)
 TAGS = re.compile(r"<[^>]*>")
 IDS = re.compile(r'\sid="([^"]+)"')
 HREFS = re.compile(r'href="#([^"]+)"')
@@ -610,18 +612,40 @@ class Book:
             numbers.append([])
             heads.append("")
             shifts.append(0.0)
-        # (in chunks of an even number of pages, laid out in parallel and cached apiece:
-        # after a small change only the chunks whose numbers moved are laid out again)
-        overlay = [{"name": "folio-none" if f is None else f, "numbers": nums, "head": head,
-                    "folio": i + 1} for i, (f, nums, head) in enumerate(zip(folios, numbers, heads))]
-        chunks = [overlay[i:i + OVERLAY_PAGES] for i in range(0, len(overlay), OVERLAY_PAGES)]
-        folio_pdfs = self._lay_out_overlay(executor, lay_out, chunks, cache)
+        # each distinct number and head laid out once (a "stamp"), and drawn on each page
+        # where it stands, in its place: a folio and a head where the margin boxes of
+        # folio.css put them on a page of that name and side; a slot's number on the
+        # slot's baseline, at the slot's end (or start)
+        overlay = self._stamps(executor, folios, numbers, heads, cache)
+        if overlay is not None:
+            sheet, stamps, refs = overlay
+            draw: list = []
+            for i, (f, nums, head) in enumerate(zip(folios, numbers, heads)):
+                side = "right" if i % 2 == 0 else "left"
+                here = []
+                if f is not None:
+                    roles = refs.get((f, side), {})
+                    for role, text in (("folio", str(i + 1)), ("head", head)):
+                        r = roles.get(role)
+                        text = r and (r["text"] if r["text"] is not None else text)
+                        st = stamps.get((text, r["font"])) if text else None
+                        if st is not None:
+                            x = r["anchor"] - {"left": 0, "right": st["w"]}.get(r["align"], st["w"] / 2)
+                            here.append((st["ops"], x - st["x"], r["baseline"] - st["baseline"]))
+                cx = xs.get((side, f or ""), xs.get((side, ""), 0))
+                for num in nums:
+                    st = stamps.get((num["text"], num["font"]))
+                    if st is None or "by" not in num:
+                        continue
+                    x = cx + num["x"] + (num["w"] - st["w"] if num.get("align", "end") == "end" else 0)
+                    here.append((st["ops"], x - st["x"], num["by"] - st["baseline"]))
+                draw.append(here)
+            overlay = (sheet, draw)
         clock["overlay"] = time.perf_counter()
         parts = [p for p in parts if "path" in results[p.key]]   # (a failed part's stand-in failing too)
         parts_pdf = [cache.pdf(results[p.key]) for p in parts]
         recto = [not _runs_on(p) for p in parts]
-        count = merge(parts_pdf, recto, folio_pdfs,
-                      [f is not None for f in folios], target, labels=_link_labels(numbers),
+        count = merge(parts_pdf, recto, overlay, target, labels=_link_labels(numbers),
                       shifts=shifts)
         clock["merge"] = time.perf_counter()
         if count != len(folios):
@@ -713,7 +737,9 @@ class Book:
             progress.start(f"PDF: layout, pass {n}", len(jobs))
         futures = {}
         try:
-            for key, (job, ck, part) in jobs.items():
+            # the largest first (longest processing time first): the workers finish together
+            # instead of one laying out a large part while the others wait
+            for key, (job, ck, part) in sorted(jobs.items(), key=lambda kv: -len(kv[1][0]["html"])):
                 futures[executor.submit(fn, job)] = key
             for fut in as_completed(futures):
                 key = futures[fut]
@@ -762,32 +788,40 @@ class Book:
             return res
         return cache.put(ck, res)
 
-    def _lay_out_overlay(self, executor, fn, chunks: list, cache) -> list | None:
-        """The overlay's chunks (lists of pages), laid out in parallel (from the cache when
-        they did not change); their PDFs, or None if one could not be laid out."""
+    def _stamps(self, executor, folios: list, numbers: list, heads: list, cache):
+        """Every distinct page number and running head of the book laid out once, with
+        where the folios and heads of each page name and side go
+        (:func:`pdf_layout.lay_out_stamps`; from the cache when nothing changed): the
+        sheet's PDF, {(text, font): stamp}, and
+        {(page name, side): {"folio"|"head": where}}; None if it could not be laid out."""
+        from editio.builders.pdf_layout import lay_out_stamps
         sheets = [str(style_file(self.project, "print.css")), str(style_file(self.project, "folio.css"))]
-        jobs = []
-        for k, pages in enumerate(chunks):
-            html = self.env.get_template("folio.html").render(
-                project=self.project, book_short=short_title(self.project.title, 70), pages=pages)
-            job = self._job(f"folio-{k}", html, tagged=False, overlay=True, stylesheets=sheets)
-            ck = cache.key(job)
-            hit = cache.get(ck)
-            jobs.append((job, ck, hit, None if hit is not None else executor.submit(fn, job)))
-        out = []
-        for job, ck, hit, fut in jobs:
-            if hit is None:
-                try:
-                    res = fut.result()
-                except Exception as err:
-                    res = self._retry(executor, fn, job, err)
-                if res.get("error"):
-                    self.report.warning("build/pdf/edition.pdf", 0, "pdf.layout",
-                                        f"the page numbers could not be laid out: {res['error']}")
-                    return None
-                hit = cache.put(ck, res)
-            out.append(cache.pdf(hit))
-        return out
+        names = sorted({f for f in folios if f is not None})
+        head = "Running head"
+        ref = [{"name": name, "numbers": [], "head": head, "folio": 2 * k + j + 1}
+               for k, name in enumerate(names) for j in (0, 1)]
+        html = self.env.get_template("folio.html").render(
+            project=self.project, book_short=short_title(self.project.title, 70), pages=ref)
+        job = self._job("stamps", html, tagged=False, overlay=True, stylesheets=sheets)
+        job.update(head=head, lang=self.project.language or "en",
+                   numbers=sorted({(n["text"], n["font"]) for nums in numbers for n in nums}),
+                   folios=[str(i + 1) for i, f in enumerate(folios) if f is not None],
+                   heads=sorted({h for h in heads if h}))
+        ck = cache.key(job)
+        res = cache.get(ck)
+        if res is None:
+            try:
+                res = executor.submit(lay_out_stamps, job).result()
+            except Exception as err:
+                res = self._retry(executor, lay_out_stamps, job, err)
+            if res.get("error"):
+                self.report.warning("build/pdf/edition.pdf", 0, "pdf.layout",
+                                    f"the page numbers could not be laid out: {res['error']}")
+                return None
+            res = cache.put(ck, res)
+        stamps = {(st["text"], st["font"]): st for st in res["stamps"] if st is not None}
+        refs = {(name, side): roles for name, side, roles in res["ref"]}
+        return cache.pdf(res), stamps, refs
 
     def _failed(self, part: Part, error: str, executor, fn, cache) -> dict:
         """Report a part WeasyPrint could not lay out, and put a page in its place that says

@@ -35,7 +35,7 @@ import traceback
 
 PDF_VARIANT = "pdf/ua-1"
 # what a layout result holds (part of the build cache's key)
-RESULT_FORMAT = "slots-sides-heads 2"
+RESULT_FORMAT = "slots-sides-heads 3"
 # A page-number slot (``<span class="pn" data-slot="k">000</span>``) keeps its room in the
 # line but draws nothing: its number is laid over it when the parts are merged.  (A
 # leader before it, as in the contents, is drawn.)
@@ -43,9 +43,56 @@ SLOT_CSS = ".pn { visibility: hidden; white-space: nowrap; } .pn::before { visib
 
 
 def weasyprint_html(string: str, base_url: str, url_fetcher=None):
-    """The only constructor of WeasyPrint ``HTML`` objects in editio."""
+    """The only constructor of WeasyPrint ``HTML`` objects in editio.
+
+    The HTML is parsed by lxml (libxml2) and handed to WeasyPrint as the element tree its
+    own parser (tinyhtml5, pure Python) would give: the print HTML is editio's own,
+    serialised from lxml trees, and tinyhtml5 took 20 times as long to read it (4 % of a
+    text part, 12 % of a FRUS index).  libxml2 keeps the tree as it was written where
+    HTML5's rules would rebuild it (a paragraph of a note inside a ``span``: HTML5 closes
+    the paragraph around the note, so the note's second paragraph fell out of the
+    footnote into the text).  With a WeasyPrint that is not laid out like version 70's
+    (no ``HTML`` attributes to set), tinyhtml5 parses it."""
+    import weasyprint
     from weasyprint import HTML
-    return HTML(string=string, base_url=base_url, url_fetcher=url_fetcher)
+    if not all(hasattr(weasyprint, n) for n in ("_find_base_url", "URLFetcher", "cssselect2")):
+        return HTML(string=string, base_url=base_url, url_fetcher=url_fetcher)
+    from weasyprint.urls import ensure_url
+    root = _element_tree(string)
+    doc = HTML.__new__(HTML)
+    doc.base_url = weasyprint._find_base_url(root, ensure_url(base_url) if base_url else None)
+    doc.url_fetcher = url_fetcher if url_fetcher is not None else weasyprint.URLFetcher()
+    doc.media_type = "print"
+    doc.wrapper_element = weasyprint.cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+    doc.etree_element = doc.wrapper_element.etree_element
+    return doc
+
+
+def _element_tree(string: str):
+    """``string`` (HTML) parsed by lxml, as an ``xml.etree.ElementTree`` element (what
+    WeasyPrint works on): elements, attributes and text; comments and processing
+    instructions dropped (their tails kept)."""
+    import xml.etree.ElementTree as ET
+    from lxml import html as lhtml
+    Element = ET.Element
+
+    def conv(el):
+        new = Element(el.tag, dict(el.attrib))
+        new.text = el.text
+        last = None
+        for child in el:
+            if not isinstance(child.tag, str):
+                if child.tail:
+                    if last is None:
+                        new.text = (new.text or "") + child.tail
+                    else:
+                        last.tail = (last.tail or "") + child.tail
+                continue
+            last = conv(child)
+            last.tail = child.tail
+            new.append(last)
+        return new
+    return conv(lhtml.document_fromstring(string))
 
 
 def fetcher(spec: dict | None):
@@ -66,7 +113,8 @@ def lay_out(job: dict) -> dict:
     try:
         from weasyprint import CSS, Attachment
         from weasyprint.text.fonts import FontConfiguration
-        with _collect_log(warnings), footnotes_stay_with_their_calls(warnings):
+        with _collect_log(warnings), footnotes_stay_with_their_calls(warnings), \
+                _page_references_once():
             fc = FontConfiguration()
             fetch = fetcher(job.get("fetcher"))
             css = [CSS(filename=s, font_config=fc, url_fetcher=fetch) for s in job["stylesheets"]]
@@ -106,6 +154,161 @@ def lay_out(job: dict) -> dict:
     return _finish(out, t0)
 
 
+def lay_out_stamps(job: dict) -> dict:
+    """The page numbers and running heads of the whole book, each distinct one laid out
+    once ("stamps"), for the merge to draw on every page where it stands.
+
+    ``job["html"]`` is ``folio.html`` for two pages (a recto and a verso) of each CSS page
+    name of the book, with the folios "1", "2", … and the running head ``job["head"]``:
+    its margin boxes tell where the folio and the running head of a page of that name and
+    side go (the anchor: the left edge, centre or right edge of the text, by the box's
+    alignment; the baseline) and in which font.  ``job["numbers"]`` are the slots'
+    numbers ([text, font CSS]), ``job["folios"]`` and ``job["heads"]`` the texts of the
+    book's folios and running heads.  Each distinct (text, font) is laid out once, on a
+    sheet, and its drawing operators are taken from the sheet's PDF: the result's
+    ``stamps`` give, per stamp, its ``text`` and ``font``, the operators (``ops``, in the
+    sheet's coordinates: CSS px from the top left), the x where its text starts, its
+    width and its baseline; ``pdf`` is the sheet (its resources: the fonts' subsets)."""
+    t0 = time.perf_counter()
+    warnings: list[str] = []
+    out = {"key": job["key"], "pdf": b"", "pages": 0, "anchors": {}, "folios": [],
+           "warnings": warnings, "error": None, "stamps": [], "ref": []}
+    try:
+        from html import escape
+        from weasyprint import CSS
+        from weasyprint.formatting_structure.boxes import MarginBox, TextBox
+        from weasyprint.text.fonts import FontConfiguration
+        with _collect_log(warnings):
+            fc = FontConfiguration()
+            fetch = fetcher(job.get("fetcher"))
+            css = [CSS(filename=s, font_config=fc, url_fetcher=fetch) for s in job["stylesheets"]]
+            ref = weasyprint_html(job["html"], job["base_url"], fetch).render(
+                stylesheets=css, font_config=fc, presentational_hints=False)
+            refs = []       # per reference page: name, side, {"folio"|"head": where and how}
+            for k, page in enumerate(ref.pages):
+                pb = page._page_box
+                roles = {}
+                for mb in pb.children:
+                    if not isinstance(mb, MarginBox):
+                        continue
+                    boxes = [b for b in mb.descendants() if isinstance(b, TextBox)]
+                    text = "".join(b.text for b in boxes).strip()
+                    if not text:
+                        continue
+                    role = "folio" if text == str(k + 1) else "head"
+                    x0 = min(b.position_x for b in boxes)
+                    x1 = max(b.position_x + b.width for b in boxes)
+                    align = mb.style["text_align_all"]
+                    align = {"start": "left", "end": "right", "justify": "left"}.get(align, align)
+                    roles[role] = {"font": font_css(boxes[0].style, tabular=False), "align": align,
+                                   "anchor": round({"left": x0, "right": x1}.get(align, (x0 + x1) / 2), 3),
+                                   "baseline": round(boxes[0].position_y + boxes[0].baseline, 3),
+                                   # a head that is not the page's own (versos: the book's title)
+                                   "text": None if role == "folio" or text == job["head"] else text}
+                refs.append([pb.page_type.name or "", pb.page_type.side, roles])
+            out["ref"] = refs
+            wanted = [tuple(x) for x in job["numbers"]]
+            for _, _, roles in refs:
+                if "folio" in roles:
+                    wanted += [(t, roles["folio"]["font"]) for t in job["folios"]]
+                if "head" in roles:
+                    h = roles["head"]
+                    wanted += [(h["text"], h["font"])] if h["text"] is not None else \
+                        [(t, h["font"]) for t in job["heads"] if t]
+            wanted = sorted(set(wanted))
+            # one stamp a row, rows far enough apart that no two stamps' text overlaps
+            row = 64
+            per_page = 400
+            sheet = ["<!DOCTYPE html><html lang=\"%s\"><head><meta charset=\"utf-8\"><style>"
+                     "@page editio-stamps { size: 1600px %dpx; margin: 0; "
+                     "@top-left { content: none } @top-center { content: none } "
+                     "@top-right { content: none } @bottom-center { content: none } } "
+                     "html, body { margin: 0; padding: 0; page: editio-stamps; string-set: none } "
+                     ".editio-stamp { display: block; height: %dpx; margin: 0; padding: 0; "
+                     "white-space: pre; text-indent: 0; text-align: left; hyphens: manual } "
+                     "</style></head><body>" % (escape(job.get("lang", "en")), row * per_page, row)]
+            for text, font in wanted:
+                sheet.append(f'<div class="editio-stamp" style="{escape(font)}; line-height: {row}px">'
+                             f"{escape(text)}</div>")
+            sheet.append("</body></html>")
+            document = weasyprint_html("".join(sheet), job["base_url"], fetch).render(
+                stylesheets=css, font_config=fc, presentational_hints=False)
+            found = {}          # (page, row) -> stamp: where its text boxes are
+            n = 0
+            for i, page in enumerate(document.pages):
+                for box in page._page_box.descendants():
+                    if isinstance(box, TextBox) and box.text.strip():
+                        key = (i, int((box.position_y + box.height / 2) // row))
+                        found.setdefault(key, []).append(box)
+            stamps = []
+            for k, (text, font) in enumerate(wanted):
+                boxes = found.get((k // per_page, k % per_page), [])
+                if not boxes:
+                    stamps.append(None)
+                    continue
+                x0 = min(b.position_x for b in boxes)
+                stamps.append({"text": text, "font": font, "page": k // per_page, "x": round(x0, 3),
+                               "w": round(max(b.position_x + b.width for b in boxes) - x0, 3),
+                               "baseline": round(boxes[0].position_y + boxes[0].baseline, 3)})
+            buf = io.BytesIO()
+            document.write_pdf(buf, pdf_identifier=job["identifier"].encode(), uncompressed_pdf=False)
+        _stamp_ops(buf.getvalue(), stamps, row, per_page)
+        out.update(pdf=buf.getvalue(), pages=len(document.pages), stamps=stamps)
+    except Exception as err:  # reported, never raised
+        out["error"] = f"{type(err).__name__}: {err}".strip()
+    return _finish(out, t0)
+
+
+# operators that set the state text is drawn with, by what they set (kept with each stamp)
+_STATE_OPS = {"gs": "gs", "cs": "fcs", "rg": "fill", "g": "fill", "k": "fill", "sc": "fill",
+              "scn": "fill", "CS": "scs", "RG": "stroke", "G": "stroke", "K": "stroke",
+              "SC": "stroke", "SCN": "stroke", "w": "w", "Tf": "Tf", "Tc": "Tc", "Tw": "Tw",
+              "Tz": "Tz", "TL": "TL", "Tr": "Tr", "Ts": "Ts"}
+_STATE_ORDER = ("gs", "fcs", "fill", "scs", "stroke", "w", "Tf", "Tc", "Tw", "Tz", "TL", "Tr", "Ts")
+
+
+def _stamp_ops(pdf: bytes, stamps: list, row: int, per_page: int) -> None:
+    """Give each stamp the operators that draw it on the sheet (``ops``): each run of text
+    on its row (from its text matrix, ``Tm``, to the next), as a text object of its own
+    with the graphics and text state it is drawn with."""
+    import pikepdf
+    by_row: dict = {}
+
+    def close(piece, snapshot, y, i):
+        if piece:
+            ops = [snapshot[k] for k in _STATE_ORDER if k in snapshot]
+            by_row.setdefault((i, int(y // row)), []).append(pikepdf.unparse_content_stream(
+                [([], pikepdf.Operator("BT"))] + ops + piece + [([], pikepdf.Operator("ET"))]))
+
+    with pikepdf.open(io.BytesIO(pdf)) as sheet:
+        for i, page in enumerate(sheet.pages):
+            state, stack, cms = {}, [], 0
+            piece, snapshot, y = None, None, 0.0
+            for operands, op in pikepdf.parse_content_stream(page):
+                name = str(op)
+                if name == "q":
+                    stack.append(dict(state))
+                elif name == "Q":
+                    state = stack.pop() if stack else {}
+                elif name == "cm":
+                    cms += 1
+                    if cms > 2:     # (the page's own: flip, px -> pt)
+                        raise ValueError("the stamp sheet has a transformation inside its page")
+                elif name == "Tm":
+                    close(piece, snapshot, y, i)
+                    piece, snapshot, y = [(operands, op)], dict(state), float(operands[5])
+                elif name == "ET":
+                    close(piece, snapshot, y, i)
+                    piece = None
+                elif name != "BT" and piece is not None:
+                    piece.append((operands, op))
+                if name in _STATE_OPS:
+                    state[_STATE_OPS[name]] = (operands, op)
+    for k, st in enumerate(stamps):
+        if st is not None:
+            st["ops"] = b"\n".join(by_row.get((k // per_page, k % per_page), [])).decode("latin-1")
+
+
 def slots(document) -> list[dict]:
     """Where each page-number slot of a laid-out part is: its page, its text box (x, the
     top of its line, width, height, baseline) relative to the page's content box, in CSS
@@ -129,6 +332,7 @@ def slots(document) -> list[dict]:
                         "x": round(box.position_x - cx, 3), "y": round(box.position_y - cy, 3),
                         "w": round(box.width, 3), "h": round(box.height, 3),
                         "baseline": round(box.baseline, 3), "font": font_css(st),
+                        "by": round(box.position_y + box.baseline, 3),   # from the page's top
                         # the middle of the slot from the page's top left corner, in pt
                         "mid": [round((box.position_x + box.width / 2) * 0.75, 2),
                                 round((box.position_y + box.height / 2) * 0.75, 2)]})
@@ -163,12 +367,17 @@ def page_facts(document, strip: bool = True) -> tuple[list, list]:
     return sides, heads
 
 
-def font_css(st) -> str:
-    """The CSS declarations that draw text as a box of computed style ``st`` is drawn."""
+def font_css(st, tabular: bool = True) -> str:
+    """The CSS declarations that draw text as a box of computed style ``st`` is drawn
+    (``tabular``: with tabular figures, as in a page-number slot)."""
     fam = ", ".join("'%s'" % f.replace("'", "") for f in st["font_family"])
     numeric = st["font_variant_numeric"]
-    numeric = [] if numeric == "normal" else [v for v in numeric if v not in
-                                              ("proportional-nums", "tabular-nums")]
+    if tabular:
+        numeric = [] if numeric == "normal" else [v for v in numeric if v not in
+                                                  ("proportional-nums", "tabular-nums")]
+        numeric = " ".join(numeric + ["tabular-nums"])
+    elif numeric != "normal":
+        numeric = " ".join(numeric)
     c = st["color"]
     try:
         r, g, b = c.to("srgb").coordinates
@@ -186,7 +395,7 @@ def font_css(st) -> str:
     ls = "normal" if ls == "normal" else f"{getattr(ls, 'value', ls)}{getattr(ls, 'unit', None) or 'px'}"
     return (f"font-family: {fam}; font-size: {st['font_size']:.3f}px; font-style: {st['font_style']}; "
             f"font-weight: {st['font_weight']}; font-stretch: {st['font_stretch']}; "
-            f"font-variant-numeric: {' '.join(numeric + ['tabular-nums'])}; "
+            f"font-variant-numeric: {numeric}; "
             f"font-variant-caps: {st['font_variant_caps']}; font-kerning: {st['font_kerning']}; "
             f"font-feature-settings: {feats}; letter-spacing: {ls}; line-height: {lh}; color: {color}")
 
@@ -217,6 +426,33 @@ def _collect_log(warnings: list):
     finally:
         logger.removeHandler(h)
         logger.propagate = prop
+
+
+@contextlib.contextmanager
+def _page_references_once():
+    """pydyf's ``PDF.page_references`` (every page's reference) is made afresh each time it
+    is read, and WeasyPrint reads it for every element of the structure tree: a tagged
+    part spent 3–4 % of its time there.  For one layout in this (worker) process it is
+    kept while the page list is unchanged (the same values, made once)."""
+    import pydyf
+    prop = pydyf.PDF.__dict__.get("page_references")
+    if not isinstance(prop, property):      # (another pydyf: nothing to do)
+        yield
+        return
+
+    def cached(pdf):
+        kids = pdf.pages["Kids"]
+        memo = pdf.__dict__.get("_editio_page_refs")
+        if memo is None or memo[0] != len(kids):
+            memo = (len(kids), prop.fget(pdf))
+            pdf.__dict__["_editio_page_refs"] = memo
+        return memo[1]
+
+    pydyf.PDF.page_references = property(cached)
+    try:
+        yield
+    finally:
+        pydyf.PDF.page_references = prop
 
 
 _DEFER = "report = not context.in_column and can_break_now and not could_break_before"

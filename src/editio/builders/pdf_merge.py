@@ -4,10 +4,11 @@
 
 * **pages**: the parts' pages in order; a part that ends on a recto is followed by a
   blank verso, so the next part starts on a recto as it was laid out;
-* **page numbers**: the folio document (every page number of the book, laid out once
-  with ``folio.css``: the running folios and heads, and the numbers of the page-reference
-  slots) is laid over each numbered page as an artifact (not read aloud, not part of the
-  text's structure); the link around a slot gets the alternative text "page N";
+* **page numbers**: the stamps (every distinct page number and running head of the
+  book, laid out once on a sheet) are drawn on each page where they stand, in a form
+  laid over the page as an artifact (not read aloud, not part of the text's structure),
+  with the sheet's font subsets (one copy in the book); the link around a slot gets the
+  alternative text "page N";
 * **sides**: a page laid out as a recto that is a verso in the book (a part that runs
   on) is moved by the difference of the mirrored margins, with its links;
 * **structure tree** (PDF/UA): the first part's ``/Document`` element receives the
@@ -33,10 +34,13 @@ from pathlib import Path
 DEST_SCHEME = "editio-dest:"
 
 
-def merge(parts: list[bytes], recto: list[bool], folio: list[bytes] | None, folio_pages: list[bool],
+def merge(parts: list[bytes], recto: list[bool], overlay: tuple | None,
           target: Path, labels: list | None = None, shifts: list | None = None) -> int:
     """Write the book to ``target``; return its page count.  ``recto[i]``: part ``i`` starts on
-    a recto (else it runs on from the page after the previous part).  ``labels[i]``: the
+    a recto (else it runs on from the page after the previous part).  ``overlay``: (the
+    stamp sheet's PDF, per page of the book a list of (operators, dx, dy)): each stamp's
+    operators (:func:`editio.builders.pdf_layout.lay_out_stamps`, in CSS px from the top
+    left, with the sheet's fonts) are drawn on the page moved by (dx, dy) px.  ``labels[i]``: the
     page-number slots of page ``i`` as (x, y from the top, text) in pt; a link around one
     gets the text as its ``/Contents`` (the number itself is drawn as an artifact).
     ``shifts[i]``: how far (pt) page ``i``'s content and links move right (a page laid out
@@ -133,17 +137,31 @@ def merge(parts: list[bytes], recto: list[bool], folio: list[bytes] | None, foli
                     annot.Contents = String(text)
                     break
 
-    # page numbers
-    if folio is not None:          # (the overlay's chunks, page after page)
-        fpages = []
-        for data in folio:
-            fpdf = pikepdf.open(io.BytesIO(data))
-            opened.append(fpdf)
-            fpages += list(fpdf.pages)
-        for i, page in enumerate(book.pages):
-            if i < len(folio_pages) and folio_pages[i] and i < len(fpages) \
-                    and b"BT" in _content(fpages[i]):      # (a page without a number draws none)
-                _lay_over(book, page, fpages[i])
+    # page numbers and running heads: one form per page, drawing the stamps that stand
+    # on it with the sheet's fonts (one copy of each in the book)
+    if overlay is not None:
+        sheet_pdf, draw = overlay
+        sheet = pikepdf.open(io.BytesIO(sheet_pdf))
+        opened.append(sheet)
+        res = Dictionary()
+        for sp in sheet.pages:
+            for kind in ("/Font", "/ExtGState", "/ColorSpace"):
+                for k, v in sp.obj.Resources.get(kind, Dictionary()).items():
+                    if kind not in res:
+                        res[kind] = Dictionary()
+                    if k not in res[kind]:
+                        res[kind][k] = book.copy_foreign(v) if getattr(v, "is_indirect", False) else _copy(book, v)
+        res = book.make_indirect(res)
+        for page, stamps in zip(book.pages, draw):
+            if not stamps:
+                continue
+            box = [float(v) for v in page.obj.MediaBox]
+            ops = [b"1 0 0 -1 0 %.6f cm 0.75 0 0 0.75 0 0 cm" % box[3]]
+            for text, dx, dy in stamps:
+                ops.append(b"q 1 0 0 1 %.3f %.3f cm\n%s\nQ" % (dx, dy, text.encode("latin-1")))
+            form = book.make_stream(b"\n".join(ops) + b"\n", Type=Name.XObject, Subtype=Name.Form,
+                                    BBox=Array(box), Resources=res)
+            _lay_over(book, page, form)
 
     if sroot is not None:
         sroot.ParentTree = book.make_indirect(Dictionary(Nums=Array(
@@ -250,18 +268,9 @@ def _append_outline(book, outline, extra):
     return outline
 
 
-def _content(page) -> bytes:
-    from pikepdf import Array
-    c = page.obj.get("/Contents")
-    if c is None:
-        return b""
-    return b"".join(x.read_bytes() for x in (c if isinstance(c, Array) else [c]))
-
-
-def _lay_over(book, page, folio_page) -> None:
-    """Draw ``folio_page`` (an untagged page) over ``page``, as an artifact."""
+def _lay_over(book, page, fx) -> None:
+    """Draw the form ``fx`` over ``page``, as an artifact."""
     from pikepdf import Dictionary
-    fx = book.copy_foreign(folio_page.as_form_xobject())
     res = page.obj.get("/Resources")
     new = Dictionary({k: v for k, v in res.items()}) if res is not None else Dictionary()
     xo = Dictionary({k: v for k, v in new.get("/XObject", Dictionary()).items()})
