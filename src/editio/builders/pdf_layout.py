@@ -225,11 +225,15 @@ def lay_out_stamps(job: dict) -> dict:
                      "@top-right { content: none } @bottom-center { content: none } } "
                      "html, body { margin: 0; padding: 0; page: editio-stamps; string-set: none } "
                      ".editio-stamp { display: block; height: %dpx; margin: 0; padding: 0; "
-                     "white-space: pre; text-indent: 0; text-align: left; hyphens: manual } "
-                     "</style></head><body>" % (escape(job.get("lang", "en")), row * per_page, row)]
+                     "white-space: pre; text-indent: 0; text-align: left; hyphens: manual }\n"
+                     % (escape(job.get("lang", "en")), row * per_page, row)]
+            fonts = {f: k for k, f in enumerate(sorted({f for _, f in wanted}))}
+            # (a rule per font, not a style attribute per stamp: WeasyPrint parses each)
+            sheet += [".editio-f%d { %s; line-height: %dpx }" % (k, f.replace("<", ""), row)
+                      for f, k in fonts.items()]
+            sheet.append("</style></head><body>")
             for text, font in wanted:
-                sheet.append(f'<div class="editio-stamp" style="{escape(font)}; line-height: {row}px">'
-                             f"{escape(text)}</div>")
+                sheet.append(f'<div class="editio-stamp editio-f{fonts[font]}">{escape(text)}</div>')
             sheet.append("</body></html>")
             document = weasyprint_html("".join(sheet), job["base_url"], fetch).render(
                 stylesheets=css, font_config=fc, presentational_hints=False)

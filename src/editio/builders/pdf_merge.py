@@ -86,12 +86,9 @@ def merge(parts: list[bytes], recto: list[bool], overlay: tuple | None,
                 if isinstance(kid, Dictionary):
                     kid.P = doc_elem
                 doc_elem.K.append(kid)
-            for k, v in _nums(ssrc):
-                v = _copy(book, v)
-                for el in (v if isinstance(v, Array) else [v]):
-                    if isinstance(el, Dictionary) and el.get("/P") is not None \
-                            and el.P.objgen == copied.objgen:
-                        el.P = doc_elem
+            # (the parent tree copied at once: its elements are the ones just copied, and
+            # those whose parent was the part's /Document are its kids, moved above)
+            for k, v in _nums_tree(_copy_tree(book, src, ssrc, "/ParentTree")):
                 nums.append((k + offset, v))
                 used = max(used, k + offset)
             if "/RoleMap" in ssrc:
@@ -100,8 +97,9 @@ def merge(parts: list[bytes], recto: list[bool], overlay: tuple | None,
                 for k, v in ssrc.RoleMap.items():
                     rolemap[k] = v
         next_key = max(next_key, used + 1)
-        for name, d in _dests(src):
-            dests.append((name, _copy(book, d)))
+        names = src.Root.get("/Names")
+        if names is not None and "/Dests" in names:
+            dests += _dests_tree(_copy_tree(book, src, names, "/Dests"))
         if "/Outlines" in src.Root and "/First" in src.Root.Outlines:
             outline = _append_outline(book, outline, book.copy_foreign(src.Root.Outlines))
     _pad(book)   # the book ends on a verso
@@ -199,10 +197,24 @@ def _copy(book, obj):
     return obj
 
 
+def _copy_tree(book, src, holder, key):
+    """``holder[key]`` (a tree of ``src``) copied into ``book`` in one call (qpdf copies an
+    indirect object with everything below it, each object once)."""
+    tree = holder[key]
+    if not getattr(tree, "is_indirect", False):
+        tree = src.make_indirect(tree)
+    return book.copy_foreign(tree)
+
+
 def _nums(sroot) -> list:
-    """The parent tree as (key, value) pairs (a flat /Nums array or a tree of /Kids)."""
+    """The parent tree of a structure tree root, as (key, value) pairs."""
     if sroot is None or "/ParentTree" not in sroot:
         return []
+    return _nums_tree(sroot.ParentTree)
+
+
+def _nums_tree(tree) -> list:
+    """A number tree as (key, value) pairs (a flat /Nums array or a tree of /Kids)."""
     out = []
 
     def walk(node):
@@ -212,15 +224,21 @@ def _nums(sroot) -> list:
                 out.append((int(arr[i]), arr[i + 1]))
         for kid in node.get("/Kids", ()):
             walk(kid)
-    walk(sroot.ParentTree)
+    walk(tree)
     return out
 
 
 def _dests(pdf) -> list:
-    out = []
+    """A PDF's named destinations, as (name, destination) pairs."""
     names = pdf.Root.get("/Names")
     if names is None or "/Dests" not in names:
-        return out
+        return []
+    return _dests_tree(names.Dests)
+
+
+def _dests_tree(tree) -> list:
+    """A name tree as (name, value) pairs."""
+    out = []
 
     def walk(node):
         if "/Names" in node:
@@ -229,7 +247,7 @@ def _dests(pdf) -> list:
                 out.append((str(arr[i]), arr[i + 1]))
         for kid in node.get("/Kids", ()):
             walk(kid)
-    walk(names.Dests)
+    walk(tree)
     return out
 
 
