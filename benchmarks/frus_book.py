@@ -43,7 +43,7 @@ t = time.perf_counter()
 from weasyprint import HTML
 doc = HTML(filename=sys.argv[1]).render()
 doc.write_pdf(sys.argv[2])
-print(json.dumps({"wall": time.perf_counter() - t, "pages": len(doc.pages),
+print(json.dumps({"wall": time.perf_counter() - t, "pages": len(doc.pages), "cpu": time.process_time(),
                   "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
@@ -65,7 +65,10 @@ print(json.dumps({"wall": wall, "pdf_s": res.timings.get("pdf"), "pages": int(m[
                   "parts": int(m[2]) if m else 0, "layouts": int(m[3]) if m else 0,
                   "passes": int(m[4]) if m else 0, "cached": int(m[5]) if m else 0,
                   "worker_rss": int(m[6]) * 2**20 if m else 0, "problems": bad[:5],
-                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                  "phases": info[0].split(" MB; ", 1)[-1] if info else "",
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
+                  "layout_cpu": float(c[1]) if (c := re.search(r"CPU of the layouts ([\d.]+) s", info[0] if info else "")) else 0}))
 """
 
 
@@ -123,7 +126,7 @@ def main() -> None:
 
         plain = child(PLAIN, html, tmp / "plain.pdf", env=env)
         print(f"plain WeasyPrint:          {plain['wall']:7.1f} s  {plain['pages']:5d} pages  "
-              f"peak {mb(plain['rss'])} (one process)")
+              f"peak {mb(plain['rss'])} (one process); CPU {plain['cpu']:.1f} s")
 
         single = project(tmp / "single", [vol])
         cold = child(EDITIO, single, schema, workers, env=env)
@@ -131,6 +134,8 @@ def main() -> None:
               f"ratio {cold['wall'] / plain['wall']:.2f}x  {cold['parts']} parts, {cold['layouts']} layouts, "
               f"{cold['passes']} passes; peak main {mb(cold['rss'])}, largest layout process "
               f"{mb(cold['worker_rss'])}  {cold['problems'] or ''}")
+        print(f"    ({cold['phases']}); CPU: main {cold['cpu']:.1f} s + layouts {cold['layout_cpu']:.1f} s "
+              f"= {(cold['cpu'] + cold['layout_cpu']) / plain['cpu']:.2f}x plain WeasyPrint's")
 
         change_one_document(single / "tei" / vol.name)
         warm = child(EDITIO, single, schema, workers, env=env)
@@ -138,6 +143,7 @@ def main() -> None:
               f"ratio {warm['wall'] / plain['wall']:.2f}x  {warm['layouts']} layouts, {warm['cached']} "
               f"from the cache, {warm['passes']} passes; peak main {mb(warm['rss'])}, largest layout "
               f"process {mb(warm['worker_rss'])}")
+        print(f"    ({warm['phases']})")
 
         if not a.no_double:
             double = project(tmp / "double", [vol, vol])
@@ -145,6 +151,7 @@ def main() -> None:
             print(f"editio, volume doubled:    {dbl['wall']:7.1f} s  {dbl['pages']:5d} pages  "
                   f"{dbl['wall'] / cold['wall']:.2f}x the single volume ({dbl['pages'] / max(1, cold['pages']):.2f}x "
                   f"the pages); peak main {mb(dbl['rss'])}, largest layout process {mb(dbl['worker_rss'])}")
+            print(f"    ({dbl['phases']})")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

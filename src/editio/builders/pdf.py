@@ -658,6 +658,7 @@ class Book:
                       "laid_out": len(fresh), "from_cache": len(self.laid_out) - len(fresh),
                       "peak_rss": max((r.get("peak_rss", 0) for r in fresh), default=0),
                       "layout_seconds": sum(r.get("seconds", 0) for r in fresh),
+                      "layout_cpu": sum(r.get("cpu", 0) for r in fresh),
                       "seconds": {k: round(clock[k] - clock[prev], 1) for prev, k in
                                   (("start", "parts"), ("parts", "index"), ("index", "overlay"),
                                    ("overlay", "merge"))}}
@@ -665,7 +666,8 @@ class Book:
                         f"{count} pages in {len(parts)} parts: {len(fresh)} layouts in {n} pass(es), "
                         f"{self.stats['from_cache']} taken from the build cache; peak memory of a "
                         f"layout process {self.stats['peak_rss'] / 2**20:.0f} MB; "
-                        + ", ".join(f"{k} {v:.1f} s" for k, v in self.stats["seconds"].items()))
+                        + ", ".join(f"{k} {v:.1f} s" for k, v in self.stats["seconds"].items())
+                        + f"; CPU of the layouts {self.stats['layout_cpu']:.1f} s")
         cache.save_map({"digits": digits})
         cache.prune()
         for part in parts:
