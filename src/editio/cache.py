@@ -340,7 +340,6 @@ class CheckCache:
 
 def corpus_context(corpus) -> str:
     """What every file's rules may read from outside the file (see :class:`CheckCache`)."""
-    from editio.corpus import POINTER_ATTRS
     project = corpus.project
     h = hashlib.sha256(code_hash().encode())
     h.update(json.dumps(settings(project)).encode())
@@ -353,14 +352,7 @@ def corpus_context(corpus) -> str:
     for d in corpus.documents:
         part = d.__dict__.get("_check_context")   # a function of the tree: kept with it
         if part is None:
-            cross = []
-            for el in d.root.iter():
-                if not isinstance(el.tag, str):
-                    continue
-                for a in POINTER_ATTRS:
-                    v = el.get(a)
-                    if v and not v.lstrip().startswith("#"):
-                        cross.append(f"{a}={v}")
+            cross = [f"{a}={v}" for _, a, v in outward_pointers(d)]
             part = d.__dict__["_check_context"] = [d.id, d.has_text, list(d.ids), cross]
         h.update(json.dumps([d.name, d.rel, *part]).encode())
     return h.hexdigest()
