@@ -109,18 +109,14 @@ def collect(corpus, doc) -> list[Annotation]:
     claimed = set()
     from editio.rules.claims import derive
     derived = derive(corpus)
-    for el in text.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if local(el) == "note":
-            if el in claimed or el.get("target") or _in_notes_div(el):
+    texts = doc.__dict__.setdefault("_annotation_texts", {})   # a function of the tree alone
+    for el, c, in_notes in _candidates(doc, text):
+        if c is None:   # a note
+            if el in claimed or el.get("target") or in_notes:
                 continue  # attached notes are read with what they annotate
             kind, typ, carrier = "note", el.get("type") or "note", el
             notes = [el]
         else:
-            c = classify(el)
-            if c is None:
-                continue
             kind, typ, carrier = c
             notes = notes_by_target.get(el, [])
             if carrier is not el:
@@ -143,7 +139,11 @@ def collect(corpus, doc) -> list[Annotation]:
             dip = ""
             ed = ""
         else:
-            dip, ed = _text(el, "diplomatic"), _text(el, "edited")
+            dip, ed = texts.get((el, "d")), texts.get((el, "e"))
+            if dip is None:
+                dip = texts[(el, "d")] = _text(el, "diplomatic")
+            if ed is None:
+                ed = texts[(el, "e")] = _text(el, "edited")
         out.append(Annotation(
             n=0, id=el.get(XML_ID) or "", document=doc.id, file=doc.rel,
             line=el.sourceline or 0, kind=kind, type=typ, diplomatic=dip, edited=ed,
@@ -157,6 +157,27 @@ def collect(corpus, doc) -> list[Annotation]:
     out = [out[k] for k in order]
     for n, a in enumerate(out, 1):
         a.n = n
+    return out
+
+
+def _candidates(doc, text) -> list:
+    """``(element, classify(element) or None for a note, inside the notes division)`` of
+    every note and annotated element of ``text``, in document order: a function of the tree
+    alone, worked out once per parsed file (:class:`editio.corpus.Document`)."""
+    memo = doc.__dict__.get("_annotation_candidates")
+    if memo is not None and memo[0] is text:
+        return memo[1]
+    out = []
+    for el in text.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if local(el) == "note":
+            out.append((el, None, _in_notes_div(el)))
+        else:
+            c = classify(el)
+            if c is not None:
+                out.append((el, c, False))
+    doc.__dict__["_annotation_candidates"] = (text, out)
     return out
 
 

@@ -674,13 +674,16 @@ def outward_pointers(doc):
     """``(element, attribute, value)`` of each pointer attribute of ``doc`` that may lead
     out of it (a token not of the ``#id`` form, which stays in the same file), in document
     order: an XPath over the attributes instead of a look at each attribute of each element."""
-    from editio.corpus import POINTER_ATTRS
-    test = " or ".join(f"name()='{a}'" for a in POINTER_ATTRS)
-    for v in doc.root.xpath(f"descendant-or-self::*/@*[{test}][not(starts-with(normalize-space(.), '#'))"
-                            " or contains(normalize-space(.), ' ')]"):
-        if all(t.startswith("#") for t in v.split()):
-            continue
-        yield v.getparent(), v.attrname, str(v)
+    memo = doc.__dict__.get("_outward_pointers")   # a function of the tree alone
+    if memo is None:
+        from editio.corpus import POINTER_ATTRS
+        test = " or ".join(f"name()='{a}'" for a in POINTER_ATTRS)
+        memo = doc.__dict__["_outward_pointers"] = [
+            (v.getparent(), v.attrname, str(v)) for v in doc.root.xpath(
+                f"descendant-or-self::*/@*[{test}][not(starts-with(normalize-space(.), '#'))"
+                " or contains(normalize-space(.), ' ')]")
+            if not all(t.startswith("#") for t in v.split())]
+    return memo
 
 
 def related_docs(corpus) -> dict[str, set[str]]:

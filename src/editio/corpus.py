@@ -117,6 +117,13 @@ class Document:
         return curl_tree(self.root)
 
     @cached_property
+    def name_elements(self) -> list:
+        """The names of the text (``persName``, ``placeName`` … outside the header), in
+        document order."""
+        return [el for el in self.root.iter() if isinstance(el.tag, str)
+                and local(el) in NAME_ELEMENTS and not _in_header(el)]
+
+    @cached_property
     def tree_hash(self) -> str:
         """The hash of the tree as parsed (XIncludes resolved)."""
         import hashlib
@@ -484,11 +491,7 @@ class Corpus:
         """entity id -> [(document, name element)] for every tagged mention in the texts."""
         out: dict = {}
         for doc in self.texts:
-            for el in doc.root.iter():
-                if not isinstance(el.tag, str) or local(el) not in NAME_ELEMENTS:
-                    continue
-                if _in_header(el):
-                    continue
+            for el in doc.name_elements:
                 for tok in (el.get("ref") or el.get("key") or "").split():
                     r = self.resolve(doc, tok)
                     if r.status == "element":

@@ -217,9 +217,11 @@ class Rebuilder:
                     if changed:
                         self._on_pages(outcome)   # pages first: the open pages reload now
                     if (changed or early) and self.search:
-                        site.index_search()
+                        site.index_search()      # (saves the site's cache record too)
                         self._sync(scratch / SEARCH_DIR, self.site / SEARCH_DIR)
                         outcome.search = True
+                    elif site.cache is not None:
+                        site.cache.save()   # once the pages are in place: not in their way
                     return outcome
                 finally:
                     shutil.rmtree(scratch, ignore_errors=True)
@@ -272,8 +274,6 @@ class Rebuilder:
             site.build()
             if valid is not None and not valid():
                 raise _Invalid()
-            if site.cache is not None:   # the site saves its record with the search index,
-                site.cache.save()        # which here comes later, if at all
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise

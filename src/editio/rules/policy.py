@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from editio.annotations import classify
+from editio.annotations import _candidates
 from editio.behaviours import is_tei, local
 
 CITING = ("bibl", "ptr", "ref", "biblStruct")
@@ -83,11 +83,8 @@ def check_policy(corpus, report) -> None:
         text = doc.root.find("{http://www.tei-c.org/ns/1.0}text")
         if text is None:
             continue
-        for el in text.iter():
-            if not isinstance(el.tag, str) or not is_tei(el):
-                continue
-            cls = classify(el)
-            if cls is None:
+        for el, cls, _ in _candidates(doc, text):   # classified once per parsed file
+            if cls is None or not is_tei(el):
                 continue
             kind, typ, carrier = cls
             notes = by_target.get(el, []) + (by_target.get(carrier, []) if carrier is not el else [])
