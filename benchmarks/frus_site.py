@@ -87,6 +87,7 @@ def main() -> None:
     if not volume.is_file():
         sys.exit(f"no volume at {volume}")
     env = {**os.environ, "PYTHONPATH": str(HERE / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="editio-bench-") as tmp:
         project = Path(tmp) / "volume"
         (project / "tei").mkdir(parents=True)
@@ -116,7 +117,9 @@ def main() -> None:
         ss = run([sys.executable, str(ANCHORS / "teistyle_html.py"), str(ANCHORS / "tei-stylesheets"),
                   str(volume), str(anchor_out)])
     ratio = ed["wall"] / ss["wall"]
-    print(f"volume: {volume.name} ({volume.stat().st_size / 2**20:.1f} MB)")
+    print(f"volume: {volume.name} ({volume.stat().st_size / 2**20:.1f} MB); load average "
+          f"{load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (walls are only "
+          "comparable on an idle machine; the ratio compares two runs under the same load)")
     print(f"editio build --format html {how}: wall {ed['wall']:.1f}s, cpu {ed['cpu']:.1f}s "
           f"({ed['cpu'] / ed['wall']:.2f} cores), peak {ed['pss_mb']:.0f} MB (PSS of the process "
           f"tree; RSS summed {ed['tree_mb']:.0f} MB counts shared pages twice), max RSS of one "
