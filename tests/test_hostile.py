@@ -241,6 +241,21 @@ def test_xinclude_inside_the_project_works(tmp_path):
     assert r.stdout == "included\nbefore TEXT after\nfallback"
 
 
+def test_an_include_of_a_file_that_is_not_there_is_left_out_and_located(tmp_path):
+    """No such file (and no xi:fallback): a located xinclude.missing error, the rest of the
+    file read and checked; a path leaving the project still stops the reading."""
+    proj = project(tmp_path / "p", {
+        "tei/d.xml": tei('\n<p>kept</p>\n<xi:include href="../shared/dates.xml" xpointer="dates"/>\n'
+                         '<p><ref target="#nowhere">x</ref></p>', extra_ns=XI)})
+    r = run_editio("check", "--project", proj)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert re.search(r'^tei/d\.xml:3:1: error: xi:include href "\.\./shared/dates\.xml": no such file; '
+                     r"left out \[xinclude\.missing\]$", r.stdout, re.M), r.stdout
+    assert "[ref.missing]" in r.stdout, "the rest of the file is checked"
+    b = run_editio("build", "--project", proj, "--format", "html", "--keep-going")
+    assert b.returncode == 0 and "kept" in (proj / "build" / "html" / "d.html").read_text(encoding="utf-8")
+
+
 def test_xinclude_fan_out_is_bounded(tmp_path):
     """XInclude's own billion laughs: 10 includes of 10 includes of ... ."""
     files = {"tei/d.xml": tei('<xi:include href="../parts/l6.xml"/>', extra_ns=XI),

@@ -324,12 +324,15 @@ class Corpus:
                     corpus.parsed[real] = old
                     continue
             raw: list = []
+            missing: list = []
             try:
-                tree = read(path, root_dir=project.root, display=rel, raw=raw)
+                tree = read(path, root_dir=project.root, display=rel, raw=raw, missing=missing)
             except EditioError as err:
                 d = err.diagnostic
                 corpus.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
                 continue
+            for d in missing:         # includes of files that are not there, left out
+                corpus.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
             doc = Document(name, real, rel, tree, i, root)
             corpus.documents.append(doc)
             if raw:

@@ -36,7 +36,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from editio import TEI_NS, XML_ID, gate
-from editio.diagnostics import EditioError
+from editio.diagnostics import Diagnostic, EditioError
 
 MAX_BYTES = 32 * 1024 * 1024
 """Largest file (and largest total of a file and its XIncludes) editio reads: 32 MiB.
@@ -310,13 +310,15 @@ def _parse(data: bytes, name: str, base: Path | None) -> etree._ElementTree:
 
 
 def read(path: Path, *, root_dir: Path | None = None, display: str | None = None,
-         raw: list | None = None) -> etree._ElementTree:
+         raw: list | None = None, missing: list | None = None) -> etree._ElementTree:
     """Read one file; ``display`` is the name used in diagnostics.  With ``root_dir``,
     ``xi:include`` elements are resolved, inside ``root_dir`` only.  ``raw``: a list the
-    file's own bytes (as parsed) are appended to."""
+    file's own bytes (as parsed) are appended to.  ``missing``: a list that takes an
+    ``xinclude.missing`` diagnostic for each include of a file that does not exist (and has
+    no ``xi:fallback``), which is then left out; without it such an include stops the read."""
     path = Path(path)
     name = display or str(path)
-    inc = _Includes(Path(root_dir).resolve()) if root_dir is not None else None
+    inc = _Includes(Path(root_dir).resolve(), missing=missing) if root_dir is not None else None
     return _read(path, name, inc, raw)
 
 
@@ -361,6 +363,7 @@ class _Includes:
     stack: list = field(default_factory=list)
     count: int = 0
     bytes: int = 0
+    missing: list | None = None   # diagnostics of includes of files that do not exist (left out)
 
     def charge(self, size: int, name: str) -> None:
         self.bytes += size
@@ -383,11 +386,20 @@ def _xinclude(tree, base: Path, inc: _Includes, name: str, depth: int) -> None:
                        "read.xinclude", el.sourceline or 1)
         try:
             nodes = _include(el, base, inc, name, depth)
-        except _Missing:
+        except _Missing as err:
             fb = el.find(_XI_FALLBACK)
             if fb is None:
-                raise
-            nodes = [fb.text or ""] + list(fb)  # lxml moves each element with its tail
+                if inc.missing is None:
+                    raise
+                # a file that is not there (a FRUS volume's "../shared/frus-dates.xml" of the
+                # series' repository): the include is left out and reported, located; the
+                # rest of the file is read (a refused path still stops the reading)
+                d = err.diagnostic
+                inc.missing.append(Diagnostic(d.file, d.line, d.col, "error", "xinclude.missing",
+                                              d.message + "; left out"))
+                nodes = [""]
+            else:
+                nodes = [fb.text or ""] + list(fb)  # lxml moves each element with its tail
         _replace(el, nodes)
 
 

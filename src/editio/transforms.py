@@ -334,13 +334,13 @@ class Edition:
             return Target("element", "element", element=el)
         if el is r.doc.root or el is rd.element:
             return Target("element", "unit", rd, el, rd.label)
+        if name == "pb":        # a page marker, in the text or in a footnote: the marker itself
+            return Target("element", "page", rd, el, rd.label + (f", p. {el.get('n')}" if el.get("n") else ""))
         owner = self._note_owner.get(el) or next(
             (self._note_owner[a] for a in el.iterancestors() if a in self._note_owner), None)
         ann = rd.by_element.get(el)
         if owner is not None and owner[0] is rd:
             return Target("element", "note", rd, el, self.note_label(rd, owner[1]), note=owner[1])
-        if name == "pb":
-            return Target("element", "page", rd, el, rd.label + (f", p. {el.get('n')}" if el.get("n") else ""))
         return Target("element", "paragraph" if rd.paragraph_of(el) else "element", rd, el,
                       self.place_label(rd, el), note=ann)
 
@@ -552,8 +552,8 @@ def number_paragraphs(root, table: BehaviourTable, skip=None) -> dict:
         -> {p(Text): ("p1", 1)}
 
     A line with no text and nothing but markers (page and line breaks, anchors, omitted
-    elements) is not numbered, so the numbers in the margin, the "Doc. 5, ¶ 1" labels
-    and the anchors count only what a reader sees as a paragraph."""
+    elements) is not numbered, and a table is one paragraph, so the numbers in the margin,
+    the "Doc. 5, ¶ 1" labels and the anchors count only what a reader sees as a paragraph."""
     out: dict = {}
     if root is None:
         return out
@@ -566,7 +566,9 @@ def number_paragraphs(root, table: BehaviourTable, skip=None) -> dict:
         if parent in omitted or table.behaviour(el).layout == "omit":
             omitted.add(el)
             continue
-        if table.behaviour(el).layout == LINE:
+        beh = table.behaviour(el)
+        # a table is one paragraph (its caption and rows are not numbered one by one)
+        if beh.layout == LINE or beh.name == "table":
             if el is skip or any(a in out or a is skip for a in el.iterancestors()):
                 continue
             if not _has_content(el, table):
@@ -643,18 +645,28 @@ def split_units(doc: Document, units: tuple[Unit, ...], ns: dict) -> tuple[list,
 
 def _page_owner(pb, units: set, aside: set):
     """What shows the page that ``pb`` begins: the first unit or front matter that is no
-    page to follow it in document order, or None when another page break (or the end)
-    comes before any text (a blank page)."""
-    seen_text = bool((pb.tail or "").strip())
+    page to follow it in document order; None when another page break (or the end) comes
+    before any text (a blank page), or when text no unit shows comes first (a title page:
+    only the headings of the divisions that hold the unit are shown with it)."""
+    holders = [pb.getparent()] if (pb.tail or "").strip() else []
     for el in _following(pb):
-        if el in units or el in aside:
+        if el in aside:
             return el
+        if el in units:
+            context = set(el.iterancestors())
+            shown = all(h is not None and isinstance(h.tag, str) and h.tag == T + "head"
+                        and h.getparent() in context for h in holders)
+            return el if shown else None
         if not isinstance(el.tag, str):
+            if (el.tail or "").strip():
+                holders.append(el.getparent())
             continue
-        if el.tag == T + "pb" and not seen_text:
+        if el.tag == T + "pb" and not holders:
             return None
-        if (el.text or "").strip() or (not len(el) and (el.tail or "").strip()):
-            seen_text = True
+        if (el.text or "").strip():
+            holders.append(el)
+        if (el.tail or "").strip():
+            holders.append(el.getparent())
     return None
 
 

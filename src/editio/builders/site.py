@@ -353,6 +353,8 @@ class Site:
             return "top"
         if local(el) == "note" and el in self._note_of:
             return f"note-{self._note_of[el][1].n}"
+        if local(el) == "pb" and el.get(XML_ID):     # a page marker keeps its id, even in a note
+            return anchor_name(rdoc, el)
         for a in el.iterancestors():
             if local(a) == "note" and a in self._note_of:
                 return f"note-{self._note_of[a][1].n}"

@@ -398,7 +398,10 @@ class HtmlRenderer:
         self.line(el, out, "li")
 
     def b_table(self, el, out):
-        wrap = self.el(out, "div", el, cls="table-wrap")
+        p = self.rdoc.paragraphs.get(el)       # a table is one numbered paragraph
+        outer = self.el(out, "div", el, id=self.links.anchor(self.rdoc, p[0]) if p and not el.get(XML_ID) else None,
+                        data_para=str(p[1]) if p else None)
+        wrap = etree.SubElement(outer, "div", {"class": "table-wrap"})   # scrolls on a phone
         table = etree.SubElement(wrap, "table")
         for c in el:
             if isinstance(c.tag, str):
@@ -409,6 +412,8 @@ class HtmlRenderer:
                     self.children(c, cap)
                 else:
                     self.node(c, wrap)
+        if p:
+            self.permalink(outer, p)     # outside the scrolling box, which would clip it
 
     def b_row(self, el, out):
         if out.tag != "table":
@@ -419,7 +424,8 @@ class HtmlRenderer:
                 self.node(c, tr)
 
     def b_cell(self, el, out):
-        tag = "th" if el.get("role") == "label" else "td"
+        row = el.getparent()
+        tag = "th" if el.get("role") == "label" or (row is not None and row.get("role") == "label") else "td"
         if out.tag != "tr":
             self.b_inline(el, out)
             return
