@@ -396,10 +396,17 @@ class SiteCache:
 
     NAME = "site/pages.json"
 
-    def __init__(self, store: Store, previous: Path):
+    def __init__(self, store: Store, previous: Path, kept: tuple | None = None):
+        """``kept``: ``(stamp, record)`` a server kept from its last rebuild (the record it
+        saved, and :meth:`stamp` of the file then): taken instead of reading the file again
+        while the file is as it was saved."""
         self.store = store
         self.previous = Path(previous)
-        self.old = store.get(self.NAME) or {}
+        if kept is not None and store.enabled and kept[0] is not None \
+                and kept[0] == self.stamp():
+            self.old = kept[1]
+        else:
+            self.old = store.get(self.NAME) or {}
         if not isinstance(self.old, dict) or self.old.get("format") != FORMAT:
             self.old = {}
         self.skeleton = ""
@@ -631,16 +638,28 @@ class SiteCache:
         if not self.views and self._site is not None:
             self.views = index_views(self._site)
 
+    def stamp(self):
+        """The record file's size, change time and inode (None if there is none): another
+        build that wrote it since changes it."""
+        try:
+            st = os.stat(self.store.path(self.NAME))
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+    saved: dict | None = None
+    """The record :meth:`save` wrote (a server keeps it for its next rebuild)."""
+
     def save(self) -> None:
         fragments = {**self.new_fragments, **self.fragments}
         self.ahead()
-        self.store.put(self.NAME, {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
-                                   "interfaces": self.interfaces, "views": self.views,
-                                   "pages": self.pages, "fragments": fragments,
-                                   # the pairs compared now; all known if none was
-                                   "similar": self.similar_used or self.similar,
-                                   "tei": self.tei,
-                                   "search": self.search})
+        self.saved = {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
+                      "interfaces": self.interfaces, "views": self.views,
+                      "pages": self.pages, "fragments": fragments,
+                      # the pairs compared now; all known if none was
+                      "similar": self.similar_used or self.similar,
+                      "tei": self.tei, "search": self.search}
+        self.store.put(self.NAME, self.saved)
 
     search: dict | None = None
 
@@ -770,10 +789,10 @@ def doc_interfaces(site, only: set[str] | None = None) -> dict[str, str]:
 
 
 INDEX_VIEWS = ("index.html", "contents.html", "principles.html", "persons.html", "places.html",
-               "organisations.html", "timeline.html", "concordance.html", "search.html")
+               "organisations.html", "timeline.html", "concordance.html", "redactions.html",
+               "search.html")
 """The pages over the whole edition whose part of each document :func:`index_views` can
-say; the others (annotations, redactions, glossaries …) are made again whenever a document
-changes."""
+say; the others (annotations, glossaries …) are made again whenever a document changes."""
 
 
 def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]:
@@ -792,6 +811,8 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
     * the timeline: every passage that points to an event (``@corresp``), where it stands;
     * the concordance: each such passage's TEI, its annotation and notes, the annotations
       inside it (all but their notes: the passage shows their calls);
+    * the redactions page: each redaction of its units (all but its line and column), the
+      annotation on it, where it stands;
     * the search page: nothing of any document."""
     from lxml import etree
 
@@ -830,6 +851,9 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
         return [a.n, a.label, a.kind, a.type, a.cert, a.resp, a.id, a.diplomatic, a.edited,
                 a.targets, a.agreement]
 
+    from editio.redactions import _collect_unit, all_units, rules_of
+    rules = rules_of(corpus.project)
+    all_red_units = all_units(corpus, rules) if not rules.empty else []
     out: dict[str, dict[str, str]] = {}
     for doc in corpus.texts:
         if only is not None and doc.name not in only:
@@ -861,7 +885,24 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
                                # calls), not their notes
                                [[e.getroottree().getpath(e), fields(by[e])] for e in el.iter()
                                 if e is not el and e in by]])
-        views = {"index.html": head, "principles.html": head,
+        reds = []
+        if not rules.empty:   # the redactions page: each redaction of the document's units
+            anns = {a.element: a for a in corpus.annotations.get(doc.name, [])}
+            mine = [u for u in all_red_units if u.doc is doc]
+            for unit in mine:
+                reds.append([unit.number, unit.title, unit.position, unit.id, unit.label,
+                             *where(unit.element)])
+                for r in _collect_unit(doc, unit, rules, anns, corpus.behaviour_table):
+                    rec = r.record()
+                    for k in ("file", "line", "col"):   # not shown (a line added above)
+                        rec.pop(k, None)
+                    rd = edition.locate(r.unit.element) or edition.resolved(r.unit.doc)
+                    a = rd.by_element.get(r.annotation.element) \
+                        if rd is not None and r.annotation is not None else None
+                    reds.append([rec, r.describe(), fields(a),
+                                 *[[e.getroottree().getpath(e), *where(e)] if e is not None
+                                   else None for e in (r.element, r.anchor)]])
+        views = {"index.html": head, "principles.html": head, "redactions.html": reds,
                  "contents.html": [rd.context for rd in rds],
                  "persons.html": names, "places.html": names, "organisations.html": names,
                  "timeline.html": [doc.date, times], "concordance.html": events,

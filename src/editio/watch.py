@@ -113,6 +113,7 @@ class Rebuilder:
         self._warm: dict = {}   # what a rebuild may take from the last: the collation table
         self._synced: list[str] = []   # the files of the site the last sync changed
         self._hashes: dict = {}   # path -> hash of its bytes, of this rebuild (each read once)
+        self._record = None       # (stamp, record) of the site's cache record it last saved
         self._parsed: dict = {}   # the files parsed by the last rebuild (a file whose bytes
         #                           hash as then is not parsed again: Corpus.load)
 
@@ -222,6 +223,8 @@ class Rebuilder:
                         outcome.search = True
                     elif site.cache is not None:
                         site.cache.save()   # once the pages are in place: not in their way
+                    if site.cache is not None and site.cache.saved is not None:
+                        self._record = (site.cache.stamp(), site.cache.saved)
                     return outcome
                 finally:
                     shutil.rmtree(scratch, ignore_errors=True)
@@ -252,7 +255,8 @@ class Rebuilder:
             shutil.rmtree(stale, ignore_errors=True)
         scratch = Path(tempfile.mkdtemp(prefix=".html.live-", dir=parent))
         # pages nothing of which changed are linked from the live site, not made again
-        site = Site(edition, scratch, report, cache=site_cache(self.project))
+        site = Site(edition, scratch, report, cache=site_cache(self.project, kept=self._record))
+        self._record = None
         site.keep_memory = True   # the parsed files and their text views serve the next rebuild
         index = site.index_search
         site.index_search = lambda: None     # later, and only if a page changed

@@ -1377,10 +1377,12 @@ class HeaderRenderer(HtmlRenderer):
         super().node(el, out)
 
 
-def site_cache(project, enabled: bool = True):
-    """The pages of the last build of ``project``'s site, in its output (``<output>/html``)."""
+def site_cache(project, enabled: bool = True, kept: tuple | None = None):
+    """The pages of the last build of ``project``'s site, in its output (``<output>/html``);
+    ``kept``: the record a server kept in memory (:class:`editio.cache.SiteCache`)."""
     from editio.cache import SiteCache, Store, cache_root
-    return SiteCache(Store(cache_root(project), enabled=enabled), project.output_dir / "html")
+    return SiteCache(Store(cache_root(project), enabled=enabled), project.output_dir / "html",
+                     kept=kept)
 
 
 def build_site(edition: Edition, out_dir: Path, report: Report, progress=None,
