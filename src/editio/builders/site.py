@@ -1168,21 +1168,24 @@ class Site:
         return h.hexdigest()
 
     async def _pagefind(self) -> None:
-        """Index the pages, then the notes and index entries as records of their own.
+        """Index the pages (or, if the indexer was started on the unit pages while the
+        others were made, the rest of them), then the search records: the notes of each
+        document and kind as one page, the index entries one each (:meth:`search_pages`).
 
         Records are small HTML files in a temporary folder (outside the site) whose
-        ``url`` meta points at the note or entry: adding them as HTML is fast, where
-        Pagefind's ``add_custom_record`` costs a round trip of 0.1 s each."""
+        ``url`` meta points at the document's notes or the entry: adding them as HTML is
+        fast, where Pagefind's ``add_custom_record`` costs a round trip of 0.1 s each."""
         import tempfile
 
         early, self._early = self._early, None
-        with tempfile.TemporaryDirectory(prefix="editio-search-", dir=_memory_tmp()) as tmp:
-            for i, text in enumerate(self.search_pages()):
-                Path(tmp, f"r{i}.html").write_text(text, encoding="utf-8")
-            from editio.parallel import give_back_memory
-            give_back_memory()   # the indexer, ~130 MB for a FRUS volume, runs beside this process
-            index, added, side = (early[0], early[2], None) if early else (self._new_index(), set(), None)
-            try:
+        index, added = (early[0], early[2]) if early else (self._new_index(), set())
+        side = None
+        try:
+            with tempfile.TemporaryDirectory(prefix="editio-search-", dir=_memory_tmp()) as tmp:
+                for i, text in enumerate(self.search_pages()):
+                    Path(tmp, f"r{i}.html").write_text(text, encoding="utf-8")
+                from editio.parallel import give_back_memory
+                give_back_memory()   # the indexer, ~120 MB for a FRUS volume, runs beside this process
                 if early:
                     await early[1]   # the unit pages read
                 else:
@@ -1198,11 +1201,11 @@ class Site:
                 await _pagefind_done(index)
                 if side is not None:
                     await side
-            except BaseException:
-                # Ctrl-C cancels this task; pagefind's close() then leaves its helper
-                # process running (writing into the staging directory): stop it here
-                await _pagefind_kill(index)
-                raise
+        except BaseException:
+            # Ctrl-C cancels this task; pagefind's close() then leaves its helper
+            # process running (writing into the staging directory): stop it here
+            await _pagefind_kill(index)
+            raise
 
     def search_pages(self) -> list[str]:
         """The search records as the HTML pages Pagefind indexes.  A record of its own per
