@@ -243,7 +243,15 @@ class Book:
 
     def back_matter(self, pages: dict | None = None, known: set | None = None) -> list[Part]:
         """The parts after the text, in order: each is a template and its data (an empty
-        part is left out).  An appendix is one more entry here."""
+        part is left out).  An appendix is one more entry here.  (Before the pages are
+        known, with the book's own ids, made once: the contents and the parts both ask.)"""
+        if pages is None and known is not None and known is getattr(self, "_known", None):
+            if getattr(self, "_back", None) is None:
+                self._back = self._back_matter(None, known)
+            return self._back
+        return self._back_matter(pages, known)
+
+    def _back_matter(self, pages: dict | None, known: set | None) -> list[Part]:
         out = []
         redactions = self.redactions(known)
         if redactions:
