@@ -499,22 +499,41 @@ class SiteCache:
         old_docs = self.old.get("docs") or {}
         self.full = self.old.get("skeleton") != self.skeleton or set(old_docs) != set(self.docs)
         self.changed = {n for n, v in self.docs.items() if old_docs.get(n) != v}
+
+    def first(self, jobs: list) -> list:
+        """The jobs of the changed documents' own pages (none when everything is made):
+        made first, before :meth:`plan` works out what the other pages see of the change."""
+        if self.full:
+            return []
+        return [job for job in jobs if job[2] is not None and job[2].doc.name in self.changed]
+
+    _faced = False
+
+    def _faces(self, site) -> None:
+        """The changed documents' interfaces and index views, compared with the record's."""
+        if self._faced:
+            return
+        self._faced = True
         old_faces = self.old.get("interfaces") or {}
         if not self.full:   # the others' are as the record has them (their bytes are)
             self.interfaces = {**{n: v for n, v in old_faces.items() if n in self.docs},
                                **doc_interfaces(site, self.changed)}
-            old_views = self.old.get("views") if isinstance(self.old.get("views"), dict) else {}
-            self.views = {**{n: v for n, v in old_views.items() if n in self.docs},
-                          **index_views(site, self.changed)}
+        self.seen_changed = {n for n in self.changed
+                             if n not in old_faces or old_faces[n] != self.interfaces.get(n)}
+        old_views = self.old.get("views") if isinstance(self.old.get("views"), dict) else {}
+        # otherwise every index page is made again, and every document's view is worked out
+        # for the record by ahead(), out of the pages' way
+        if not self.full and not self.seen_changed:
+            # an unchanged document's view is as the record has it while no changed
+            # document's interface changed (its view reads the others only through theirs)
+            self.views = {n: v for n, v in old_views.items() if n in self.docs
+                          and n not in self.changed}
+            self.views.update(index_views(site, self.changed))
             self.index_kept = {
                 page for page in INDEX_VIEWS
                 if all(isinstance(old_views.get(n), dict) and old_views[n].get(page) is not None
                        and old_views[n].get(page) == self.views[n].get(page)
                        for n in self.changed)}
-        self.seen_changed = {n for n in self.changed
-                             if n not in old_faces or old_faces[n] != self.interfaces.get(n)}
-        if self.seen_changed:   # another page sees a changed document otherwise: all made
-            self.index_kept = set()
 
     def related(self, site, name: str) -> set[str]:
         """The documents whose pages a change of ``name`` may change, in the new edition:
@@ -530,6 +549,7 @@ class SiteCache:
         old_pages = self.old.get("pages") or {}
         if self.full:
             return [], [], list(jobs)
+        self._faces(site)
         touched: set[str] = set()
         for x in self.seen_changed:   # related in the new edition, or in the old one
             touched |= self.related(site, x)
@@ -635,8 +655,10 @@ class SiteCache:
         documents' interfaces), e.g. while the indexer runs in its own process."""
         if not self.interfaces and self._site is not None:
             self.interfaces = doc_interfaces(self._site)
-        if not self.views and self._site is not None:
-            self.views = index_views(self._site)
+        if self._site is not None:
+            missing = {d.name for d in self._site.corpus.texts} - set(self.views)
+            if missing:
+                self.views.update(index_views(self._site, missing))
 
     def stamp(self):
         """The record file's size, change time and inode (None if there is none): another

@@ -16,6 +16,11 @@ What a rebuild does, cheapest first:
 * the check and the site use the build cache (:mod:`editio.cache`): only the files that
   changed are checked again, only the pages that depend on the change are made (the others
   are linked from the live site);
+* what a rebuild may take from the last is kept in memory: each file's hash (every file is
+  read once per rebuild), the parsed files whose bytes did not change with what was worked
+  out from each alone (ids, text views, quotes, annotated elements, pointers:
+  :meth:`editio.corpus.Corpus.load`), the site's cache record it saved, the collation table
+  and sort keys;
 * the pages are rendered into a scratch folder and **only the files whose bytes changed**
   are moved into the live site (each with an atomic rename, so the server never serves a
   half-written page); files the edition no longer makes are removed.  The changed

@@ -486,10 +486,12 @@ class Site:
             self._in_two(run, jobs)
             return done
         cache.start(self)
-        reuse, first, rest = cache.plan(self, jobs)
-        run(first)
+        first = cache.first(jobs)
+        run(first)    # the changed documents' pages, in place first (serve --watch)
         if first and self.on_first is not None:
             self.on_first([name for name, _, _ in first])
+        reuse, first_too, rest = cache.plan(self, jobs)   # what the others see of the change
+        rest = [j for j in rest if j not in first] + [j for j in first_too if j not in first]
         more = cache.also(made, first, reuse)
         reuse = [j for j in reuse if j not in more]
         for name, _, _ in reuse:
