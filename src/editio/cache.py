@@ -420,8 +420,10 @@ class SiteCache:
         self.interfaces: dict[str, str] = {}   # document -> what other pages see of it
         self.similar: dict = self.old.get("similar") if isinstance(self.old.get("similar"),
                                                                    dict) else {}
-        """hash of a pair of note texts -> whether they are the same note, near enough
-        (the concordance's ``similar``: a function of the two texts)"""
+        """what pages worked out from their inputs alone, by the hash of those inputs:
+        ``s:`` a pair of note texts -> whether they are the same note, near enough (the
+        concordance's ``similar``); ``g:`` a document's part of the annotations page -> its
+        HTML"""
         self.similar_used: dict = {}           # … the pairs this build compared
         self.tei: dict[str, str] = {}          # document -> hash of its published copy
         self.seen_changed: set[str] = set()    # changed documents whose interface changed
@@ -675,11 +677,15 @@ class SiteCache:
     def save(self) -> None:
         fragments = {**self.new_fragments, **self.fragments}
         self.ahead()
+        used = {k[:2] for k in self.similar_used}
         self.saved = {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
                       "interfaces": self.interfaces, "views": self.views,
                       "pages": self.pages, "fragments": fragments,
-                      # the pairs compared now; all known if none was
-                      "similar": self.similar_used or self.similar,
+                      # of each kind (note pairs compared; "g:" annotation groups), those
+                      # used now, or all known if none was
+                      "similar": {**{k: v for k, v in self.similar.items()
+                                     if k[:2] in ("s:", "g:") and k[:2] not in used},
+                                  **self.similar_used},
                       "tei": self.tei, "search": self.search}
         self.store.put(self.NAME, self.saved)
 

@@ -988,7 +988,7 @@ class Site:
             return True
         import hashlib
         from editio.cache import code_hash    # (and of editio's own code)
-        key = hashlib.sha256(f"{code_hash()}\0{len(a)}:{a}\0{b}".encode()).hexdigest()[:32]
+        key = "s:" + hashlib.sha256(f"{code_hash()}\0{len(a)}:{a}\0{b}".encode()).hexdigest()[:32]
         known = self.cache.similar.get(key) if self.cache is not None else None
         if not isinstance(known, bool):
             known = similar(a, b)
@@ -1073,10 +1073,34 @@ class Site:
             groups.append((rd, rows, {"n": len(rd.silent), "paras": silent}))
         order = {"high": 0, "medium": 1, "low": 2}
         self.write("annotations.html", "annotations.html", groups=groups,
+                   group_html=[self._annotation_group(*g) for g in groups],
                    silent=sum(len(rd.silent) for rd in self.edition.docs),
                    kinds=sorted(kinds.items()), types=sorted(types.items()),
                    certs=sorted(certs.items(), key=lambda c: (order.get(c[0], 9), c[0])),
                    total=sum(kinds.values()))
+
+    def _annotation_group(self, rd: ResolvedDoc, rows: list, quiet: dict) -> Markup:
+        """One document's part of the annotations page (``annotations-group.html``), taken
+        from the build cache when everything it shows is as it was (the key hashes it, and
+        the skeleton: the templates, the settings, editio's own code)."""
+        import hashlib
+        key = None
+        if self.cache is not None:
+            data = [self.cache.skeleton, rd.id, rd.label, rd.title, self.doc_pages[rd.id],
+                    [[r["a"].n, r["a"].label, r["a"].kind, r["a"].type, r["a"].cert, r["label"],
+                      r["para"], r["href"], r["context"], str(r["body"])] for r in rows],
+                    quiet]
+            key = "g:" + hashlib.sha256(json.dumps(data, default=str, ensure_ascii=False)
+                                        .encode()).hexdigest()[:32]
+            known = self.cache.similar.get(key)
+            if isinstance(known, str):
+                self._similar[key] = known    # kept in the next record
+                return Markup(known)
+        text = self.env.get_template("annotations-group.html").render(
+            rd=rd, rows=rows, quiet=quiet, doc_pages=self.doc_pages)
+        if key is not None:
+            self._similar[key] = text
+        return Markup(text)
 
     def search(self) -> None:
         self.write("search.html", "search.html")
