@@ -295,6 +295,12 @@ class Rebuilder:
 
     def _sync_file(self, s: Path, d: Path, rel: Path) -> int:
         """Replace ``d`` with ``s`` (atomically) if their bytes differ: 1 if it did."""
+        try:   # a page taken from the live site is a hard link to it: the same file
+            a, b = s.stat(), d.lstat()
+            if (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev):
+                return 0
+        except OSError:
+            pass
         data = s.read_bytes()
         try:
             same = d.is_file() and not d.is_symlink() and d.stat().st_size == len(data) \
