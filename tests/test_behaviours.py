@@ -100,8 +100,13 @@ def test_foreign_elements_are_not_rendered(tmp_path):
     XHTML video players said "600x338"), and the renderer does not report it again."""
     html, report, _ = render(tmp_path, "<p>a <x:thing>inside</x:thing> b</p>\n"
                                        "<x:block><p>c</p></x:block>\n"
-                                       "<p>d<h:div xmlns:h='http://www.w3.org/1999/xhtml'> 600x338 </h:div></p>")
+                                       "<p>d<h:div xmlns:h='http://www.w3.org/1999/xhtml'> 600x338 </h:div></p>\n"
+                                       "<figure><head>Reel 7</head><h:object xmlns:h='http://www.w3.org/1999/xhtml'>"
+                                       "<h:param name='v' value='1'/></h:object></figure>")
     assert "inside" not in html and ">c<" not in html and "600x338" not in html
+    # a figure of nothing but such content says so, under its caption
+    assert "Reel 7" in html and '<span class="graphic-missing" role="img" aria-label="Media not included">' \
+        '[Media not included]</span></figure>' in html
     assert "a " in html and " b" in html
     assert report.items == []
 

@@ -439,6 +439,13 @@ class HtmlRenderer:
     def b_figure(self, el, out):
         fig = self.el(out, "figure", el)
         self.children(el, fig)
+        # a figure whose content is all in a namespace the edition does not publish (FRUS's
+        # embedded XHTML video players): said where it stands, not an empty caption
+        kids = [c for c in el if isinstance(c.tag, str) and local(c) not in ("head", "figDesc")]
+        if kids and all(not c.tag.startswith(_TEI) and namespace(c) not in self._allowed for c in kids):
+            span = etree.SubElement(fig, "span", {"class": "graphic-missing", "role": "img",
+                                                  "aria-label": "Media not included"})
+            span.text = "[Media not included]"
 
     # --------------------------------------------------------------- inline
     def b_inline(self, el, out):
