@@ -133,6 +133,17 @@ def test_page_breaks_of_front_matter_that_is_no_page_stay_there(mini):
     assert broken_links(site) == []
 
 
+def test_index_entries_are_not_numbered_paragraphs(mini):
+    """The volume's back-of-book index is a list whose profile row says ``numbered = false``:
+    its entries carry no margin number and no permalink, and its links still work."""
+    index = page(mini, "doc-index.html")
+    entries = index.xpath("//li[contains(@class,'tei-item')]")
+    assert [text(e)[:9] for e in entries] == ["Dulles, J", "Testland,", "Persons, "]
+    assert not index.xpath("//main//*[@data-para]"), "index entries numbered"
+    assert not index.xpath("//main//a[@class='permalink']")
+    assert index.xpath("//a[.='3']/@href") == ["d3.html#pg_3"]
+
+
 def test_paragraph_numbers_count_what_a_reader_sees_as_paragraphs(mini):
     """Doc. 3 opens with a page break before its heading, and holds a paragraph with only
     a page break and an empty one: the heading is the page's title, not ¶ 1; the page

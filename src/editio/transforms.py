@@ -553,7 +553,9 @@ def number_paragraphs(root, table: BehaviourTable, skip=None) -> dict:
 
     A line with no text and nothing but markers (page and line breaks, anchors, omitted
     elements) is not numbered, and a table is one paragraph, so the numbers in the margin,
-    the "Doc. 5, ¶ 1" labels and the anchors count only what a reader sees as a paragraph."""
+    the "Doc. 5, ¶ 1" labels and the anchors count only what a reader sees as a paragraph.
+    Nothing inside an element whose behaviour says ``numbered = false`` is numbered (a
+    back-of-book index: its entries are no paragraphs a reader cites)."""
     out: dict = {}
     if root is None:
         return out
@@ -563,10 +565,10 @@ def number_paragraphs(root, table: BehaviourTable, skip=None) -> dict:
         if not isinstance(el.tag, str):
             continue
         parent = el.getparent()
-        if parent in omitted or table.behaviour(el).layout == "omit":
+        beh = table.behaviour(el)
+        if parent in omitted or beh.layout == "omit" or beh.params.get("numbered") is False:
             omitted.add(el)
             continue
-        beh = table.behaviour(el)
         # a table is one paragraph (its caption and rows are not numbered one by one)
         if beh.layout == LINE or beh.name == "table":
             if el is skip or any(a in out or a is skip for a in el.iterancestors()):
