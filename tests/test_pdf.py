@@ -647,6 +647,19 @@ def test_split_tree_keeps_numbering_and_ids():
     assert ids == [f"i{i}" for i in range(10)]
 
 
+def test_split_tree_keeps_what_follows_a_large_child_with_its_last_piece():
+    """A volume's index ends with the page breaks of its blank last pages: they go with the
+    index's last piece, not into a part (a printed page) of their own."""
+    from lxml import etree
+    from editio.builders.pdf import split_tree
+    root = etree.fromstring("<div><ul>" + "".join(f"<li>entry {i} {'x' * 50}</li>" for i in range(10))
+                            + "</ul><span class='pb'>[p. 561]</span><span class='pb'>[p. 562]</span></div>")
+    pieces = split_tree(root, 250)
+    assert len(pieces) > 2
+    assert all(p.find("ul") is not None for p in pieces), [etree.tostring(p) for p in pieces]
+    assert [s.text for s in pieces[-1].iter("span")] == ["[p. 561]", "[p. 562]"]
+
+
 def test_a_unit_larger_than_a_part_is_laid_out_in_several(tmp_path, monkeypatch):
     """No size limit: a document larger than a part goes on in the following parts."""
     from editio.build import prepare

@@ -1127,11 +1127,14 @@ def split_tree(el, limit: int) -> list:
             if len(cur):
                 out.append(cur)
                 cur = shell(False, items)
-            for piece in pieces:     # (the first goes with the text before it, if any)
+            for piece in pieces[:-1]:
                 cur.append(piece)
                 out.append(cur)
                 cur = shell(False, items)
-            size = 0
+            # the last piece stays open: what follows the large child (a few page breaks
+            # after a volume's index) goes with it, never into a part of its own
+            cur.append(pieces[-1])
+            size = len(etree.tostring(pieces[-1], encoding="unicode"))
         else:
             if size + n > limit and len(cur):
                 out.append(cur)
