@@ -899,3 +899,33 @@ def test_no_xml_id_in_the_book(edition, edition_pdf):
     txt = re.sub(r"\S+\.(xml|txt)\b", " ", edition_pdf.text())
     found = sorted(set(re.findall(r"[\w-]+", txt)) & ids)
     assert not found, found[:20]
+
+
+def test_a_page_range_in_a_printed_index_prints_the_books_pages(tmp_path):
+    """A FRUS index writes a range as a link and plain text, ``<ref target="#pg_3">3</ref>–4``:
+    both ends print the book's page (two slots), never the book's page and the source's;
+    an end whose page marker does not exist stays as written."""
+    from conftest import ROOTS
+    from editio.build import prepare
+    from editio.builders.pdf import Book
+    from editio.config import load
+    dest = tmp_path / "frus-mini"
+    shutil.copytree(ROOTS / "frus-mini", dest)
+    tei = dest / "tei" / "frus-mini.xml"
+    src = tei.read_text()
+    old = '<item>Testland, <ref target="#pg_3">3</ref>, <ref target="#pg_4">4</ref></item>'
+    assert old in src
+    tei.write_text(src.replace(old, '<item>Testland, <ref target="#pg_3">3</ref>–4, '
+                                    '<ref target="#pg_4">4</ref>–99</item>'))
+    edition, report = prepare(load(dest, profile="frus"))
+    book = Book(edition, report)
+    book.render_chapters()
+    ctx = book.context()
+    from lxml import html as lhtml
+    trees = [lhtml.fromstring(book.part_html(p, ctx)) for p in book.parts()]
+    [item] = [li for t in trees for li in t.iter("li") if "tei-item" in (li.get("class") or "")
+              and li.text_content().strip().startswith("Testland,")]
+    refs = [pn.get("data-ref") for pn in item.iter("span") if pn.get("class") == "pn"]
+    assert [r.rsplit("pg_", 1)[-1] for r in refs] == ["3", "4", "4"], refs
+    text = " ".join(item.text_content().split())
+    assert "–99" in text and "–4," not in text, text

@@ -43,6 +43,10 @@ T = "{%s}" % TEI_NS
 LONG_NOTE = 480
 
 
+# the plain end of a page range after a page link: "–427" (a dash, a number, not a digit more)
+_RANGE_END = re.compile(r"(\s*[–-]\s*)(\d+)(?!\d)")
+
+
 class PrintLinks(Links):
     """Every id lives in one HTML document: anchors are prefixed with the document id."""
 
@@ -83,6 +87,7 @@ class PrintRenderer(HtmlRenderer):
         self._in_footnote = False
         self._ids: set[str] = set()
         self.endnotes: list = []     # the commentary of long notes, for the end of the document
+        self._consumed_tail: dict = {}   # element -> characters of its tail printed already
 
     # ----------------------------------------------------------- structure
     def el(self, out, tag: str, src=None, cls: str = "", **attrs):
@@ -199,6 +204,7 @@ class PrintRenderer(HtmlRenderer):
             # the printed source; the book prints its own page there, one page system
             a = etree.SubElement(out, "a", {"class": "pageref page-of-book", "href": href})
             page_number(a, href)
+            self._range_end(el, target, out)
             return
         node = self.el(out, "span", el, cls="xref-text")
         raw = plain(el).strip()
@@ -230,6 +236,33 @@ class PrintRenderer(HtmlRenderer):
         elif not _same_url(plain(el), href):
             url = etree.SubElement(out, "span", {"class": "url"})
             url.text = f" <{href}>"
+
+    def _range_end(self, el, target: str, out) -> None:
+        """``<ref target="#pg_420">420</ref>–427``: the range's end is a page of the source
+        too, written as plain text; it becomes the book's page as well ("486–493", never
+        "486–427"), when the marker of that page exists (``#pg_427``)."""
+        m = _RANGE_END.match(el.tail or "")
+        raw = plain(el).strip()
+        if not m or not raw or not target.endswith(raw):
+            return
+        end = target[: len(target) - len(raw)] + m.group(2)
+        if not self._is_page_marker(end):
+            return
+        href = self.href_for(el, end)
+        if not href or not href.startswith("#"):
+            return
+        add_text(out, m.group(1))
+        a = etree.SubElement(out, "a", {"class": "pageref page-of-book", "href": href})
+        page_number(a, href)
+        self._consumed_tail[el] = m.end()
+
+    def put_text(self, out, el, slot: str, s: str | None) -> None:
+        skip = self._consumed_tail.get(el) if slot == "tail" else None
+        if not skip or not s:
+            return super().put_text(out, el, slot, s)
+        curled = self.edition.quotes.get((el, slot))
+        text = curled if self.view == "edited" and curled and len(curled) == len(s) else s
+        add_text(out, text[skip:])
 
     def b_pointer(self, el, out):
         target = el.get("target") or ""
