@@ -48,6 +48,19 @@ def build(project: Path, *extra):
     return r
 
 
+def renumber_notes(doc):
+    """A new annotated passage at the start of ``doc``'s first paragraph, with a note:
+    every later note of the document is renumbered."""
+    import re
+    s = doc.read_text(encoding="utf-8")
+    i = s.index(">", s.index("<p", s.index("<body"))) + 1
+    word = re.match(r"\s*[A-Za-z]+", s[i:]).group(0)
+    s = s[:i] + f'<seg xml:id="d002-new" type="problem">{word}</seg>' + s[i + len(word):]
+    j = s.index(">", s.index('<div type="editorial-notes"')) + 1
+    doc.write_text(s[:j] + '<note type="comment" target="#d002-new" resp="authority.xml#editio-editors">'
+                   "Unclear.</note>" + s[j:], encoding="utf-8")
+
+
 def edit_note(path: Path, words: str = "Revised. ") -> None:
     """Put ``words`` at the start of the first editorial note."""
     s = path.read_text(encoding="utf-8")
@@ -129,17 +142,9 @@ LONE = """<?xml version="1.0" encoding="UTF-8"?>
 def test_incremental_equals_clean_renumbered(tmp_path):
     """A new annotated passage at the start of a document renumbers its notes: the
     back-links of the documents pointing into it ("Doc. 3, note 12") change with them."""
-    import re
     project = edition_copy(tmp_path / "edition")
     build(project)
-    doc = project / "tei" / "d002.xml"
-    s = doc.read_text(encoding="utf-8")
-    i = s.index(">", s.index("<p", s.index("<body"))) + 1
-    word = re.match(r"\s*[A-Za-z]+", s[i:]).group(0)
-    s = s[:i] + f'<seg xml:id="d002-new" type="problem">{word}</seg>' + s[i + len(word):]
-    j = s.index(">", s.index('<div type="editorial-notes"')) + 1
-    doc.write_text(s[:j] + '<note type="comment" target="#d002-new" resp="authority.xml#editio-editors">'
-                   "Unclear.</note>" + s[j:], encoding="utf-8")
+    renumber_notes(project / "tei" / "d002.xml")
     build(project)
     assert differences(project / "build", clean_build_of(project, tmp_path / "c") / "build") == []
 
@@ -336,20 +341,13 @@ def test_watch_keeps_parsed_files_edits(tmp_path):
     them alone) between rebuilds; after each edit its live site is a clean build byte for
     byte: a note edited; a new cross-reference; notes renumbered; an id others point to
     renamed (errors: the last good site stays), then the pointers to it too."""
-    import re
     w = _Watched(tmp_path)
     d002 = w.tei / "d002.xml"
     edit_note(d002)
     w.same_as_clean("a note edited", errors=False)
     edit_note(w.tei / "d004.xml", 'See <ref target="d000.xml#d000-x01">Doc. 1</ref>. ')
     w.same_as_clean("a new cross-reference", errors=False)
-    s = d002.read_text(encoding="utf-8")
-    i = s.index(">", s.index("<p", s.index("<body"))) + 1
-    word = re.match(r"\s*[A-Za-z]+", s[i:]).group(0)
-    s = s[:i] + f'<seg xml:id="d002-new" type="problem">{word}</seg>' + s[i + len(word):]
-    j = s.index(">", s.index('<div type="editorial-notes"')) + 1
-    d002.write_text(s[:j] + '<note type="comment" target="#d002-new" resp="authority.xml#'
-                    'editio-editors">Unclear.</note>' + s[j:], encoding="utf-8")
+    renumber_notes(d002)
     w.same_as_clean("notes renumbered", errors=False)
     d002.write_text(d002.read_text(encoding="utf-8").replace('"d002-x04"', '"d002-x04b"'),
                     encoding="utf-8")
