@@ -782,8 +782,9 @@ class Book:
             return {"key": job["key"], "error": f"the layout process failed: {type(again).__name__}: "
                     f"{again or err}"}
 
-    def _lay_out_one(self, executor, fn, key, html, cache, **kw) -> dict:
-        job = self._job(key, html, **kw)
+    def _lay_out_one(self, executor, fn, job, cache, what: str) -> dict:
+        """One layout job, from the cache or the executor (retried once); a failure is
+        warned about as "``what`` could not be laid out" and returned with its error."""
         ck = cache.key(job)
         hit = cache.get(ck)
         if hit is not None:
@@ -794,7 +795,7 @@ class Book:
             res = self._retry(executor, fn, job, err)
         if res.get("error"):
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.layout",
-                                f"the page numbers could not be laid out: {res['error']}")
+                                f"{what} could not be laid out: {res['error']}")
             return res
         return cache.put(ck, res)
 
@@ -817,18 +818,9 @@ class Book:
                    numbers=sorted({(n["text"], n["font"]) for nums in numbers for n in nums}),
                    folios=[str(i + 1) for i, f in enumerate(folios) if f is not None],
                    heads=sorted({h for h in heads if h}))
-        ck = cache.key(job)
-        res = cache.get(ck)
-        if res is None:
-            try:
-                res = executor.submit(lay_out_stamps, job).result()
-            except Exception as err:
-                res = self._retry(executor, lay_out_stamps, job, err)
-            if res.get("error"):
-                self.report.warning("build/pdf/edition.pdf", 0, "pdf.layout",
-                                    f"the page numbers could not be laid out: {res['error']}")
-                return None
-            res = cache.put(ck, res)
+        res = self._lay_out_one(executor, lay_out_stamps, job, cache, "the page numbers")
+        if res.get("error"):
+            return None
         stamps = {(st["text"], st["font"]): st for st in res["stamps"] if st is not None}
         refs = {(name, side): roles for name, side, roles in res["ref"]}
         return cache.pdf(res), stamps, refs
@@ -851,7 +843,8 @@ class Book:
         html = self.env.get_template("part.html").render(
             **self.context(None), part=Part(part.key, "failed", "failed.html", what, data=error),
             failed={"label": what, "anchors": anchors, "file": part.file, "line": part.line})
-        res = self._lay_out_one(executor, fn, part.key + "-failed", html, cache)
+        res = self._lay_out_one(executor, fn, self._job(part.key + "-failed", html), cache,
+                                f"the page that says {what} is missing")
         if res.get("error"):       # not even the page that says so: the part is left out
             return {"key": part.key, "pages": 0, "anchors": {}, "folios": [], "warnings": [],
                     "error": res["error"]}
