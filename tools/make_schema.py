@@ -12,9 +12,19 @@ The second form makes a profile's schema from a project's ODD (e.g. FRUS's
 frus-2015-frus.odd -> src/editio/profiles/frus/frus.rng): the TEI elements its ``moduleRef``s
 include, the rest of tei_all unchanged (the ODD's narrower content models and attribute
 lists are not applied: the schema is a subset of tei_all, a superset of the ODD's TEI part);
-elements of the ``--foreign`` namespaces (the ODD's own elements, ``frus:attachment``) are
-allowed wherever TEI allows a global element, with TEI content inside.  libxml2 compiles such
-a schema in a fraction of a second, where tei_all takes it ten seconds.
+the ODD's own elements (``elementSpec mode="add"`` in another namespace: ``frus:attachment``,
+``frus:classification``), in their namespace and in each ``--foreign`` namespace (a project
+may use another one for the same elements), are allowed wherever TEI allows a global element,
+with TEI content and any attribute inside.  They are named, not "any element of the
+namespace" (``nsName``): libxml2 compiles a content model into an automaton only when every
+element in it has a name, and one unnamed element in ``model.global`` sends every content
+model to its slow interpreter.  (An ODD that adds no element of its own gets ``nsName``.)
+
+Both forms end with :func:`simplify` (``notAllowed`` taken out as RELAX NG's simplification
+does, which libxml2 does not do through a ``ref``): it keeps the language exactly and makes
+libxml2 validate 10-15x faster (frus1955-57v23p2: 2.8 s -> 0.19 s; the first edition's five
+documents 0.75 s -> 0.07 s).  libxml2 compiles such a schema in a fraction of a second, where
+tei_all takes it ten seconds.
 
 """
 import sys
@@ -164,6 +174,15 @@ def odd_elements(odd: Path) -> set:
     return out
 
 
+def odd_added(odd: Path) -> list[tuple[str, str]]:
+    """(namespace, name) of the elements an ODD adds outside TEI (``elementSpec mode="add"``
+    with its own ``@ns``)."""
+    t = etree.parse(str(odd), etree.XMLParser(recover=True, no_network=True))
+    T = "{http://www.tei-c.org/ns/1.0}"
+    return [(e.get("ns"), e.get("ident")) for e in t.iter(T + "elementSpec")
+            if e.get("mode") == "add" and e.get("ns") and e.get("ns") != T[1:-1]]
+
+
 def make_profile_schema(src: Path, odd: Path, out: Path, foreign: list[str]) -> None:
     tree = etree.parse(str(src))
     root = tree.getroot()
@@ -176,14 +195,20 @@ def make_profile_schema(src: Path, odd: Path, out: Path, foreign: list[str]) -> 
             for c in list(d):
                 d.remove(c)
             etree.SubElement(d, f"{{{R}}}notAllowed")
-    if foreign:
-        names = "".join(f'<nsName ns="{ns}"/>' for ns in foreign)
+    added = odd_added(odd)
+    if foreign or added:
         content = "".join(f'<ref name="{n}"/>' for n in (
             "tei_model.divTop", "tei_model.common", "tei_model.global", "tei_model.divBottom",
             "tei_model.phrase", "tei_div") if n in defines)
-        defines_xml = (f'<define xmlns="{R}" name="editio_foreign"><element><choice>{names}</choice>'
-                       f'<zeroOrMore><choice><attribute><anyName/></attribute><text/>{content}'
-                       f'<ref name="editio_foreign"/></choice></zeroOrMore></element></define>')
+        body = (f'<zeroOrMore><choice><attribute><anyName/></attribute><text/>{content}'
+                f'<ref name="editio_foreign"/></choice></zeroOrMore>')
+        if added:  # named: see the module's docstring
+            pairs = dict.fromkeys((ns, name) for ans, name in added for ns in [ans, *foreign])
+            alts = "".join(f'<element name="{name}" ns="{ns}">{body}</element>' for ns, name in pairs)
+        else:
+            names = "".join(f'<nsName ns="{ns}"/>' for ns in foreign)
+            alts = f"<element><choice>{names}</choice>{body}</element>"
+        defines_xml = f'<define xmlns="{R}" name="editio_foreign"><choice>{alts}</choice></define>'
         root.append(etree.fromstring(defines_xml))
         g = defines["tei_model.global"]
         inner = g.find("r:choice", NS)
@@ -203,11 +228,118 @@ def make_profile_schema(src: Path, odd: Path, out: Path, foreign: list[str]) -> 
     out.parent.mkdir(parents=True, exist_ok=True)
     tree.write(str(out), encoding="UTF-8", xml_declaration=True, pretty_print=True)
     etree.RelaxNG(etree.parse(str(out)))  # must compile
-    print(f"wrote {out} ({out.stat().st_size:,} bytes, {len(elements)} elements)")
+    print(f"wrote {out} ({out.stat().st_size:,} bytes, {len(elements)} elements"
+          + (f", {len(pairs)} of the ODD's own: " + " ".join(f"{{{ns}}}{n}" for ns, n in pairs)
+             if added else "") + ")")
 
 
 def _prune(root, defines) -> None:
-    """Drop the definitions no longer reachable from start, and the documentation."""
+    """Simplify (notAllowed away, see :func:`simplify`), drop the definitions no longer
+    reachable from start, and the documentation."""
+    simplify(root)
+    for doc in root.iter("{http://relaxng.org/ns/compatibility/annotations/1.0}documentation"):
+        doc.getparent().remove(doc)
+
+
+def _patterns(p) -> list:
+    """The pattern children of ``p`` (not its name class, not annotations)."""
+    kids = [k for k in p if isinstance(k.tag, str) and k.tag.startswith(f"{{{R}}}")]
+    if _local(p) in ("element", "attribute") and p.get("name") is None and kids:
+        kids = kids[1:]  # the name class (anyName, nsName, choice of names)
+    return kids
+
+
+def _local(p) -> str:
+    return p.tag[len(R) + 2:] if isinstance(p.tag, str) and p.tag.startswith(f"{{{R}}}") else ""
+
+
+def simplify(root) -> int:
+    """Take out the ``notAllowed`` that removing elements leaves behind, as RELAX NG's own
+    simplification does (spec section 4.19), and drop the definitions no longer reachable.
+    Returns how many definitions turned out to be ``notAllowed``.
+
+    Why: libxml2 simplifies only a ``notAllowed`` written in place, not one behind a
+    ``ref``.  Narrowing tei_all leaves hundreds of ``<ref name="tei_said"/>`` pointing at
+    ``<notAllowed/>`` inside every model class; libxml2 then cannot compile any content
+    model that reaches one into an automaton (``xmlRelaxNGIsCompileable``), nor sort a
+    choice's branches by element name, and validates by trying every branch of every
+    choice for every child: ~120 us an element (frus1955-57v23p2, 23,414 elements: 2.8 s;
+    0.19 s after this).  The rewrite keeps the language exactly: a ``ref`` to a definition
+    that can match nothing is ``notAllowed``; a choice loses its ``notAllowed`` branches
+    (and is ``notAllowed`` when none is left); a group, oneOrMore, interleave, list or
+    attribute holding one is ``notAllowed``; an optional or zeroOrMore holding one is
+    ``empty``; an ``empty`` beside other patterns in a group or definition goes."""
+    for el in root.iter(f"{{{R}}}include", f"{{{R}}}externalRef", f"{{{R}}}parentRef",
+                        f"{{{R}}}grammar", f"{{{R}}}div"):
+        if el is not root:
+            sys.exit(f"simplify: <{_local(el)}> is not supported (a flat grammar only)")
+    defines = {}
+    for d in root.iterfind("r:define", NS):
+        if d.get("combine") or d.get("name") in defines:
+            sys.exit(f"simplify: define {d.get('name')!r} is combined; not supported")
+        defines[d.get("name")] = d
+    dead: set = set()
+
+    def is_dead(p) -> bool:
+        t = _local(p)
+        if t == "notAllowed":
+            return True
+        if t == "ref":
+            return p.get("name") in dead
+        if t in ("group", "oneOrMore", "interleave", "list", "mixed", "define", "attribute"):
+            return any(is_dead(k) for k in _patterns(p))
+        if t == "choice":
+            kids = _patterns(p)
+            return bool(kids) and all(is_dead(k) for k in kids)
+        return False  # element, empty, text, data, value, optional, zeroOrMore
+
+    grew = True
+    while grew:
+        grew = False
+        for name, d in defines.items():
+            if name not in dead and is_dead(d):
+                dead.add(name)
+                grew = True
+
+    def node(tag):
+        return etree.Element(f"{{{R}}}{tag}")
+
+    def rewrite(p):
+        """``p`` simplified, bottom-up: ``p`` itself or what replaces it."""
+        for k in _patterns(p):
+            new = rewrite(k)
+            if new is not k:
+                p.replace(k, new)
+        t, kids = _local(p), _patterns(p)
+        if t == "ref" and p.get("name") in dead:
+            return node("notAllowed")
+        if t == "choice":
+            for k in kids:
+                if _local(k) == "notAllowed":
+                    p.remove(k)
+            kids = _patterns(p)
+            return node("notAllowed") if not kids else kids[0] if len(kids) == 1 else p
+        if t in ("group", "oneOrMore", "interleave", "list", "mixed", "attribute") and \
+                any(_local(k) == "notAllowed" for k in kids):
+            return node("notAllowed")
+        if t in ("zeroOrMore", "optional") and any(_local(k) == "notAllowed" for k in kids):
+            return node("empty")
+        if t in ("group", "define"):
+            for k in kids:
+                if _local(k) == "empty" and len(_patterns(p)) > 1:
+                    p.remove(k)
+            if t == "group" and len(_patterns(p)) == 1:
+                return _patterns(p)[0]
+        return p
+
+    for name, d in defines.items():
+        if name in dead:
+            for c in list(d):
+                d.remove(c)
+            d.append(node("notAllowed"))
+        else:
+            rewrite(d)
+    rewrite(root.find("r:start", NS))
     reach, todo = set(), [r.get("name") for r in root.find("r:start", NS).iter(f"{{{R}}}ref")]
     while todo:
         n = todo.pop()
@@ -218,8 +350,7 @@ def _prune(root, defines) -> None:
     for name, d in defines.items():
         if name not in reach and d.getparent() is root:
             root.remove(d)
-    for doc in root.iter("{http://relaxng.org/ns/compatibility/annotations/1.0}documentation"):
-        doc.getparent().remove(doc)
+    return len(dead)
 
 
 def main(src: Path) -> None:
@@ -247,17 +378,8 @@ def main(src: Path) -> None:
                 + '</choice></attribute><optional><attribute name="subtype"><data type="token"/>'
                   '</attribute></optional></group>')
             corr.replace(ref, new)
-    # drop unreachable definitions
-    reach, todo = set(), [r.get("name") for r in root.find("r:start", NS).iter(f"{{{R}}}ref")]
-    while todo:
-        n = todo.pop()
-        if n in reach or n not in defines:
-            continue
-        reach.add(n)
-        todo.extend(r.get("name") for r in defines[n].iter(f"{{{R}}}ref"))
-    for name, d in defines.items():
-        if name not in reach:
-            root.remove(d)
+    simplify(root)  # and drop what is no longer reachable
+    reach = list(root.iterfind("r:define", NS))
     document(root)
     root.insert(0, etree.Comment(
         " editio.rng: the editio edition's schema, a subset of TEI P5 (tei_all 4.9.0) generated by "

@@ -339,9 +339,16 @@ def _schema_report(doc, errors, declared, path, report, explained=()) -> None:
                 skip_lines.update(a.sourceline for a in el.iterancestors())
                 skip_lines.add(el.sourceline)
     causes = [(el.sourceline or 0, {local(a) for a in el.iterancestors()}) for el in explained]
+    # libxml2 names the element whose attributes fail ("Element corr failed to validate
+    # attributes"): the rule's diagnostic already says which one and why
+    own = {(el.sourceline, local(el)) for el in explained}
     for line, msg in schema_errors(doc.tree, errors):
         if line in skip_lines and not msg.startswith("Element") or (
                 line in skip_lines and ("extra content" in msg or "failed to validate content" in msg)):
+            continue
+        m = re.match(r"Element (\S+) failed to validate attributes|Invalid attribute \S+ for "
+                     r"element (\S+)", msg)
+        if m and (line, m.group(1) or m.group(2)) in own:
             continue
         named = set(re.findall(r"element (\w+)|Element (\w+)|content: (\w+)", msg))
         names = {n for group in named for n in group if n}
