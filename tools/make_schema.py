@@ -264,7 +264,7 @@ def simplify(root) -> int:
     model that reaches one into an automaton (``xmlRelaxNGIsCompileable``), nor sort a
     choice's branches by element name, and validates by trying every branch of every
     choice for every child: ~120 us an element (frus1955-57v23p2, 23,414 elements: 2.8 s;
-    0.19 s after this).  The rewrite keeps the language exactly: a ``ref`` to a definition
+    0.40 s after this, 0.19 s when the ODD's own elements are named as well).  The rewrite keeps the language exactly: a ``ref`` to a definition
     that can match nothing is ``notAllowed``; a choice loses its ``notAllowed`` branches
     (and is ``notAllowed`` when none is left); a group, oneOrMore, interleave, list or
     attribute holding one is ``notAllowed``; an optional or zeroOrMore holding one is

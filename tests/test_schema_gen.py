@@ -1,0 +1,84 @@
+"""tools/make_schema.py: the shipped schemas are simplified the way libxml2 needs (no ``ref`` to
+a definition that matches nothing), the simplification keeps the language, and frus.rng
+names the FRUS ODD's own elements in both frus namespaces."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from lxml import etree
+
+from conftest import REPO
+
+R = "http://relaxng.org/ns/structure/1.0"
+NS = {"r": R}
+SCHEMAS = [REPO / "schema" / "editio.rng", REPO / "src" / "editio" / "profiles" / "frus" / "frus.rng"]
+
+
+def make_schema():
+    spec = importlib.util.spec_from_file_location("make_schema", REPO / "tools" / "make_schema.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("path", SCHEMAS, ids=lambda p: p.name)
+def test_shipped_schema_is_simplified(path):
+    """Every define is reachable and none is only notAllowed; a ``notAllowed`` is left only as
+    the content of an element (one that can never be valid), never inside a model class where
+    it would keep libxml2 from compiling the content models that reach it."""
+    root = etree.parse(str(path)).getroot()
+    defines = {d.get("name"): d for d in root.iterfind("r:define", NS)}
+    dead = [n for n, d in defines.items() if [c.tag for c in d] == [f"{{{R}}}notAllowed"]]
+    assert dead == []
+    for na in root.iter(f"{{{R}}}notAllowed"):
+        assert na.getparent().tag == f"{{{R}}}element", etree.tostring(na.getparent())[:200]
+    used = {r.get("name") for r in root.iter(f"{{{R}}}ref")}
+    assert set(defines) <= used | {"editio_foreign"}
+    foreign = defines.get("editio_foreign")  # frus.rng: the ODD's own elements, named
+    assert foreign is None or all(e.get("name") for e in foreign.iter(f"{{{R}}}element"))
+
+
+GRAMMAR = f"""<grammar xmlns="{R}">
+  <start><ref name="doc"/></start>
+  <define name="doc"><element name="doc"><zeroOrMore><ref name="inline"/></zeroOrMore>
+    <optional><ref name="gone"/></optional><ref name="tail"/></element></define>
+  <define name="inline"><choice><text/><ref name="b"/><ref name="gone"/><ref name="phrase"/></choice></define>
+  <define name="phrase"><choice><ref name="gone"/><ref name="gone2"/></choice></define>
+  <define name="b"><element name="b"><ref name="att"/><zeroOrMore><ref name="inline"/></zeroOrMore></element></define>
+  <define name="att"><optional><attribute name="n"/></optional><empty/></define>
+  <define name="tail"><choice><empty/><group><ref name="gone"/><element name="x"><empty/></element></group>
+    <element name="y"><ref name="gone"/></element></choice></define>
+  <define name="gone"><notAllowed/></define>
+  <define name="gone2"><group><element name="z"><empty/></element><ref name="gone"/></group></define>
+</grammar>"""
+
+
+@pytest.mark.parametrize("instance", [
+    "<doc/>", "<doc>t<b n='1'>u<b/></b></doc>", "<doc><b m='1'/></doc>", "<doc><x/></doc>",
+    "<doc><y/></doc>", "<doc><z/></doc>", "<doc><b>t</b><y/></doc>", "<doc>t<q/></doc>",
+])
+def test_simplify_keeps_the_language(instance):
+    before = etree.fromstring(GRAMMAR)
+    after = etree.fromstring(GRAMMAR)
+    dead = make_schema().simplify(after)
+    assert dead == 3                       # gone, phrase, gone2
+    names = {d.get("name") for d in after.iterfind("r:define", NS)}
+    assert names == {"doc", "inline", "b", "att", "tail"}
+    assert [e.tag for e in after.iter(f"{{{R}}}notAllowed")] == [f"{{{R}}}notAllowed"]  # in <y>
+    doc = etree.fromstring(instance)
+    assert etree.RelaxNG(before).validate(doc) == etree.RelaxNG(after).validate(doc)
+
+
+@pytest.mark.parametrize("ns", ["http://history.state.gov/frus/ns/1.0", "http://history.state.gov/ns/1.0"])
+def test_frus_schema_names_the_odd_elements(ns):
+    rng = etree.RelaxNG(etree.parse(str(SCHEMAS[1])))
+    tei = ('<TEI xmlns="http://www.tei-c.org/ns/1.0" xmlns:f="{ns}"><teiHeader><fileDesc><titleStmt>'
+           '<title>t</title></titleStmt><publicationStmt><p>x</p></publicationStmt><sourceDesc>'
+           '<p>x</p></sourceDesc></fileDesc></teiHeader><text><body><div><p>a <f:classification>'
+           'Secret</f:classification></p>{tail}</div></body></text></TEI>')
+    good = etree.fromstring(tei.format(ns=ns, tail='<f:attachment rend="x"><p>b</p></f:attachment>'))
+    assert rng.validate(good), rng.error_log
+    bad = etree.fromstring(tei.format(ns=ns, tail="<f:other><p>b</p></f:other>"))
+    assert not rng.validate(bad)
+    assert "Did not expect element other there" in str(rng.error_log)
