@@ -86,6 +86,10 @@ def main(src: Path, formats: tuple) -> None:
     pages = Pages()
     rows = []
     with tempfile.TemporaryDirectory(prefix="editio-incremental-") as tmp:
+        # a validation cache of this run's own (editio keeps the schema validation's results
+        # in ~/.cache/editio by content: the edits below, the same in every run, would
+        # otherwise be found there and never validated)
+        os.environ["EDITIO_CACHE"] = str(Path(tmp) / "cache")
         project_dir = Path(tmp) / "edition"
         project_dir.mkdir()
         for name in PARTS:

@@ -116,6 +116,7 @@ def collect(corpus, doc) -> list[Annotation]:
                 continue  # attached notes are read with what they annotate
             kind, typ, carrier = "note", el.get("type") or "note", el
             notes = [el]
+            corpus._note_owner.setdefault(el, doc)
         else:
             kind, typ, carrier = c
             notes = notes_by_target.get(el, [])
@@ -148,7 +149,7 @@ def collect(corpus, doc) -> list[Annotation]:
             n=0, id=el.get(XML_ID) or "", document=doc.id, file=doc.rel,
             line=el.sourceline or 0, kind=kind, type=typ, diplomatic=dip, edited=ed,
             cert=carrier.get("cert") or "", resp=" ".join(_short(r) for r in (carrier.get("resp") or "").split()),
-            note=" ".join(plain(n) for n in notes), offset=span[0], targets=targets,
+            note=" ".join(corpus.note_text(n) for n in notes), offset=span[0], targets=targets,
             agreement=derived[el].summary() if kind == "crossref" and el in derived else "",
             element=el, notes=notes))
         ends.append(span[1])

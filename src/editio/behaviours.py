@@ -226,6 +226,12 @@ class BehaviourTable:
 
     def __init__(self, overlay=(), profile=None):
         self.profile = profile
+        import json
+        self.signature = json.dumps(
+            [list(overlay), getattr(profile, "namespaces", None) if overlay or profile else None],
+            sort_keys=True, default=str)
+        """What this table is made of (its rows, the namespaces naming their elements): two
+        tables with one signature say the same of every element."""
         # what depends on an element's tag alone, worked out once per tag: its row key,
         # and its behaviour per output where no predicate decides it
         self._keys: dict[str, str | None] = {}

@@ -347,7 +347,7 @@ def staging(output: Path, signals: "_Signals | None" = None, names=FORMATS):
 
 def prepare(project: Project, strict: bool = False, schema: Path | None = None,
             keep_going: bool = False, defer: bool = False, cache: bool = True,
-            reuse: dict | None = None, hashes: dict | None = None):
+            reuse: dict | None = None, hashes: dict | None = None, kept: dict | None = None):
     """Read, check and resolve.  Check errors stop here, unless ``keep_going``: then the
     readable documents are built anyway (errors reported as warnings; a file that cannot
     be read at all is left out), which is what TEI from elsewhere (a FRUS volume with
@@ -359,7 +359,10 @@ def prepare(project: Project, strict: bool = False, schema: Path | None = None,
 
     ``hashes`` (path -> hash of its bytes) are the files' hashes this run has worked out
     already; ``reuse`` an earlier corpus's parsed files (:meth:`Corpus.load`: a server
-    keeps them between rebuilds), replaced by this run's."""
+    keeps them between rebuilds), replaced by this run's.  ``kept``: what else a server
+    keeps between rebuilds (the compiled RELAX NG schemas and Schematron, under
+    ``schemas`` and ``rules``: made here the first time); with it the schema validation
+    runs in a thread of this process (:func:`editio.check.check`'s ``threaded``)."""
     from editio.redactions import rules_of
     rules_of(project)  # a bad [redactions] rule stops the build before anything is read
     corpus = Corpus.load(project, reuse=reuse, hashes=hashes)
@@ -367,8 +370,15 @@ def prepare(project: Project, strict: bool = False, schema: Path | None = None,
         reuse.clear()
         reuse.update(corpus.parsed)
     from editio.cache import Store, cache_root
+    if kept is not None:
+        from editio.check import Schemas
+        from editio.rules.schematron import Rules
+        kept.setdefault("schemas", Schemas())
+        kept.setdefault("rules", Rules())
     raw, finish_check = check(corpus, schema=schema, defer=True,
-                              cache=Store(cache_root(project), enabled=cache))
+                              cache=Store(cache_root(project), enabled=cache),
+                              schemas=(kept or {}).get("schemas"), rules=(kept or {}).get("rules"),
+                              threaded=kept is not None)
     if not defer:
         finish_check()
     severities = project.profile.severity

@@ -52,11 +52,24 @@ XML_MODEL = re.compile(r'href\s*=\s*"([^"]+)"')
 
 
 class Schemas:
-    """Compiled RELAX NG schemas by path, for one run (no global cache)."""
+    """Compiled RELAX NG schemas by path, for one run (no global cache), or kept by a
+    server from one rebuild to the next (:meth:`renew` at the start of each)."""
 
     def __init__(self):
         self._cache: dict[Path, object] = {}
         self.elements: dict[Path, set] = {}
+        self._stamps: dict[Path, str | None] = {}   # path -> hash of the bytes compiled
+
+    def renew(self) -> None:
+        """Forget what may be out of date: a schema whose bytes changed since it was
+        compiled, one that pulls in other files (its bytes alone do not say what it allows),
+        one that could not be used (its error is reported again)."""
+        for path in list(self._cache):
+            if self._cache[path] is None or self._stamps.get(path) is None \
+                    or _schema_stamp(path) != self._stamps[path]:
+                self._cache.pop(path, None)
+                self.elements.pop(path, None)
+                self._stamps.pop(path, None)
 
     def get(self, path: Path, report: Report, where: str, root: Path | None = None,
             line: int = 0):
@@ -66,6 +79,7 @@ class Schemas:
         path = path.resolve()
         if path not in self._cache:
             try:
+                self._stamps[path] = _schema_stamp(path)
                 tree = read(path, display=str(path))
                 if root is not None:
                     _gate_schema(tree, path, Path(root), set())
@@ -78,6 +92,18 @@ class Schemas:
                 report.error(where, line, "schema.unreadable", f"cannot use schema {shown}: {msg}")
                 self._cache[path] = None
         return self._cache[path]
+
+
+def _schema_stamp(path: Path) -> str | None:
+    """The hash of a schema's bytes, or None if it pulls in other files or cannot be read."""
+    import hashlib
+    try:
+        data = gate.open_regular(path)
+    except (OSError, gate.Refused):
+        return None
+    if b"externalRef" in data or b"<include" in data or b":include" in data:
+        return None
+    return hashlib.sha256(data).hexdigest()
 
 
 _RNG = "{http://relaxng.org/ns/structure/1.0}"
@@ -147,13 +173,19 @@ def schema_for(doc: Document, corpus: Corpus, override: Path | None,
 
 
 def check(corpus: Corpus, schema: Path | None = None, report: Report | None = None,
-          schemas: Schemas | None = None, defer: bool = False, cache=None):
-    """Check every document of ``corpus``; ``schemas`` may carry compiled schemas
-    from an earlier call (they are compiled once per run otherwise).
+          schemas: Schemas | None = None, defer: bool = False, cache=None,
+          rules=None, threaded: bool = False):
+    """Check every document of ``corpus``; ``schemas`` (RELAX NG) and ``rules``
+    (Schematron) may carry compiled schemas from an earlier call (a server keeps them
+    between rebuilds; they are compiled once per run otherwise).
 
     The schema validation (compiling a schema, validating the files) runs in a second
     process (:class:`editio.parallel.Background`) while this one applies the edition's
-    rules.  With ``defer`` the result is ``(report, finish)``: the report of the rules, and
+    rules; with ``threaded`` (a server, whose schemas are compiled already) in a thread
+    of this process instead (libxml2 validates without Python's lock), on trees of its
+    own: each file to validate is read again there (a tree is never shared between
+    threads), and a file whose tree differs from the checked one's (it changed on disk
+    meanwhile) is validated here when ``finish()`` is called.  With ``defer`` the result is ``(report, finish)``: the report of the rules, and
     ``finish()`` that waits for the validation and adds its diagnostics to the report, so a
     build can render meanwhile (and throw its output away if the schema finds errors).
 
@@ -168,7 +200,8 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     for d in getattr(corpus.project, "diagnostics", ()):  # editio.toml: unknown keys
         report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
     report.extend(corpus.report)
-    schemas = schemas or Schemas()
+    schemas = schemas if schemas is not None else Schemas()
+    schemas.renew()
     seen_ids: dict[str, tuple[str, int]] = {}
     unvalidated = []
     reserved = reserved_ids(corpus)
@@ -193,11 +226,40 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                 jobs.append((i, sp, chosen, pline))
 
     keys = {i: _validation_key(sp, corpus.documents[i], corpus.hashes) for i, sp, _, _ in jobs}
+    from editio.rules.schematron import check_schematron, run_one
+    sch_jobs, sch_finish = [], None
+    if threaded:   # the Schematron runs in the thread too, on its trees
+        sch_jobs, sch_finish = check_schematron(corpus, report, rules=rules, cache=ccache,
+                                                later=True)
+        # worked out here: the thread never touches the checked trees
+        tree_hashes = {id(d): d.tree_hash for d in
+                       [corpus.documents[i] for i, _, _, _ in jobs] + [d for d, _ in sch_jobs]}
+    own: dict = {}
 
-    def validate_all():
-        """[(index, schema, report items of compiling it, declared elements, errors)]"""
+    def own_tree(doc):
+        """The tree to validate: in a thread, the file read again (None if it differs
+        from the checked one's: validated by ``finish()`` instead)."""
+        if not threaded:
+            return doc.tree
+        if id(doc) not in own:
+            import hashlib
+            try:
+                tree = read(doc.path, root_dir=corpus.project.root, display=doc.rel, missing=[])
+            except EditioError:
+                tree = None
+            if tree is not None and \
+                    hashlib.sha256(etree.tostring(tree)).hexdigest() != tree_hashes[id(doc)]:
+                tree = None
+            own[id(doc)] = tree
+        return own[id(doc)]
+
+    def validate_all(only=None, here=False):
+        """[(index, schema, report items of compiling it, declared elements, errors)];
+        errors is ``_STALE`` for a file to validate again in this thread."""
         out = []
         for i, sp, chosen, pline in jobs:
+            if only is not None and i not in only:
+                continue
             doc = corpus.documents[i]
             known = _cache_read(keys[i]) if cache is None or cache.enabled else None
             if known is not None:
@@ -206,19 +268,38 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
             rep = Report()
             rng = schemas.get(sp, rep, doc.rel, corpus.project.root if chosen else None, pline)
             errors = None
-            if rng is not None and not rng.validate(doc.tree):
-                errors = [(e.line, e.message) for e in rng.error_log]
+            if rng is not None:
+                tree = doc.tree if here else own_tree(doc)
+                if tree is None:
+                    out.append((i, sp, rep.items, None, _STALE))
+                    continue
+                if not rng.validate(tree):
+                    errors = [(e.line, e.message) for e in rng.error_log]
             declared = schemas.elements.get(sp.resolve())
             if rng is not None and not rep.items:
                 _cache_write(keys[i], errors, declared if errors else None)
             out.append((i, sp, rep.items, declared, errors))
         return out
 
-    from editio.parallel import Background
-    validation = Background(validate_all) if jobs and not all(
-        sp.resolve() in schemas._cache or (
-            _cache_read(keys[i]) is not None and (cache is None or cache.enabled))
-        for i, sp, _, _ in jobs) else None
+    def in_thread():
+        """The validation, then the Schematron (a file that changed meanwhile: ``_STALE``)."""
+        found = validate_all()
+        sch = {}
+        for doc, validator in sch_jobs:
+            tree = own_tree(doc)
+            sch[id(doc)] = run_one(validator, tree) if tree is not None else _STALE
+        own.clear()
+        return found, sch
+
+    from editio.parallel import Background, InThread
+    validation = None
+    if threaded and (jobs or sch_jobs):
+        validation = InThread(in_thread)
+    elif jobs and not all(
+            sp.resolve() in schemas._cache or (
+                _cache_read(keys[i]) is not None and (cache is None or cache.enabled))
+            for i, sp, _, _ in jobs):
+        validation = Background(validate_all)
     explained_by: dict[int, list] = {}
     for i, doc in enumerate(corpus.documents):
         if doc in tei_docs:
@@ -230,25 +311,42 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                        "and editio.toml sets no `schema`; only editio's own rules are checked")
     _check_events(corpus, report)
     check_policy(corpus, report)  # editio.rules.policy: the edition's editorial policy
-    from editio.rules.schematron import check_schematron
-    check_schematron(corpus, report, cache=ccache)  # editio.rules.schematron: the rules editors see too
+    if sch_finish is not None:   # what the Schematron finds is reported by finish()
+        already = {(d.file, d.line, d.code) for d in report.items}
+    else:   # editio.rules.schematron: the rules editors see too
+        check_schematron(corpus, report, rules=rules, cache=ccache)
     if ccache is not None:
         ccache.prune()
 
     def finish() -> Report:
-        results = validation.result() if validation is not None else validate_all()
+        if threaded:
+            results, sch = validation.result() if validation is not None else ([], {})
+        else:
+            results = validation.result() if validation is not None else validate_all()
+        stale = {r[0] for r in results if r[4] is _STALE}
+        if stale:   # a file that changed on disk meanwhile: its checked tree, validated here
+            again = {r[0]: r for r in validate_all(stale, here=True)}
+            results = [again.get(r[0], r) for r in results]
         for i, sp, items, declared, errors in results:
             for d in items:
                 report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
             if errors is not None:
                 _schema_report(corpus.documents[i], [_Err(*e) for e in errors], declared, sp,
                                report, explained_by.get(i, ()))
+        if sch_finish is not None:
+            sch_finish({id(doc): run_one(validator, doc.tree) if sch.get(id(doc)) is _STALE
+                        else sch.get(id(doc)) for doc, validator in sch_jobs}, already)
         return report
 
     if defer:
         finish.cancel = validation.cancel if validation is not None else (lambda: None)
         return report, finish
     return finish()
+
+
+_STALE = ("stale",)
+"""What a validating thread says of a file whose tree, read again, differs from the one
+checked."""
 
 
 def _cache_dir() -> Path | None:
@@ -310,7 +408,8 @@ def _cache_write(key, errors, declared) -> None:
         d.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"errors": errors, "declared": sorted(declared) if declared else None}, f)
+            f.write(json.dumps({"errors": errors,
+                                "declared": sorted(declared) if declared else None}))
         os.replace(tmp, d / f"{key}.json")
     except OSError:
         pass  # a cache that cannot be written is only slower

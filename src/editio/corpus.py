@@ -368,11 +368,18 @@ class Corpus:
     def entities(self) -> dict[str, Entity]:
         out: dict[str, Entity] = {}
         for doc in self.documents:
-            for kind in ("person", "place", "org", "event"):
-                for el in doc.root.iter(T + kind):
-                    i = el.get(XML_ID)
-                    if i and i not in out:
-                        out[i] = Entity(i, kind, el, doc)
+            # a function of the file's tree alone: each Entity, with what it works out of
+            # its element (names, sort key …), kept with the file (a server parses an
+            # unchanged file once)
+            mine = doc.__dict__.get("_entities")
+            if mine is None:
+                mine = doc.__dict__["_entities"] = [
+                    Entity(el.get(XML_ID), kind, el, doc)
+                    for kind in ("person", "place", "org", "event")
+                    for el in doc.root.iter(T + kind) if el.get(XML_ID)]
+            for e in mine:
+                if e.id not in out:
+                    out[e.id] = e
         return out
 
     def entities_of(self, kind: str) -> list[Entity]:
@@ -481,13 +488,37 @@ class Corpus:
     def notes_by_target(self) -> dict:
         """element -> [note elements pointing to it with @target]."""
         out: dict = {}
+        owner = self._note_owner
         for doc in self.documents:
-            for n in doc.root.iter(T + "note"):
-                for tok in (n.get("target") or "").split():
+            mine = doc.__dict__.get("_targeting_notes")   # a function of the tree alone
+            if mine is None:
+                mine = doc.__dict__["_targeting_notes"] = [
+                    (n, (n.get("target") or "").split()) for n in doc.root.iter(T + "note")
+                    if n.get("target")]
+            for n, toks in mine:
+                owner[n] = doc
+                for tok in toks:
                     r = self.resolve(doc, tok)
                     if r.status == "element":
                         out.setdefault(r.element, []).append(n)
         return out
+
+    @cached_property
+    def _note_owner(self) -> dict:
+        """note element -> its document, of the notes :attr:`notes_by_target` lists."""
+        return {}
+
+    def note_text(self, note, doc: "Document | None" = None) -> str:
+        """``plain(note)`` (a function of the note alone), kept with the file that holds
+        the note: ``doc``, or the one :attr:`notes_by_target` found it in."""
+        owner = doc if doc is not None else self._note_owner.get(note)
+        if owner is None:
+            return plain(note)
+        memo = owner.__dict__.setdefault("_note_texts", {})
+        text = memo.get(note)
+        if text is None:
+            text = memo[note] = plain(note)
+        return text
 
     @cached_property
     def mentions(self) -> dict[str, list[tuple[Document, object]]]:

@@ -217,3 +217,36 @@ class Background:
             except OSError:
                 pass
             self.fd = None
+
+
+class InThread:
+    """``fn()`` run in a thread of this process (for work that does not hold Python's lock,
+    such as libxml2's validation, on data no other thread touches); the same interface as
+    :class:`Background`: :meth:`result` waits for it and returns what it returned (or
+    raises what it raised)."""
+
+    def __init__(self, fn: Callable[[], R]):
+        import threading
+        self._value = self._error = None
+
+        def run():
+            try:
+                self._value = fn()
+            except BaseException as err:  # noqa: BLE001 - raised in the caller
+                self._error = err
+        self._thread = threading.Thread(target=run, name="editio-validation", daemon=True)
+        self._thread.start()
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def cancel(self) -> None:
+        """A thread cannot be stopped: waited for, its result unused (what it uses may be
+        used again once this returns)."""
+        self._thread.join()

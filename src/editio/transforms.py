@@ -580,6 +580,19 @@ def number_paragraphs(root, table: BehaviourTable, skip=None) -> dict:
     return out
 
 
+def _numbered(doc, root, table: BehaviourTable, skip=None) -> dict:
+    """:func:`number_paragraphs`, kept with the file: a function of its tree and of the
+    table (its signature), worked out once per parsed file and table."""
+    memo = doc.__dict__.setdefault("_numbered", {})
+    key = (root, skip, table.signature)
+    out = memo.get(key)
+    if out is None:
+        if len(memo) > 64:   # tables come and go (a server whose profile is edited)
+            memo.clear()
+        out = memo[key] = number_paragraphs(root, table, skip=skip)
+    return out
+
+
 def _has_content(el, table: BehaviourTable) -> bool:
     """Does the line ``el`` show anything besides markers (text, an image, a note call …)?"""
     if (el.text or "").strip():
@@ -713,19 +726,30 @@ def _context(el) -> list[tuple[str, str]]:
 def back_links(corpus: Corpus) -> dict:
     out: dict = {}
     for doc in corpus.texts:
-        text = doc.root.find(T + "text")
-        if text is None:
+        mine = doc.__dict__.get("_cross_references")   # a function of the tree alone
+        if mine is None:
+            mine = doc.__dict__["_cross_references"] = _cross_references(doc)
+        for el, a in mine:
+            for tok, r in corpus.targets(doc, el, a):
+                if r.status == "element" and r.element is not el:
+                    out.setdefault(r.element, []).append((doc, el))
+    return out
+
+
+def _cross_references(doc) -> list:
+    """(element, attribute) of each pointer of the text that may be a cross-reference: a
+    ``ref``'s or ``ptr``'s ``@target``, a ``seg``'s ``@corresp`` and ``@sameAs`` (a note's
+    ``@target`` is its anchor, not a cross-reference)."""
+    text = doc.root.find(T + "text")
+    out = []
+    if text is None:
+        return out
+    for el in text.iter():
+        if not isinstance(el.tag, str) or local(el) not in ("ref", "ptr", "seg"):
             continue
-        for el in text.iter():
-            if not isinstance(el.tag, str) or local(el) not in ("ref", "ptr", "seg", "note"):
-                continue
-            attrs = ("target",) if local(el) in ("ref", "ptr") else ("corresp", "sameAs")
-            if local(el) == "note":
-                continue  # a note's @target is its anchor, not a cross-reference
-            for a in attrs:
-                for tok, r in corpus.targets(doc, el, a):
-                    if r.status == "element" and r.element is not el:
-                        out.setdefault(r.element, []).append((doc, el))
+        for a in ("target",) if local(el) in ("ref", "ptr") else ("corresp", "sameAs"):
+            if el.get(a):
+                out.append((el, a))
     return out
 
 
@@ -773,8 +797,8 @@ def resolve(corpus: Corpus) -> Edition:
             label = label_of(u.label if u.xpath else profile.text("document", "Doc. {number}"),
                              number=number if u.xpath else i, n=number, title=heading, id=uid)
             rd = ResolvedDoc(doc, i, mine, {a.element: a for a in mine},
-                             number_paragraphs(el if el is not doc.root else doc.root.find(T + "text"), table,
-                                               skip=title_el),
+                             _numbered(doc, el if el is not doc.root else doc.root.find(T + "text"),
+                                       table, title_el),
                              element=el, unit_id=uid if el is not doc.root else "", n=number,
                              label=label or heading or uid, kind=u.kind, heading=heading,
                              leading=leading, title_element=title_el,

@@ -121,6 +121,9 @@ class Rebuilder:
         self._record = None       # (stamp, record) of the site's cache record it last saved
         self._parsed: dict = {}   # the files parsed by the last rebuild (a file whose bytes
         #                           hash as then is not parsed again: Corpus.load)
+        self._settings: str | None = None   # _settings_key() when the project was loaded
+        self._compiled: dict = {}   # the RELAX NG schemas and Schematron compiled (again
+        #                             when their bytes change: prepare's ``kept``)
 
     # ------------------------------------------------------------ inputs
     def inputs(self) -> list[Path]:
@@ -158,6 +161,19 @@ class Rebuilder:
             h.update(own.digest())
         return h.hexdigest()
 
+    def _settings_key(self) -> str | None:
+        """The hash of every input of this rebuild but the TEI files of the input folder
+        (:func:`editio.config.load` reads editio.toml and the profile files among them;
+        a file added or removed changes it too); None before :meth:`digest`."""
+        if not self._hashes:
+            return None
+        inp = os.path.abspath(self.project.input_dir) + os.sep
+        h = hashlib.sha256(repr(self.profile).encode())
+        for path in sorted(self._hashes):
+            if not (path.startswith(inp) and path.endswith(".xml")):
+                h.update(f"{path}\0{self._hashes[path]}\n".encode())
+        return h.hexdigest()
+
     def relevant(self, path: str) -> bool:
         """A changed path that can change the site."""
         p = Path(path)
@@ -190,14 +206,19 @@ class Rebuilder:
         report = Report()
         try:
             from editio.config import load
-            # editio.toml (or the profile) may have changed
-            self.project = project = load(self.project.root, profile=self.profile)
+            # editio.toml (or the profile) may have changed: read again unless no file but
+            # the edition's TEI changed since it was read
+            settings = self._settings_key()
+            if settings is None or settings != self._settings:
+                self.project = load(self.project.root, profile=self.profile)
+                self._settings = self._settings_key()
+            project = self.project
             check_output(project)
             with project_lock(project):
                 # the schema validation goes on in its own process while the pages are made;
                 # nothing is put in place before it has said the sources are valid
                 edition, report, finish = prepare(project, defer=True, reuse=self._parsed,
-                                                  hashes=self._hashes)
+                                                  hashes=self._hashes, kept=self._compiled)
                 if edition is None:
                     return Outcome(False, report, seconds=time.perf_counter() - t0)
                 valid = _Validation(finish, report)

@@ -57,15 +57,28 @@ def schematron_href(tree) -> tuple[str, int] | None:
 
 
 class Rules:
-    """Compiled Schematron validators by path, for one run (no global cache)."""
+    """Compiled Schematron validators by path, for one run (no global cache), or kept by
+    a server from one rebuild to the next: a Schematron is compiled again when its bytes
+    changed (``sch:include`` is not followed: its bytes are all it is)."""
 
     def __init__(self):
         self._cache: dict[Path, object] = {}
+        self._stamps: dict[Path, str | None] = {}
+
+    def renew(self) -> None:
+        """Forget a Schematron whose bytes changed since it was compiled, or that could not
+        be used (its error is said again)."""
+        for path in list(self._cache):
+            if self._cache[path] is None or self._stamps.get(path) is None \
+                    or _stamp(path) != self._stamps[path]:
+                self._cache.pop(path, None)
+                self._stamps.pop(path, None)
 
     def get(self, path: Path, report: Report | None = None, where: str = "", line: int = 0,
             shown: str = ""):
         path = path.resolve()
         if path not in self._cache:
+            self._stamps[path] = _stamp(path)
             try:
                 self._cache[path] = compile_schematron(path)
             except EditioError as err:
@@ -74,6 +87,14 @@ class Rules:
                                  f"cannot use Schematron {shown or path}: {err.diagnostic.message}")
                 self._cache[path] = None
         return self._cache[path]
+
+
+def _stamp(path: Path) -> str | None:
+    import hashlib
+    try:
+        return hashlib.sha256(gate.open_regular(path)).hexdigest()
+    except (OSError, gate.Refused):
+        return None
 
 
 def compile_schematron(path: Path):
@@ -122,6 +143,14 @@ def _locate_attributes(xslt) -> None:
 def findings(validator, tree) -> list[tuple[object, str, str, str]]:
     """(element, severity, code, message) for every failed assert and successful report of
     ``validator`` on ``tree``, in the order the Schematron gives them."""
+    return [(locate(tree, loc), severity, code, msg)
+            for loc, severity, code, msg in raw_findings(validator, tree)]
+
+
+def raw_findings(validator, tree) -> list[tuple[str, str, str, str]]:
+    """(location: an XPath, severity, code, message) for every failed assert and successful
+    report of ``validator`` on ``tree`` (:func:`locate` finds the element in any tree parsed
+    from the same bytes)."""
     try:
         svrl = validator(tree)
     except etree.XSLTApplyError as err:
@@ -140,28 +169,43 @@ def findings(validator, tree) -> list[tuple[object, str, str, str]]:
         text = el.find(SVRL + "text")
         msg = " ".join(("".join(text.itertext()) if text is not None else "").split())
         msg = _CODE_TAIL.sub("", msg) or f"Schematron rule {code}"
-        target = None
-        loc = el.get("location") or ""
-        try:
-            found = tree.xpath(loc) if loc else []
-        except etree.XPathError:
-            found = []
-        if found:
-            target = found[0]
-            if not isinstance(getattr(target, "tag", None), str):  # attribute, text: its element
-                getp = getattr(target, "getparent", None)
-                target = getp() if getp else None
-        out.append((target, severity, code, msg))
+        out.append((el.get("location") or "", severity, code, msg))
     return out
 
 
-def check_schematron(corpus, report: Report, rules: Rules | None = None, cache=None) -> None:
+def locate(tree, loc: str):
+    """The element a finding's location names in ``tree`` (an attribute's or a text's: its
+    element), or None."""
+    try:
+        found = tree.xpath(loc) if loc else []
+    except etree.XPathError:
+        found = []
+    if not found:
+        return None
+    target = found[0]
+    if not isinstance(getattr(target, "tag", None), str):  # attribute, text: its element
+        getp = getattr(target, "getparent", None)
+        target = getp() if getp else None
+    return target
+
+
+def check_schematron(corpus, report: Report, rules: Rules | None = None, cache=None,
+                     later: bool = False):
     """Run each document's Schematron; add what editio's own rules did not already report.
     ``cache`` (:class:`editio.cache.CheckCache`) keeps each file's findings under the hash of
-    the Schematron's bytes and the file's."""
-    rules = rules or Rules()
+    the Schematron's bytes and the file's.
+
+    With ``later``, the Schematron is not run here: the result is ``(jobs, finish)``, where
+    ``jobs`` are ``(document, validator)`` of the files whose findings the cache does not
+    hold, to run with :func:`run_one` elsewhere (a thread, on a tree of its own parsed
+    from the same bytes), and ``finish(results, seen)`` (``results``: id of a document -> what
+    :func:`run_one` gave) reports them, with the cached ones, as this function would have,
+    less those ``seen`` reported already."""
+    rules = rules if rules is not None else Rules()
+    rules.renew()
     already = {(d.file, d.line, d.code) for d in report.items}
     root = corpus.project.root
+    plan = []          # (doc, line, key, hit or None, validator)
     for doc in corpus.documents:
         named = schematron_href(doc.tree)
         if named is None:
@@ -181,21 +225,46 @@ def check_schematron(corpus, report: Report, rules: Rules | None = None, cache=N
         from editio.cache import schematron_key
         key = schematron_key(path, doc, corpus.hashes) if cache is not None else None
         hit = cache.get(key) if key is not None else None
-        if not (isinstance(hit, list) and all(isinstance(f, list) and len(f) == 5 for f in hit)):
-            validator = rules.get(path, report, doc.rel, line, corpus.project.rel(path))
-            if validator is None:
-                continue
-            try:
-                found = findings(validator, doc.tree)
-            except EditioError as err:
-                report.error(doc.rel, line, "schematron.unreadable", err.diagnostic.message)
-                continue
-            hit = [[(el.sourceline if el is not None else 0) or 0,
-                    doc.column(el) if el is not None else 0, severity, code, msg]
-                   for el, severity, code, msg in found]
-            if key is not None:
-                cache.put(key, hit)
-        for ln, col, severity, code, msg in hit:
-            if (doc.rel, ln, code) in already:
-                continue
-            report.add(doc.rel, ln, col, severity, code, msg)
+        if isinstance(hit, list) and all(isinstance(f, list) and len(f) == 5 for f in hit):
+            plan.append((doc, line, key, hit, None))
+            continue
+        validator = rules.get(path, report, doc.rel, line, corpus.project.rel(path))
+        if validator is not None:
+            plan.append((doc, line, key, None, validator))
+
+    def finish(results: dict, seen: set | None = None) -> None:
+        """``seen``: (file, line, code) of the diagnostics not to repeat (default: those
+        reported before the Schematron was planned)."""
+        for doc, line, key, hit, validator in plan:
+            if hit is None:
+                found = results.get(id(doc))
+                if found is None:
+                    continue
+                if isinstance(found, EditioError):
+                    report.error(doc.rel, line, "schematron.unreadable",
+                                 found.diagnostic.message)
+                    continue
+                hit = []
+                for loc, severity, code, msg in found:
+                    el = locate(doc.tree, loc)
+                    hit.append([(el.sourceline if el is not None else 0) or 0,
+                                doc.column(el) if el is not None else 0, severity, code, msg])
+                if key is not None:
+                    cache.put(key, hit)
+            for ln, col, severity, code, msg in hit:
+                if (doc.rel, ln, code) in (already if seen is None else seen):
+                    continue
+                report.add(doc.rel, ln, col, severity, code, msg)
+
+    jobs = [(doc, validator) for doc, _, _, hit, validator in plan if hit is None]
+    if later:
+        return jobs, finish
+    finish({id(doc): run_one(validator, doc.tree) for doc, validator in jobs})
+
+
+def run_one(validator, tree):
+    """:func:`raw_findings`, or the :class:`EditioError` it raised."""
+    try:
+        return raw_findings(validator, tree)
+    except EditioError as err:
+        return err
