@@ -360,6 +360,61 @@ def test_watch_keeps_parsed_files_edits(tmp_path):
     w.same_as_clean("the pointers to it renamed too", errors=False)
 
 
+def test_watch_schemas_compiled_once_and_again_when_they_change(tmp_path, monkeypatch):
+    """serve --watch compiles the RELAX NG schema and the Schematron once and validates in a
+    thread on trees of its own: an edit only the schema finds, a rule added to the
+    Schematron, and the schema itself edited (a compiled schema kept past its change would
+    let the next rebuild through) each fail as a clean build does, and the last good site
+    stays; fixed (and a note edited), the site is a clean build again."""
+    monkeypatch.setenv("EDITIO_CACHE", str(tmp_path / "validation"))   # validated, not recalled
+
+    def printed_since():
+        w.out.seek(0)
+        w.out.truncate(0)
+
+    def errors_only(code):
+        """The rebuild's errors (as the terminal shows them) are all ``code``'s."""
+        found = [ln for ln in w.out.getvalue().splitlines() if ": error: " in ln]
+        assert found and all(ln.endswith(f"[{code}]") for ln in found), found
+
+    w = _Watched(tmp_path)
+    d002 = w.tei / "d002.xml"
+    good = d002.read_text(encoding="utf-8")
+    # an attribute the schema does not allow: no edition rule says so, the schema does
+    i = good.index("<persName", good.index("<body")) + len("<persName")
+    d002.write_text(good[:i] + ' foo="bar"' + good[i:], encoding="utf-8")
+    printed_since()
+    w.same_as_clean("only the schema finds it", errors=True)
+    errors_only("schema.invalid")
+    d002.write_text(good, encoding="utf-8")
+    edit_note(d002)
+    w.same_as_clean("fixed", errors=False)
+    sch = w.project / "schema" / "editio.sch"
+    rules = sch.read_text(encoding="utf-8")
+    sch.write_text(rules.replace("</sch:schema>", """
+  <sch:pattern id="test-rule">
+    <sch:rule context="tei:TEI[@xml:id = 'd003']">
+      <sch:assert id="test.flagged" role="error" test="false()">flagged [test.flagged]</sch:assert>
+    </sch:rule>
+  </sch:pattern>
+</sch:schema>"""), encoding="utf-8")
+    printed_since()
+    w.same_as_clean("a rule added to the Schematron", errors=True)
+    errors_only("test.flagged")
+    sch.write_text(rules, encoding="utf-8")
+    edit_note(d002, "Again. ")
+    w.same_as_clean("the rule taken out again", errors=False)
+    rng = w.project / "schema" / "editio.rng"
+    schema = rng.read_text(encoding="utf-8")
+    assert schema.count('<element name="persName">') == 1
+    rng.write_text(schema.replace('<element name="persName">', '<element name="persNameX">'),
+                   encoding="utf-8")
+    w.same_as_clean("the schema no longer allows a name the texts use", errors=True)
+    rng.write_text(schema, encoding="utf-8")
+    edit_note(d002, "Once more. ")
+    w.same_as_clean("the schema as it was", errors=False)
+
+
 def test_watch_index_pages_kept_only_when_their_view_is(tmp_path):
     """The index pages are taken from the last build when what they show of the changed
     document is as it was (editio.cache.index_views); after each of these edits the live
