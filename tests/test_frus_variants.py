@@ -121,3 +121,21 @@ def test_the_book_of_the_volume(volume):
                   "Hay, John, Secretary of State"):
         assert words in flat, words
     assert "600x338" not in flat and "frus-dates" not in flat
+
+
+def test_plain_text_carries_on_past_a_missing_include_as_build_does(root_copy):
+    """`editio text` reads the file as `editio build` does: the include of the series'
+    shared taxonomy, not here, is a located warning under the FRUS profile and the text
+    is written; where the include is an error (the default profile), nothing is."""
+    dest = root_copy("frus-variants")
+    r = run_editio("text", "tei/frus-variants.xml", cwd=dest)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines() == [
+        'tei/frus-variants.xml:28:1: warning: xi:include href "../shared/frus-dates.xml": '
+        'no such file; left out [xinclude.missing]']
+    assert "Mr. Hay to Mr. Smith." in r.stdout and "P.S. The minister leaves tomorrow." in r.stdout
+    r = run_editio("text", "--project", dest, dest / "tei" / "frus-variants.xml", "--view", "edited")
+    assert r.returncode == 0 and "[xinclude.missing]" in r.stderr and "Mr. Hay" in r.stdout
+    r = run_editio("text", "--profile", "default", "tei/frus-variants.xml", cwd=dest)
+    assert r.returncode == 1 and r.stdout == "" and "Traceback" not in r.stderr
+    assert r.stderr.startswith("tei/frus-variants.xml:28:1: error: ") and "[xinclude.missing]" in r.stderr

@@ -38,7 +38,7 @@ def cmd_check(args) -> int:
     if args.paths:
         paths = _expand(args.paths, skipped)
         if not args.project_set and paths:
-            project = _enclosing_project(paths, project)
+            project = _enclosing_project(paths, project, args.profile)
         inp = project.input_dir.resolve()
         if paths and all(inp in p.resolve().parents for p in paths):
             # files of this edition: check them against the whole edition (pointers
@@ -103,13 +103,14 @@ def _expand(raw, skipped: Report) -> list[Path]:
     return out
 
 
-def _enclosing_project(paths, default):
-    """The edition holding ``paths``: the nearest folder above them with an editio.toml."""
+def _enclosing_project(paths, default, profile=None):
+    """The edition holding ``paths``: the nearest folder above them with an editio.toml
+    (with ``profile``, the one given on the command line, instead of its own)."""
     from editio.config import CONFIG_NAME, load
     first = paths[0].resolve()
     for folder in first.parents:
         if (folder / CONFIG_NAME).exists():
-            project = load(folder)
+            project = load(folder, profile=profile)
             inp = project.input_dir.resolve()
             if all(inp in p.resolve().parents for p in paths):
                 return project
@@ -130,7 +131,22 @@ def cmd_text(args) -> int:
     from editio.text import text_of
     from editio import TEI_NS
     from editio.read import is_tei
-    tree = read(Path(args.file), root_dir=Path(args.project).resolve())
+    path = Path(args.file)
+    project = _project(args)
+    if not args.project_set:
+        project = _enclosing_project([path], project, args.profile)
+    # an include of a file that is not there is left out and reported (located, the file
+    # named as given) with the profile's severity, as `editio build` does (FRUS: a warning,
+    # and the text is written; an error stops here, as it stops the build)
+    missing: list = []
+    tree = read(path, root_dir=project.root.resolve(), display=args.file, missing=missing)
+    report = Report(severities=dict(project.profile.severity))
+    for d in missing:
+        report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
+    for d in report.sorted():
+        print(d.format(), file=sys.stderr)
+    if report.errors:
+        return 1
     if not is_tei(tree):
         root = tree.getroot()
         raise EditioError(f"root element is {root.tag!r}, not TEI in namespace {TEI_NS}",
