@@ -140,3 +140,17 @@ def test_missing_path_is_a_clear_error():
     r = run_editio("check", "no/such/file.xml")
     assert r.returncode == 1
     assert "error: no such file or directory" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_test_roots_are_self_contained():
+    """A copy of a test root anywhere (cp -r, an editor's export) is a whole edition: no
+    symbolic link out of it, and the edition schema its editio.toml names is a file in it,
+    the same as the repository's (after tools/make_schema.py, copy schema/editio.rng over
+    tests/roots/*/schema/editio.rng)."""
+    links = [str(p.relative_to(ROOTS)) for p in ROOTS.rglob("*") if p.is_symlink()]
+    assert links == [], f"symbolic links in the test roots: {links}"
+    copies = sorted(ROOTS.glob("*/schema/editio.rng"))
+    assert len(copies) >= 3
+    for p in copies:
+        assert p.read_bytes() == (REPO / "schema" / "editio.rng").read_bytes(), \
+            f"{p.relative_to(ROOTS)} is not schema/editio.rng: cp schema/editio.rng {p.relative_to(REPO)}"
