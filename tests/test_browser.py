@@ -299,3 +299,37 @@ def test_axe_every_page_type(browser, site, axe_js, width):
         found["annotations (filtered)"] = v
     ctx.close()
     assert found == {}
+
+
+@pytest.fixture(scope="module")
+def frus_site(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("browser") / "frus-modern"
+    shutil.copytree(ROOTS / "frus-modern", dest)
+    r = run_editio("build", "--project", dest, "--format", "html")
+    assert r.returncode == 0, r.stderr
+    srv, url = serve(dest / "build" / "html")
+    yield url
+    srv.shutdown()
+
+
+def test_a_note_call_never_starts_a_line(browser, frus_site):
+    """A note call stays on the line of the word it follows at any width (frus1964-68v29p2
+    Doc. 91 at 390 px: "… to Secretary of State Rusk" then "1" alone on the next line): each
+    call stands right of the text just before it, on the same line."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 800})
+    pg = ctx.new_page()
+    pg.goto(frus_site + "d1.html")
+    calls = 0
+    for width in range(240, 400, 4):
+        pg.set_viewport_size({"width": width, "height": 800})
+        bad = pg.evaluate("""() => [...document.querySelectorAll('main a.note-call')].map(a => {
+            const block = a.closest('p, h1, h2, h3, li, td, th, div');
+            const r = document.createRange(); r.setStart(block, 0); r.setEndBefore(a);
+            const rects = [...r.getClientRects()].filter(x => x.width > 0);
+            const last = rects[rects.length - 1], c = a.getBoundingClientRect();
+            return last && (c.left < last.right - 1 || c.top > last.bottom) ? a.textContent : null;
+        })""")
+        calls = len(bad)
+        assert not [b for b in bad if b], f"at {width}px, note call(s) {bad} start a line"
+    assert calls >= 3
+    ctx.close()

@@ -139,3 +139,112 @@ def test_plain_text_carries_on_past_a_missing_include_as_build_does(root_copy):
     r = run_editio("text", "--profile", "default", "tei/frus-variants.xml", cwd=dest)
     assert r.returncode == 1 and r.stdout == "" and "Traceback" not in r.stderr
     assert r.stderr.startswith("tei/frus-variants.xml:28:1: error: ") and "[xinclude.missing]" in r.stderr
+
+
+# ----------------------------------------------------------------- a recent volume
+@pytest.fixture(scope="module")
+def modern(tmp_path_factory):
+    """tests/roots/frus-modern (the style of the volumes since 1969-1976), built once."""
+    dest = tmp_path_factory.mktemp("frus-modern") / "v"
+    shutil.copytree(ROOTS / "frus-modern", dest)
+    r = run_editio("build", "--project", dest, timeout=600)
+    return dest, r
+
+
+def test_a_recent_volume_builds_with_located_warnings_only(modern):
+    dest, r = modern
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    warnings = [ln for ln in r.stderr.splitlines() if ": warning: " in ln]
+    assert all(re.match(r"tei/frus-modern\.xml:\d+:\d+: warning: .* \[[a-z.-]+\]$", ln) for ln in warnings), warnings
+    # names with no List of Persons in the volume: said where, printed as plain names
+    assert sum("[ref.missing]" in ln for ln in warnings) >= 4 and " error: " not in r.stderr
+    d1 = page(modern, "d1.html")
+    assert not d1.xpath("//main//a[contains(@href,'#p_')]")
+    assert "Ambassador Tesla, Embassy of Testland" in text(d1)
+    assert broken_links(dest / "build" / "html") == []
+    for p in (dest / "build" / "html").glob("d*.html"):
+        shown = text(lhtml.parse(str(p)).getroot().xpath("//main")[0])
+        for word in ("frus:attachment", "div type", "d1fn", "ch1fn", "comp1", "ch2subch1"):
+            assert word not in shown, (p.name, word)
+
+
+def test_a_chapters_own_text_opens_its_first_document(modern):
+    """A chapter's introductory text before its first document is shown: on the site at
+    the head of the first document's page, set off; in the book after the chapter's
+    heading, before the document.  The page break before it comes with it."""
+    d1 = page(modern, "d1.html")
+    intro = d1.xpath("//section[contains(@class,'division-text')]")
+    assert len(intro) == 1 and intro[0].get("aria-label") == \
+        "The New Administration and Testland, January 1969–June 1970"
+    assert text(intro[0]).startswith("The documents in this chapter follow the review")
+    assert intro[0].xpath(".//a[@href='https://history.state.gov/historicaldocuments/frus1969-76v01/d12']")
+    assert d1.xpath("//span[@id='pg_1']/following::section[contains(@class,'division-text')]")
+    assert intro[0].xpath("following::h1[starts-with(normalize-space(),'1. Action Memorandum')]")
+    assert not page(modern, "d2.html").xpath("//section[contains(@class,'division-text')]")
+    if shutil.which("pdftotext"):
+        flat = " ".join(subprocess.run(["pdftotext", str(modern[0] / "build" / "pdf" / "edition.pdf"), "-"],
+                                       capture_output=True, text=True, check=True).stdout.split())
+        at = flat.index("The documents in this chapter follow the review")
+        assert flat.rindex("January 1969–June 1970", 0, at) < at < flat.index("1. Action Memorandum", at)
+
+
+def test_a_recent_volumes_documents_read_as_published(modern):
+    d1 = page(modern, "d1.html")
+    # the summary is printed under the heading, not as a footnote
+    summary = d1.xpath("//p[contains(concat(' ', @class, ' '), ' summary ')]")
+    assert len(summary) == 1 and text(summary[0]).startswith("Green recommended that the Secretary")
+    assert summary[0].xpath("preceding::h1") and not summary[0].xpath("ancestor::ol")
+    assert [a.text for a in d1.xpath("//main//a[@class='note-call']")] == ["1", "2", "3"]
+    # participants: a plain list under its heading; a quotation set off
+    assert [text(li) for li in d1.xpath("//div[contains(@class,'plain-list')]//li")] == \
+        ["The Secretary", "Ambassador Tesla, Embassy of Testland"]
+    assert d1.xpath("//blockquote[contains(.,'Our two governments will review')]")
+    # a table with row and column spans
+    assert d1.xpath("//th[.='Strength'][@colspan='2']") and d1.xpath("//td[.='Army'][@rowspan='2']")
+    # two page breaks in one footnote: both markers, both reachable
+    note2 = d1.xpath("//ol[@class='annotations']/li[2]")[0]
+    assert note2.xpath(".//span[@id='pg_2']") and note2.xpath(".//span[@id='pg_3']")
+    # other volumes in every form the series writes
+    hrefs = d1.xpath("//main//a/@href")
+    for url in ("frus1969-76v01/d12", "frus1969-76v01/pg_123", "frus1969-76v01/d12fn3"):
+        assert f"https://history.state.gov/historicaldocuments/{url}" in hrefs, url
+    assert any(h.rstrip("/").endswith("historicaldocuments/frus1969-76v01") for h in hrefs)
+    assert "d3.html" in hrefs
+    # an editorial note is a document of its own, with no dateline and no source note
+    d2 = page(modern, "d2.html")
+    assert text(d2.xpath("//main//h1")[0]) == "2. Editorial Note" and not d2.xpath("//ol[@class='annotations']")
+    # a document with no dateline: no date of its own (not its attachment's)
+    d3 = page(modern, "d3.html")
+    assert "July 1, 1970" not in text(d3.xpath("//p[@class='doc-source-summary']")[0]) \
+        if d3.xpath("//p[@class='doc-source-summary']") else True
+    assert "1 July 1970" not in text(d3.xpath("//main")[0]).split("Attachment")[0]
+    att = d3.xpath("//section[contains(@class,'attachment')]")[0]
+    assert "Paper Prepared in the Embassy" in text(att) and "Testville, July 1, 1970." in text(att)
+    assert att.xpath(".//*[contains(@class,'tei-signed')][contains(.,'Armin Meyer')]")
+    assert [text(a) for a in page(modern, "contents.html").xpath("//main//a")][:1] and \
+        page(modern, "contents.html").xpath("//a[@href='d3.html']")
+
+
+def test_every_contents_entry_of_the_book_has_its_leader(modern):
+    """Every entry of the book's contents has dots before its page number, also one whose
+    title nearly fills its line; the numbers stand in one column."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    out = subprocess.run(["pdftotext", "-layout", "-f", "3", "-l", "3",
+                          str(modern[0] / "build" / "pdf" / "edition.pdf"), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "Contents" in out
+    entries = [ln for ln in out.splitlines() if re.search(r"\S.*\s\d+$", ln)]
+    assert len(entries) >= 6, out
+    for ln in entries:
+        assert re.search(r"(\. ?){3,}\s+\d+$", ln), f"no leader: {ln!r}"
+    # the numbers' right edges (pdftotext -bbox: the last word of each line)
+    box = subprocess.run(["pdftotext", "-bbox", "-f", "3", "-l", "3",
+                          str(modern[0] / "build" / "pdf" / "edition.pdf"), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    words = [(float(y), float(x), w) for y, x, w in
+             re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', box)]
+    ends = [x for y, x, w in words if w.isdigit()
+            and any(abs(y2 - y) < 3 and x2 < x for y2, x2, _ in words)        # not the folio
+            and not any(abs(y2 - y) < 3 and x2 > x for y2, x2, _ in words)]   # last on its line
+    assert len(ends) >= 6 and max(ends) - min(ends) < 1, ends

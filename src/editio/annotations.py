@@ -110,10 +110,13 @@ def collect(corpus, doc) -> list[Annotation]:
     from editio.rules.claims import derive
     derived = derive(corpus)
     texts = doc.__dict__.setdefault("_annotation_texts", {})   # a function of the tree alone
+    table = corpus.behaviour_table
     for el, c, in_notes in _candidates(doc, text):
         if c is None:   # a note
             if el in claimed or el.get("target") or in_notes:
                 continue  # attached notes are read with what they annotate
+            if table.behaviour(el).name != "note":
+                continue  # a note the edition prints in the text (FRUS's document summary)
             kind, typ, carrier = "note", el.get("type") or "note", el
             notes = [el]
             corpus._note_owner.setdefault(el, doc)

@@ -56,7 +56,9 @@ class ResolvedDoc:
     label: str = ""                               # the reader's label: "Doc. 12"
     kind: str = "document"                        # document | section
     heading: str = ""                             # title from the unit (its head), if any
-    leading: list = field(default_factory=list)   # page breaks just before the unit (outside it)
+    leading: list = field(default_factory=list)   # page breaks and a division's own text just
+                                                  # before the unit (outside it)
+    trailing: list = field(default_factory=list)  # a division's own text after the unit (outside it)
     title_element: object = None                  # the element the title comes from (its head)
     context: list = field(default_factory=list)   # headings of the divisions around the unit
     silent: list = field(default_factory=list)    # regularisations made silently (no call, no note)
@@ -208,8 +210,8 @@ class Edition:
         out: dict = {}
         for r in self.docs:
             out[r.element if r.element is not None else r.doc.root] = r
-            for pb in r.leading:
-                out[pb] = r
+            for el in (*r.leading, *r.trailing):
+                out[el] = r
         return out
 
     def resolved(self, doc: Document) -> ResolvedDoc | None:
@@ -254,8 +256,7 @@ class Edition:
 
     def _source(self, rd: ResolvedDoc) -> Source:
         if not rd.is_file:
-            when = next((d.get("when") for d in rd.element.iter(T + "date") if d.get("when")), "")
-            return Source(date=when[:10])
+            return Source(date=_unit_date(rd.element)[:10])
         sd = rd.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc")
         bibl = sd.find(T + "bibl") if sd is not None else None
         src = Source(holder=bibl if bibl is not None else sd, date=rd.doc.date)
@@ -359,7 +360,7 @@ class Edition:
             entry = next((e for e in entries if order.get(e.element, 0) > at), entries[-1])
             return Target("element", "glossary", element=pb, entry=entry, label=entry.label)
         shown = [p for r in self.docs for p in (r.element if r.element is not None else r.doc.root).iter(T + "pb")]
-        shown += [p for r in self.docs for p in r.leading]
+        shown += [p for r in self.docs for el in (*r.leading, *r.trailing) for p in el.iter(T + "pb")]
         if shown:
             root = pb.getroottree().getroot()
             order = {el: i for i, el in enumerate(root.iter(T + "pb"))}
@@ -605,6 +606,31 @@ def _has_content(el, table: BehaviourTable) -> bool:
     return False
 
 
+# what holds a text of its own inside a unit: its dates are not the unit's
+_NESTED_TEXTS = frozenset({"note", "div", "floatingText", "attachment", "quote", "q", "postscript",
+                           "listBibl", "bibl"})
+
+
+def _unit_date(unit) -> str:
+    """The @when of a unit's own date: its dateline's, else the first date of its text;
+    never one of a text it holds (an attachment's dateline, a quoted letter, a footnote)::
+
+        <div type="document"><head/><p>…</p><frus:attachment><dateline><date when="1970-07-01"/>
+        -> "" (the attachment's date is not the document's)"""
+    def own(d) -> bool:
+        for a in d.iterancestors():
+            if a is unit:
+                return True
+            if local(a) in _NESTED_TEXTS:
+                return False
+        return False
+    dates = [d for d in unit.iter(T + "date") if d.get("when") and own(d)]
+    for d in dates:
+        if any(local(a) == "dateline" for a in d.iterancestors()):
+            return d.get("when")
+    return dates[0].get("when") if dates else ""
+
+
 def split_units(doc: Document, units: tuple[Unit, ...], ns: dict) -> tuple[list, dict]:
     """The page units of ``doc``: ([(element, Unit, leading page breaks)] in document order,
     {page break: the front matter that holds it, or None}).  Without units in the profile
@@ -632,7 +658,7 @@ def split_units(doc: Document, units: tuple[Unit, ...], ns: dict) -> tuple[list,
                 continue
             found.append((el, u))
     if not found:
-        return [(doc.root, Unit(), [])], {}
+        return [(doc.root, Unit(), [], [])], {}
     # outermost wins; document order
     els = {el for el, _ in found}
     found = [(el, u) for el, u in found if not any(a in els for a in el.iterancestors())]
@@ -641,37 +667,87 @@ def split_units(doc: Document, units: tuple[Unit, ...], ns: dict) -> tuple[list,
     unit_set = {el for el, _ in found}
     aside_set = {el for el in excluded if not any(a in unit_set for a in el.iterancestors())}
     leading: dict = {}
+    trailing: dict = {}
     aside: dict = {}
+    shown_with = _division_text(found, unit_set, aside_set, order, leading, trailing)
     for pb in doc.root.iter(T + "pb"):
         ancestors = list(pb.iterancestors())
-        if any(a in unit_set for a in ancestors):
+        if any(a in unit_set or a in shown_with for a in ancestors):
             continue
         holder = next((a for a in ancestors if a in aside_set), None)
         if holder is not None:
             aside[pb] = holder
             continue
-        owner = _page_owner(pb, unit_set, aside_set)
+        owner = _page_owner(pb, unit_set, aside_set, shown_with)
         if owner in unit_set:
             leading.setdefault(owner, []).append(pb)
         else:
             aside[pb] = owner
-    return [(el, u, leading.get(el, [])) for el, u in found], aside
+    for el in leading:
+        leading[el].sort(key=lambda x: order.get(x, 0))
+    return [(el, u, leading.get(el, []), trailing.get(el, [])) for el, u in found], aside
 
 
-def _page_owner(pb, units: set, aside: set):
+# what a division holds beside its text that is no text of its own
+_NOT_TEXT = frozenset({"head", "pb", "cb", "fw", "milestone", "anchor", "lb"})
+
+
+def _division_text(found, units: set, aside: set, order: dict, leading: dict,
+                   trailing: dict) -> dict:
+    """A division's own text (a chapter's introduction, an editorial note as a plain
+    paragraph between two documents): the blocks of a ``div`` that holds units which are
+    neither a unit nor hold one.  Those before the division's first unit open that unit
+    (``leading``), the others follow the unit before them (``trailing``); the division's
+    heading is not among them (the unit's context shows it)::
+
+        <div type="chapter"><head>Japan</head><p>The documents …</p><div type="document" xml:id="d1">
+        -> leading of d1: [p]
+
+    Returns {block: the unit that shows it}."""
+    divisions: set = set()
+    for el, _ in found:
+        for a in el.iterancestors():
+            if a in divisions:
+                break
+            if isinstance(a.tag, str) and a.tag.startswith(T + "div") and a not in units:
+                divisions.add(a)
+    shown: dict = {}
+    for div in sorted(divisions, key=lambda d: order.get(d, 0)):
+        first = next((u for u in div.iter() if u in units), None)
+        before = None     # the last unit of this division before the block
+        for c in div:
+            if not isinstance(c.tag, str):
+                continue
+            if c in units or c in divisions:
+                inner = [u for u in c.iter() if u in units]
+                before = inner[-1] if inner else before
+                continue
+            if local(c) in _NOT_TEXT or c in aside:
+                continue
+            if before is None:
+                leading.setdefault(first, []).append(c)
+                shown[c] = first
+            else:
+                trailing.setdefault(before, []).append(c)
+                shown[c] = before
+    return shown
+
+
+def _page_owner(pb, units: set, aside: set, shown_with: dict | None = None):
     """What shows the page that ``pb`` begins: the first unit or front matter that is no
-    page to follow it in document order; None when another page break (or the end) comes
-    before any text (a blank page), or when text no unit shows comes first (a title page:
-    only the headings of the divisions that hold the unit are shown with it)."""
+    page to follow it in document order (or the unit that shows the division's own text
+    that follows it); None when another page break (or the end) comes before any text (a
+    blank page), or when text no unit shows comes first (a title page: only the headings
+    of the divisions that hold the unit are shown with it)."""
     holders = [pb.getparent()] if (pb.tail or "").strip() else []
+    shown_with = shown_with or {}
     for el in _following(pb):
         if el in aside:
             return el
+        if el in shown_with:     # a division's own text, after its headings
+            return shown_with[el] if _in_headings(holders, el) else None
         if el in units:
-            context = set(el.iterancestors())
-            shown = all(h is not None and isinstance(h.tag, str) and h.tag == T + "head"
-                        and h.getparent() in context for h in holders)
-            return el if shown else None
+            return el if _in_headings(holders, el) else None
         if not isinstance(el.tag, str):
             if (el.tail or "").strip():
                 holders.append(el.getparent())
@@ -683,6 +759,16 @@ def _page_owner(pb, units: set, aside: set):
         if (el.tail or "").strip():
             holders.append(el.getparent())
     return None
+
+
+def _in_headings(holders, el) -> bool:
+    """Whether all of ``holders`` are (in) the headings of the divisions that hold ``el``
+    (a chapter's heading and the note on it are shown with its first document)."""
+    context = set(el.iterancestors())
+    return all(h is not None and isinstance(h.tag, str)
+               and any(a.tag == T + "head" and a.getparent() in context
+                       for a in (h, *h.iterancestors()))
+               for h in holders)
 
 
 def _following(el):
@@ -772,10 +858,12 @@ def resolve(corpus: Corpus) -> Edition:
         asides.update(aside)
         owner: dict = {}
         if len(units) > 1:
-            roots = {el for el, _, _ in units}
+            # a unit's own element, and the division text shown with it
+            holder = {x: el for el, _, lead, trail in units for x in (el, *lead, *trail)}
             for a in anns:
-                owner[a] = next((x for x in (a.element, *a.element.iterancestors()) if x in roots), None)
-        for el, u, leading in units:
+                owner[a] = next((holder[x] for x in (a.element, *a.element.iterancestors())
+                                 if x in holder), None)
+        for el, u, leading, trailing in units:
             i += 1
             if el is doc.root:
                 mine = anns
@@ -801,7 +889,7 @@ def resolve(corpus: Corpus) -> Edition:
                                        table, title_el),
                              element=el, unit_id=uid if el is not doc.root else "", n=number,
                              label=label or heading or uid, kind=u.kind, heading=heading,
-                             leading=leading, title_element=title_el,
+                             leading=leading, trailing=trailing, title_element=title_el,
                              context=_context(el) if el is not doc.root else [], silent=quiet)
             docs.append(rd)
     # unit ids must be unique (they name pages)

@@ -26,7 +26,7 @@ from editio.typography import curl
 from editio.behaviours import is_tei, local
 from editio.dates import dates_in_words, iso_in_words
 from editio.diagnostics import Report
-from editio.text import choice_reading, is_unrestored
+from editio.text import choice_reading, is_unrestored, plain
 from editio.publish import allowed_namespaces, namespace
 from editio.transforms import Edition, ResolvedDoc
 
@@ -194,15 +194,31 @@ class HtmlRenderer:
 
     def render(self) -> etree._Element:
         out = etree.Element("div", {"class": "tei-text", "lang": self.doc.root.get(XML_LANG, "en")})
-        for pb in self.rdoc.leading:        # page breaks just before the unit
-            self.node(pb, out)
+        self.division_text(self.rdoc.leading, out)   # page breaks, a chapter's introduction
         if self.rdoc.is_file:
             text = self.doc.root.find("{http://www.tei-c.org/ns/1.0}text")
             if text is not None:
                 self.children(text, out)
         else:
             self.node(self.rdoc.element, out)
+        self.division_text(self.rdoc.trailing, out)
         return out
+
+    def division_text(self, els, out) -> None:
+        """What the unit shows of the divisions around it (:func:`split_units`): page
+        breaks as they are, the division's own text set off in a section of its own."""
+        box = None
+        for el in els:
+            if local(el) == "pb":
+                self.node(el, box if box is not None and el.getparent() is box_of else out)
+                continue
+            if box is None or el.getparent() is not box_of:
+                box_of = el.getparent()
+                box = etree.SubElement(out, "section", {"class": "division-text"})
+                head = box_of.find("{http://www.tei-c.org/ns/1.0}head")
+                if head is not None:
+                    box.set("aria-label", " ".join(plain(head).split()))
+            self.node(el, box)
 
     def children(self, el, out) -> None:
         self.put_text(out, el, "text", el.text if not self._ws_only_container(el, el.text) else None)
@@ -360,7 +376,7 @@ class HtmlRenderer:
                                      "aria-label": f"Paragraph {p[1]} (link)", "data-n": str(p[1])})
 
     def b_paragraph(self, el, out):
-        self.line(el, out, "p")
+        self.line(el, out, "p", self.behaviour(el).params.get("class", ""))
 
     def b_byline(self, el, out):
         self.line(el, out, "p", "byline")
