@@ -248,3 +248,19 @@ def test_every_contents_entry_of_the_book_has_its_leader(modern):
             and any(abs(y2 - y) < 3 and x2 < x for y2, x2, _ in words)        # not the folio
             and not any(abs(y2 - y) < 3 and x2 > x for y2, x2, _ in words)]   # last on its line
     assert len(ends) >= 6 and max(ends) - min(ends) < 1, ends
+
+
+def test_the_books_note_on_the_text_speaks_of_this_volume(modern):
+    """The book's Note on the text of a volume with no masks, corrections or entity index
+    says nothing of them (it said: "with its masks and errors", "the diplomatic edition of
+    this PDF", "original-script forms"): the profile's principles and how to cite."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    out = subprocess.run(["pdftotext", str(modern[0] / "build" / "pdf" / "edition.pdf"), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    flat = " ".join(out.split())
+    start = flat.rindex("Note on the text", 0, flat.index("Doc. 3, ¶ 4, p. 27"))
+    note = flat[start:flat.index("Key to the editorial signs", start)]
+    assert "Office of the Historian" in note and "Doc. 3, ¶ 4, p. 27" in note
+    for words in ("masks", "diplomatic", "original-script", "description of its source"):
+        assert words not in note, words

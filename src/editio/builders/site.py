@@ -658,8 +658,22 @@ class Site:
                    has_masks=bool(rd.silent) or any(a.kind in ("redaction", "correction", "normalisation")
                                                     for a in rd.annotations),
                    json_ld=json_ld(self.doc_json_ld(rd)), cite=self.cite(rd),
-                   search_filters=[("document", rd.label), ("type", "Text")], annotation_kinds=kinds)
+                   search_filters=[("document", rd.label), ("type", "Text")], annotation_kinds=kinds,
+                   layers=self.layers)
         self._search_notes(rd)
+
+    @property
+    def layers(self) -> tuple:
+        """The marks a reader can turn on that this edition has (the same on every page,
+        as the choice is remembered across pages): names, cross-references, errors noted,
+        back-links; a FRUS volume has no errors noted and no back-links to offer."""
+        if not hasattr(self, "_layers"):
+            kinds = {a.kind for rd in self.edition.docs for a in rd.annotations}
+            have = {"names": bool(self.corpus.entities) or bool(self.edition.glossary),
+                    "xrefs": "crossref" in kinds, "errors": "error" in kinds,
+                    "backlinks": bool(self.edition.inbound)}
+            self._layers = tuple(k for k, v in have.items() if v)
+        return self._layers
 
     def doc_description(self, rd: ResolvedDoc) -> str:
         n = len(rd.annotations)
@@ -844,6 +858,7 @@ class Site:
         """Every unit, grouped under the divisions that hold it (FRUS: compilation and
         chapter), in reading order."""
         groups: list[dict] = []
+        anchored: set = set()      # each division's anchor once (a document's context links to it)
         for rd in self.edition.docs:
             key = tuple(rd.context)
             if not groups or groups[-1]["key"] != key:
@@ -851,8 +866,11 @@ class Site:
                 common = 0
                 while common < min(len(prev), len(key)) and prev[common] == key[common]:
                     common += 1
-                groups.append({"key": key, "id": key[-1][0] if key else "",
-                               "heads": [h for _, h in key[common:]], "units": []})
+                heads = []
+                for cid, h in key[common:]:
+                    heads.append((f"c-{cid}" if cid and cid not in anchored else "", h))
+                    anchored.add(cid)
+                groups.append({"key": key, "heads": heads, "units": []})
             groups[-1]["units"].append(rd)
         self.write("contents.html", "contents.html", groups=groups)
 
