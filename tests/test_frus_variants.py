@@ -158,6 +158,9 @@ def test_a_recent_volume_builds_with_located_warnings_only(modern):
     assert all(re.match(r"tei/frus-modern\.xml:\d+:\d+: warning: .* \[[a-z.-]+\]$", ln) for ln in warnings), warnings
     # names with no List of Persons in the volume: said where, printed as plain names
     assert sum("[ref.missing]" in ln for ln in warnings) >= 4 and " error: " not in r.stderr
+    # a local pointer written without its "#" (target="pg_4"): the warning says what was meant
+    assert any('@target "pg_4" resolves to nothing (a local pointer takes a "#": "#pg_4")' in ln
+               for ln in warnings), warnings
     d1 = page(modern, "d1.html")
     assert not d1.xpath("//main//a[contains(@href,'#p_')]")
     assert "Ambassador Tesla, Embassy of Testland" in text(d1)

@@ -595,8 +595,12 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                     else:
                         facs_missing.append((tok, line, doc.column(el, attr)))
                 elif r.status == "missing":
+                    hint = ""
+                    if tok[:1] not in "#." and "/" not in tok and "#" not in tok \
+                            and corpus.resolve(doc, "#" + tok).status == "element":
+                        hint = f' (a local pointer takes a "#": "#{tok}")'   # target="pg_4"
                     report.error(doc.rel, line, "ref.missing",
-                                 f'@{attr} "{tok}" resolves to nothing', col=doc.column(el, attr))
+                                 f'@{attr} "{tok}" resolves to nothing{hint}', col=doc.column(el, attr))
                 elif r.status == "unsafe":
                     report.warning(doc.rel, line, "ref.unsafe",
                                    f'@{attr} "{tok}" is not allowed (only {", ".join(sorted(_schemes()))} URLs '
