@@ -267,3 +267,30 @@ def test_the_books_note_on_the_text_speaks_of_this_volume(modern):
     assert "Office of the Historian" in note and "Doc. 3, ¶ 4, p. 27" in note
     for words in ("masks", "diplomatic", "original-script", "description of its source"):
         assert words not in note, words
+
+
+def test_documents_without_an_id_or_a_heading_keep_pages_of_their_own(root_copy):
+    """A document with no xml:id had the volume file's page, and a second one overwrote
+    it; one with no heading was titled with the volume's title.  Each now has its own page
+    (named by kind and number, with a located warning that the name is not stable) and
+    goes by its label."""
+    dest = root_copy("frus-modern")
+    tei = dest / "tei" / "frus-modern.xml"
+    s = tei.read_text(encoding="utf-8")
+    s = s.replace('<div type="document" xml:id="d2" n="2" subtype="editorial-note">\n'
+                  '                        <head>2. Editorial Note</head>',
+                  '<div type="document" subtype="editorial-note">')
+    s = s.replace('<div type="document" xml:id="d3" n="3"', '<div type="document" n="3"')
+    tei.write_text(s, encoding="utf-8")
+    r = run_editio("build", "--project", dest, "--format", "html")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    missing = [ln for ln in r.stderr.splitlines() if "[unit.id-missing]" in ln]
+    assert len(missing) == 2 and all(re.match(r"tei/frus-modern\.xml:\d+:1: warning: ", ln) for ln in missing)
+    site = dest / "build" / "html"
+    contents = lhtml.parse(str(site / "contents.html")).getroot()
+    entries = [(a.get("href"), text(a)) for a in contents.xpath("//li[contains(@class,'contents-document')]/a")]
+    assert [h for h, _ in entries] == ["d1.html", "document-2.html", "document-3.html"], entries
+    assert entries[1][1] == "Doc. 2" and entries[2][1].startswith("3. Telegram From the Embassy")
+    assert "No record of the discussion has been found." in text(lhtml.parse(str(site / "document-2.html")).getroot())
+    assert "Ambassador reported no progress." in text(lhtml.parse(str(site / "document-3.html")).getroot())
+    assert broken_links(site) == []

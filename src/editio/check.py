@@ -23,6 +23,7 @@ witness.mismatch       the diplomatic text differs from the witness file named i
 witness.missing        the witness file named in sourceDesc cannot be read
 event.single           an event that only one document refers to (info)
 element.unknown        an element with no behaviour (rendered generically)
+unit.id-missing        a page unit of the profile (a FRUS document) with no id to name its page
 """
 from __future__ import annotations
 
@@ -310,6 +311,7 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                        f"no schema: this file{more} names none (<?xml-model href=\"….rng\"?>) "
                        "and editio.toml sets no `schema`; only editio's own rules are checked")
     _check_events(corpus, report)
+    _check_units(corpus, report)
     check_policy(corpus, report)  # editio.rules.policy: the edition's editorial policy
     if sch_finish is not None:   # what the Schematron finds is reported by finish()
         already = {(d.file, d.line, d.code) for d in report.items}
@@ -709,6 +711,34 @@ def reserved_ids(corpus: Corpus) -> frozenset:
 class _Reserved(frozenset):
     def __contains__(self, i) -> bool:
         return frozenset.__contains__(self, i) or bool(GENERATED_IDS.match(i))
+
+
+def _check_units(corpus: Corpus, report: Report) -> None:
+    """A page unit the profile selects (FRUS: ``div[@type='document']``) whose id
+    expression gives nothing has no name for its page: it is built as "document-N.html"
+    (N its number), a name that changes when documents are added before it; said, located."""
+    profile = corpus.project.profile
+    units = [u for u in profile.units if u.xpath and u.id]
+    if not units:
+        return
+    ns = profile.xpath_namespaces()
+    compiled = [(u, etree.XPath(u.xpath, namespaces=ns), etree.XPath(f"string({u.id})", namespaces=ns),
+                 etree.XPath(f"boolean(self::*[{u.exclude}])", namespaces=ns) if u.exclude else None)
+                for u in units]
+    for doc in corpus.texts:
+        found = []
+        for u, sel, ident, excluded in compiled:
+            found += [(el, u, ident) for el in sel(doc.root) if isinstance(el, etree._Element)
+                      and not (excluded is not None and excluded(el))]
+        pages = {el for el, _, _ in found}
+        for el, u, ident in found:
+            if any(a in pages for a in el.iterancestors()):
+                continue                # inside another unit: no page of its own
+            if not str(ident(el)).strip():
+                report.warning(doc.rel, el.sourceline or 0, "unit.id-missing",
+                               f"this {u.kind} ({local(el)}) has no {u.id} to name its page; it is "
+                               f"built as {u.kind}-N.html, N its number, which changes when "
+                               "units are added before it")
 
 
 def _check_names(corpus: Corpus, report: Report) -> None:

@@ -69,7 +69,9 @@ class ResolvedDoc:
 
     @property
     def title(self) -> str:
-        return curl(self.heading or self.doc.title)
+        # a unit with no heading of its own goes by its label ("Doc. 2"), never by its
+        # file's title (every such document of a FRUS volume was "Foreign Relations …")
+        return curl(self.heading or (self.doc.title if self.is_file else self.label or self.doc.title))
 
     @property
     def is_file(self) -> bool:
@@ -882,6 +884,11 @@ def resolve(corpus: Corpus) -> Edition:
             heading, title_el = _title(el, u.title, ns) if el is not doc.root else ("", None)
             kindcount = sum(1 for r in docs if r.kind == u.kind) + 1
             number = n or str(kindcount)
+            if el is not doc.root and not uid:
+                # no id to name its page (a document without xml:id): its kind and number,
+                # never the file's page (two such documents overwrote each other there);
+                # `editio check` says so (unit.id-missing)
+                uid = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{u.kind}-{number}").strip("-.")
             label = label_of(u.label if u.xpath else profile.text("document", "Doc. {number}"),
                              number=number if u.xpath else i, n=number, title=heading, id=uid)
             rd = ResolvedDoc(doc, i, mine, {a.element: a for a in mine},
