@@ -294,3 +294,20 @@ def test_documents_without_an_id_or_a_heading_keep_pages_of_their_own(root_copy)
     assert "No record of the discussion has been found." in text(lhtml.parse(str(site / "document-2.html")).getroot())
     assert "Ambassador reported no progress." in text(lhtml.parse(str(site / "document-3.html")).getroot())
     assert broken_links(site) == []
+
+
+def test_a_documents_chapters_lead_to_the_contents_and_only_its_marks_are_offered(modern):
+    """The line of chapters above a document (history.state.gov's breadcrumb) links each
+    chapter to its place in the contents; the reader's "Show" offers only the marks the
+    volume has (names; no errors noted, no back-links: FRUS has neither)."""
+    d3 = page(modern, "d3.html")
+    crumbs = d3.xpath("//p[@class='doc-context']/a")
+    assert [(text(a), a.get("href")) for a in crumbs] == [
+        ("Testland, 1969–1972", "contents.html#c-comp1"),
+        ("The Base Negotiations, 1970–1972", "contents.html#c-ch2"),
+        ("The First Round", "contents.html#c-ch2subch1")]
+    contents = page(modern, "contents.html")
+    for a in crumbs:
+        target = contents.xpath(f"//*[@id='{a.get('href').split('#')[1]}']")
+        assert len(target) == 1 and text(target[0]) == text(a)
+    assert d3.xpath("//input[@data-layer]/@data-layer") == ["names"]
