@@ -1229,22 +1229,26 @@ class Site:
                 for i, text in enumerate(self.search_pages()):
                     Path(tmp, f"r{i}.html").write_text(text, encoding="utf-8")
                 from editio.parallel import give_back_memory
-                give_back_memory()   # the indexer, ~120 MB for a FRUS volume, runs beside this process
+                if self.cache is not None:   # the cache record's own work, while Pagefind reads
+                    side = asyncio.ensure_future(asyncio.to_thread(self.cache.ahead))
                 if early:
                     await early[1]   # the unit pages read
                 else:
                     await index.__aenter__()
-                if self.cache is not None:   # the cache record's own work, while Pagefind works
-                    side = asyncio.ensure_future(asyncio.to_thread(self.cache.ahead))
                 glob = self._indexed_glob(added)
                 if glob:
                     await index.add_directory(str(self.out), glob=glob)
                 if self.search_records:
                     await index.add_directory(tmp, glob="*.html")
-                await index.write_files()
-                await _pagefind_done(index)
                 if side is not None:
                     await side
+                if not self.keep_memory:   # what ahead() read again (the redactions' columns)
+                    self.edition.drop_caches()
+                # Pagefind's write is the build's peak (~120 MB for a FRUS volume, beside this
+                # process): this process is as small as it gets first
+                give_back_memory()
+                await index.write_files()
+                await _pagefind_done(index)
         except BaseException:
             # Ctrl-C cancels this task; pagefind's close() then leaves its helper
             # process running (writing into the staging directory): stop it here
