@@ -891,9 +891,12 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
         return [a.n, a.label, a.kind, a.type, a.cert, a.resp, a.id, a.diplomatic, a.edited,
                 a.targets, a.agreement]
 
-    from editio.redactions import _collect_unit, all_units, rules_of
+    from editio.redactions import all_units, rules_of
     rules = rules_of(corpus.project)
     all_red_units = all_units(corpus, rules) if not rules.empty else []
+    red_of: dict = {}   # unit element -> its redactions (the edition's, collected once)
+    for r in (edition.redactions if not rules.empty else ()):
+        red_of.setdefault(r.unit.element, []).append(r)
     out: dict[str, dict[str, str]] = {}
     for doc in corpus.texts:
         if only is not None and doc.name not in only:
@@ -927,12 +930,11 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
                                 if e is not el and e in by]])
         reds = []
         if not rules.empty:   # the redactions page: each redaction of the document's units
-            anns = {a.element: a for a in corpus.annotations.get(doc.name, [])}
             mine = [u for u in all_red_units if u.doc is doc]
             for unit in mine:
                 reds.append([unit.number, unit.title, unit.position, unit.id, unit.label,
                              *where(unit.element)])
-                for r in _collect_unit(doc, unit, rules, anns, corpus.behaviour_table):
+                for r in red_of.get(unit.element, ()):
                     rec = r.record()
                     for k in ("file", "line", "col"):   # not shown (a line added above)
                         rec.pop(k, None)

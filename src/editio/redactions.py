@@ -458,15 +458,21 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list
         if block not in flat:
             flat[block] = _flatten(block, claimed_elements)
         return flat[block]
+    joined: dict = {}
+
+    def text_of(block):   # what the patterns are tried on first, joined once per block
+        if block not in joined:
+            joined[block] = " ".join(block.itertext())
+        return joined[block]
     for rule in in_context:
         rx, ctx = rule.compiled
-        if any(ctx.search(flattened(b)[0]) and rx.search(" ".join(b.itertext())) for b in blocks):
+        if any(ctx.search(flattened(b)[0]) and rx.search(text_of(b)) for b in blocks):
             live.add(rule)
     live = [rule for rule in rules.patterns if rule in live]   # in the profile's order
     if live:
         units = dict(rules.units)
         for block in blocks:
-            if not any(rule.compiled[0].search(" ".join(block.itertext())) for rule in live):
+            if not any(rule.compiled[0].search(text_of(block)) for rule in live):
                 continue
             text, segs = flattened(block)
             if not text.strip():

@@ -434,9 +434,11 @@ class Site:
     def _ahead(self) -> None:
         """What every unit's page reads, worked out before the page writers fork (else each
         process works it out again): sort keys, the names and glossary entries of each unit,
-        the navigation, the compiled templates of a unit's page."""
+        the redactions, the navigation, the compiled templates of a unit's page."""
         self.edition.sort_keys_ahead()
         self.entities_in, self.glossary_in, self.edition.glossary_mentions  # noqa: B018
+        if self.has_redactions and self.cache is not None:
+            self.edition.redactions  # noqa: B018  (its page's, and the cache record's)
         self.nav()
         for name in ("base.html", "document.html"):
             self.env.get_template(name)
