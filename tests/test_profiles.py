@@ -8,7 +8,7 @@ import shutil
 import pytest
 from lxml import html as lhtml
 
-from conftest import FRUS, TEI_ALL, run_editio
+from conftest import FRUS, ROOTS, TEI_ALL, run_editio
 
 
 @pytest.fixture(scope="module")
@@ -372,3 +372,35 @@ def test_the_frus_book_prints_the_lists_of_persons_and_abbreviations(tmp_path):
     for words in ("Seoul, January 7, 1955", "Dulles"):
         ln = next(ln for ln in lines if ln.rstrip().endswith(words) or words + "—" in ln)
         assert ln.index(words) > body + 30, ln
+
+
+def _note_on_the_text(root: str, profile: str | None, tmp_path) -> str:
+    """The book's "Note on the text" of a test root, as the front matter part prints it."""
+    from editio.build import prepare
+    from editio.builders.pdf import Book
+    from editio.config import load
+    dest = tmp_path / root
+    shutil.copytree(ROOTS / root, dest)
+    edition, report = prepare(load(dest, profile=profile))
+    book = Book(edition, report)
+    book.render_chapters()
+    ctx = book.context()
+    for part in book.parts():
+        tree = lhtml.fromstring(book.part_html(part, ctx))
+        found = tree.xpath('//section[@id="principles"]')
+        if found:
+            return " ".join(found[0].text_content().split())
+    raise AssertionError("no Note on the text")
+
+
+def test_the_books_note_on_the_text_of_a_volume_with_withheld_text(tmp_path):
+    """A FRUS volume's redactions ("[1 paragraph … not declassified]") are counted, but
+    nothing was restored: its Note on the text says nothing of masks restored or of a
+    diplomatic text (it said "the platform's masks are restored where the evidence
+    allows"); an edition whose masks were restored says so."""
+    frus = _note_on_the_text("frus-mini", "frus", tmp_path)
+    assert "declassification review" in frus        # the profile's principles
+    for words in ("masks", "restored", "diplomatic", "platform"):
+        assert words not in frus, (words, frus)
+    ours = _note_on_the_text("pdf-basic", None, tmp_path)
+    assert "the words masked in the source are restored where the evidence allows" in ours, ours

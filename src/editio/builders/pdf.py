@@ -302,10 +302,14 @@ class Book:
         return self.env.get_template("part.html").render(**ctx, **extra, part=part)
 
     def counts(self) -> dict:
+        """Annotations per kind, and per kind and type (``redaction.restored``: the masks
+        or withheld words the editors restored, which make the reading text differ from the
+        witness; an unrestored redaction, FRUS's "[… not declassified]", does not)."""
         out: dict = {}
         for r in self.edition.docs:
             for a in r.annotations:
-                out[a.kind] = out.get(a.kind, 0) + 1
+                for key in (a.kind, f"{a.kind}.{a.type}"):
+                    out[key] = out.get(key, 0) + 1
         return out
 
     def key(self) -> list[dict]:
