@@ -412,7 +412,7 @@ class Edition:
     # ---- one sort key for every index, list and glossary
     @cached_property
     def _collator(self):
-        from pyuca import Collator
+        from editio.collation import Collator   # pyuca's, its table read as needed
         return Collator()
 
     def sort_key(self, text: str) -> tuple:
