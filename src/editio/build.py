@@ -345,6 +345,11 @@ def staging(output: Path, signals: "_Signals | None" = None, names=FORMATS):
                         time.sleep(0.2)
 
 
+RESOLVED = "resolved pointers"
+"""The key of ``prepare``'s ``reuse`` under which the pointers one run resolved are kept for
+the next (:attr:`editio.corpus.Corpus.before`)."""
+
+
 def prepare(project: Project, strict: bool = False, schema: Path | None = None,
             keep_going: bool = False, defer: bool = False, cache: bool = True,
             reuse: dict | None = None, hashes: dict | None = None, kept: dict | None = None):
@@ -366,15 +371,20 @@ def prepare(project: Project, strict: bool = False, schema: Path | None = None,
     from editio.redactions import rules_of
     rules_of(project)  # a bad [redactions] rule stops the build before anything is read
     corpus = Corpus.load(project, reuse=reuse, hashes=hashes)
-    if reuse is not None:   # what the next run may take: the files parsed now
+    if reuse is not None:   # what the next run may take: the files parsed now, the pointers
+        corpus.before = reuse.get(RESOLVED) or {}     # resolved (filled while this run goes)
         reuse.clear()
         reuse.update(corpus.parsed)
+        reuse[RESOLVED] = corpus.__dict__.setdefault("_resolved", {})
     from editio.cache import Store, cache_root
     if kept is not None:
         from editio.check import Schemas
         from editio.rules.schematron import Rules
         kept.setdefault("schemas", Schemas())
         kept.setdefault("rules", Rules())
+        warming = kept.pop("warming", None)   # a thread using the schemas: done first
+        if warming is not None:
+            warming.result()
     raw, finish_check = check(corpus, schema=schema, defer=True,
                               cache=Store(cache_root(project), enabled=cache),
                               schemas=(kept or {}).get("schemas"), rules=(kept or {}).get("rules"),

@@ -438,6 +438,8 @@ class SiteCache:
         HTML"""
         self.similar_used: dict = {}           # … the pairs this build compared
         self.tei: dict[str, str] = {}          # document -> hash of its published copy
+        self.copies: dict[str, str] = {}       # file of the site copied from the project ->
+        #                                        the hash of its bytes
         self.seen_changed: set[str] = set()    # changed documents whose interface changed
         self.views: dict[str, dict] = {}       # document -> {index page: its view of it}
         self.index_kept: set[str] = set()      # index pages whose views of the changes are as
@@ -649,6 +651,23 @@ class SiteCache:
         self.tei[name] = old
         return True
 
+    def reuse_copy(self, out: Path, rel: str, source: str) -> bool:
+        """Link the last build's copy of a file of the project (a style, a font) into
+        ``out`` if it was copied from bytes that hash as ``source`` does now and is still as
+        written."""
+        old = (self.old.get("copies") or {}).get(rel)
+        src = self.previous / rel
+        if old != source or source.startswith("<") or file_hash(src) != old:
+            return False
+        dest = Path(out) / rel
+        dest.unlink(missing_ok=True)
+        try:
+            os.link(src, dest)
+        except OSError:
+            shutil.copy2(src, dest)
+        self.copies[rel] = old
+        return True
+
     def tei_made(self, name: str, data: bytes) -> None:
         self.tei[name] = sha(data)
 
@@ -698,7 +717,7 @@ class SiteCache:
                       "similar": {**{k: v for k, v in self.similar.items()
                                      if k[:2] in ("s:", "g:") and k[:2] not in used},
                                   **self.similar_used},
-                      "tei": self.tei, "search": self.search}
+                      "tei": self.tei, "copies": self.copies, "search": self.search}
         self.store.put(self.NAME, self.saved)
 
     search: dict | None = None

@@ -293,6 +293,10 @@ class Corpus:
     parsed: dict = field(default_factory=dict)
     """Resolved path -> (hash of its bytes, :class:`Document`) of the files read: what a
     later run (``serve --watch``) may take as it is when a file's bytes did not change."""
+    before: dict = field(default_factory=dict, repr=False)
+    """An earlier corpus's resolved pointers (``serve --watch``: :meth:`resolve`'s memo of
+    the last rebuild), taken again where they lead into a document of this corpus that is
+    the same (unchanged, not parsed again) one."""
 
     # ---- loading
     @classmethod
@@ -401,8 +405,17 @@ class Corpus:
         try:
             return memo[key]
         except KeyError:
+            pass
+        old = self.before.get(key)
+        # a pointer that led into a document (an element of it, or an id it lacks) leads
+        # there again while that document is the same one, under the same name (the
+        # pointer's own file has that name too: the key); anything else is worked out again
+        if old is not None and old.doc is not None and old.status in ("element", "missing") \
+                and self.by_name.get(old.doc.name) is old.doc:
+            r = memo[key] = old
+        else:
             r = memo[key] = self._resolve(doc, token)
-            return r
+        return r
 
     def _resolve(self, doc: Document, token: str) -> Resolved:
         token = token.strip()

@@ -243,6 +243,7 @@ class Rebuilder:
                                       pages=_pages(self._synced))
                     if changed:
                         self._on_pages(outcome)   # pages first: the open pages reload now
+                    self._warm_up(edition.corpus)   # (beside the search indexer)
                     if (changed or early) and self.search:
                         site.index_search()      # (saves the site's cache record too)
                         self._sync(scratch / SEARCH_DIR, self.site / SEARCH_DIR)
@@ -261,6 +262,18 @@ class Rebuilder:
             report.error(project_rel(self.project, err), 0, "serve.rebuild",
                          f"cannot write the site: {err.strerror or err}")
             return Outcome(False, report, seconds=time.perf_counter() - t0)
+
+    def _warm_up(self, corpus) -> None:
+        """Once, after the first good rebuild: the schema compiled and used on one file in a
+        thread (:func:`editio.check.warm_up`), so that the first edit is validated as fast
+        as the next ones (the next rebuild waits for it if it comes first)."""
+        if self._compiled.get("warm") or "schemas" not in self._compiled:
+            return
+        from editio.check import warm_up
+        from editio.parallel import InThread
+        self._compiled["warm"] = True
+        schemas = self._compiled["schemas"]
+        self._compiled["warming"] = InThread(lambda: warm_up(corpus, schemas))
 
     _on_pages = staticmethod(lambda outcome: None)
     """Called once pages are in place, before the search index (the server tells the

@@ -617,13 +617,32 @@ class Site:
         dest = self.out / "assets"
         dest.mkdir(parents=True, exist_ok=True)
         for name in ("web.css", "site.js"):
-            shutil.copyfile(style_file(self.project, name), dest / name)
+            self._copy_asset(style_file(self.project, name), f"assets/{name}")
         fonts = styles_dir(self.project) / "fonts"
         if fonts.is_dir() and any(fonts.iterdir()):
-            shutil.copytree(fonts, dest / "fonts", dirs_exist_ok=True)
+            for src in sorted(fonts.rglob("*")):
+                rel = f"assets/fonts/{src.relative_to(fonts).as_posix()}"
+                if src.is_dir():
+                    (self.out / rel).mkdir(parents=True, exist_ok=True)
+                elif src.is_file():
+                    self._copy_asset(src, rel)
             faces = style_file(self.project, "fonts.css")
             if faces.exists():
-                shutil.copyfile(faces, dest / "fonts.css")
+                self._copy_asset(faces, "assets/fonts.css")
+
+    def _copy_asset(self, src: Path, rel: str) -> None:
+        """Copy a style file into the site (linked from the last build when the copy there
+        is of the same bytes: :meth:`editio.cache.SiteCache.reuse_copy`)."""
+        target = self.out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self.cache is not None:
+            from editio.cache import file_hash
+            h = file_hash(src, self.corpus.hashes)
+            if self.cache.reuse_copy(self.out, rel, h):
+                return
+        shutil.copyfile(src, target)
+        if self.cache is not None:
+            self.cache.copies[rel] = h
 
     def copy_tei(self) -> None:
         for d in self.corpus.documents:  # from the checked tree, cleaned: only TEI is published
