@@ -463,3 +463,139 @@ def test_watch_keeps_parsed_files_added_deleted_broken(tmp_path):
     d001.write_bytes(good)
     edit_note(d001, "Fixed. ")
     w.same_as_clean("the XML fixed, a note edited", errors=False)
+
+
+def _fixed_pages(project: Path):
+    """The pages over the whole edition of ``project`` a site makes, by name (nothing
+    written)."""
+    from editio.builders.site import Site
+    from editio.config import load
+    from editio.corpus import Corpus
+    from editio.diagnostics import Report
+    from editio.transforms import resolve
+    edition = resolve(Corpus.load(load(project)))
+    site = Site(edition, project / "unused", Report())
+    return [name for name, _ in site.fixed_pages()], site
+
+
+def test_every_page_over_the_edition_has_a_view_or_is_always_made(tmp_path):
+    """A page over the whole edition is either taken from the last build by its views of the
+    changed documents (editio.cache.INDEX_VIEWS) or made again whenever a document changes
+    (ALWAYS_MADE, the profile's glossaries): a new page must say which (the first edition,
+    a FRUS volume with glossaries, an edition with redactions)."""
+    from editio.cache import ALWAYS_MADE, INDEX_VIEWS
+    seen = set()
+    for project in (edition_copy(tmp_path / "e"), ROOTS / "frus-mini", ROOTS / "redactions"):
+        names, site = _fixed_pages(project)
+        glossaries = {f"{g.page}.html" for g in site.profile.glossaries}
+        undecided = set(names) - set(INDEX_VIEWS) - set(ALWAYS_MADE) - glossaries
+        assert not undecided, (
+            f"{sorted(undecided)}: give each a view in editio.cache.index_views "
+            "(INDEX_VIEWS) or list it in ALWAYS_MADE")
+        seen |= set(names)
+    assert set(INDEX_VIEWS) <= seen, set(INDEX_VIEWS) - seen   # no view of a page never made
+
+
+@pytest.mark.parametrize("names, per_kind", [
+    (("d003.xml",), 1),
+    pytest.param(("d001.xml", "d003.xml", "d004.xml"), 3, marks=pytest.mark.slow)])
+def test_index_views_change_when_what_an_index_page_shows_of_a_document_does(
+        tmp_path, names, per_kind):
+    """Each part of a document is changed in turn (the text and the tail of names, event
+    passages, notes, corrections, masks, headings, dates …, and their attributes); after each
+    change, every index page whose bytes changed while the document's interface did not
+    (editio.cache.doc_interfaces: else every index page is made again) must have a changed
+    view of the document (editio.cache.index_views): else serve --watch and editio build
+    would take the page, stale, from the last build."""
+    from lxml import etree
+
+    from editio.builders.site import Site
+    from editio.cache import INDEX_VIEWS, doc_interfaces, index_views
+    from editio.config import load
+    from editio.corpus import Corpus
+    from editio.diagnostics import Report
+    from editio.transforms import resolve
+    project = edition_copy(tmp_path / "e")
+    parsed: dict = {}
+    n = [0]
+
+    def pages(name):
+        corpus = Corpus.load(load(project), reuse=dict(parsed))
+        parsed.clear()
+        parsed.update(corpus.parsed)
+        site = Site(resolve(corpus), tmp_path / f"site{n[0]}", Report())
+        n[0] += 1
+        site.out.mkdir()
+        site.copy_assets()
+        out = {}
+        for page, make in site.fixed_pages():
+            if page in INDEX_VIEWS:
+                make()
+                out[page] = (site.out / page).read_bytes()
+        # what every page reads of every unit (its label, title, page …) and the navigation:
+        # the site's skeleton, whose change makes every page again
+        skeleton = [[rd.id, rd.doc.name, rd.number, rd.n, rd.label, rd.title, rd.kind,
+                     site.doc_pages[rd.id]] for rd in site.edition.docs], site.nav()
+        return out, index_views(site, {name})[name], (doc_interfaces(site, {name})[name],
+                                                      repr(skeleton))
+
+    T = "{http://www.tei-c.org/ns/1.0}"
+    kinds = ("persName", "placeName", "orgName", "seg", "note", "corr", "sic", "supplied",
+             "orig", "reg", "head", "date", "title", "q", "p", "gap", "unclear")
+    tried = shown = 0
+    for name in names:
+        path = project / "tei" / name
+        source = path.read_bytes()
+        base, base_view, base_face = pages(name)
+        tree = etree.fromstring(source)
+        changes = []   # (description, change the tree)
+        for kind in kinds:
+            for el in list(tree.iter(T + kind))[:per_kind]:
+                where = f"<{kind}> line {el.sourceline}"
+                if (el.text or "").strip():
+                    changes.append((f"{where}: its text", el, "text"))
+                if (el.tail or "").strip():
+                    changes.append((f"{where}: its tail", el, "tail"))
+                for a in el.attrib:
+                    if a.endswith("}id"):
+                        continue
+                    changes.append((f"{where}: @{a}", el, a))
+        # the notes on event passages (the concordance shows them; no interface has them)
+        ids = {el.get("{http://www.w3.org/XML/1998/namespace}id") for el in tree.iter(T + "seg")
+               if el.get("corresp")}
+        for el in [n for n in tree.iter(T + "note")
+                   if (n.get("target") or "").lstrip("#") in ids][:2 * per_kind]:
+            changes.append((f"<note> on a passage, line {el.sourceline}: its text", el, "text"))
+        assert len(changes) > 25
+        for what, el, part in changes:
+            before = getattr(el, part) if part in ("text", "tail") else el.get(part)
+            if part in ("text", "tail"):
+                setattr(el, part, "Zq " + before)
+            elif part in ("when", "from", "to", "notBefore", "notAfter"):
+                el.set(part, before[:3] + str((int(before[3]) + 1) % 10) + before[4:]
+                       if before[3:4].isdigit() else before)
+            else:
+                el.set(part, before + "x")
+            path.write_bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+            try:
+                now, view, face = pages(name)
+            except Exception:   # noqa: BLE001 - a change the edition cannot build: not a case
+                now = None
+            if part in ("text", "tail"):
+                setattr(el, part, before)
+            else:
+                el.set(part, before)
+            if now is None:
+                continue
+            tried += 1
+            if face != base_face:
+                continue   # every index page is made again (interface or skeleton changed)
+            for page in INDEX_VIEWS:
+                if now.get(page) != base.get(page):
+                    shown += 1
+                    assert view[page] != base_view[page], (
+                        f"{name}, {what}: {page} changed but its view of the document did "
+                        "not (editio.cache.index_views)")
+        path.write_bytes(source)
+    # (most changes of a name or a passage change the interface: every index page is made)
+    assert tried > 25 and shown >= 3 * per_kind, (tried, shown)

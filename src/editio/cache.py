@@ -851,7 +851,15 @@ INDEX_VIEWS = ("index.html", "contents.html", "principles.html", "persons.html",
                "organisations.html", "timeline.html", "concordance.html", "redactions.html",
                "search.html")
 """The pages over the whole edition whose part of each document :func:`index_views` can
-say; the others (annotations, glossaries …) are made again whenever a document changes."""
+say; the others (:data:`ALWAYS_MADE`, the profile's glossaries) are made again whenever a
+document changes.  A page added to :meth:`editio.builders.site.Site.fixed_pages` goes in
+one or the other (tests/test_cache.py fails otherwise), and a view must hash everything of
+a document its page shows (the same test changes each part of a document in turn and
+fails when a page changes while its view of the document does not)."""
+
+ALWAYS_MADE = ("annotations.html",)
+"""Pages over the whole edition made again whenever a document changes (its part of the
+annotations page is kept by the hash of what it shows: ``annotations-group.html``)."""
 
 
 def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]:

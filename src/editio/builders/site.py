@@ -392,9 +392,12 @@ class Site:
         return HtmlRenderer(self.edition, rdoc, SiteLinks(self, current), self.report, view=view)
 
     # ------------------------------------------------------------ build
-    def build(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.copy_assets()
+    def fixed_pages(self) -> list:
+        """(file name, the function that writes it) of each page over the whole edition
+        (every page but the units' own).  Each is either taken from the last build when its
+        view of each changed document is as it was (:data:`editio.cache.INDEX_VIEWS`), or
+        made again whenever a document changes (:data:`editio.cache.ALWAYS_MADE`, the
+        glossaries)."""
         pages = [("index.html", self.home), ("contents.html", self.contents),
                  ("principles.html", self.principles),
                  *[(f"{ENTITY_PAGES[k]}.html", self._entities(k)) for k in ENTITY_PAGES
@@ -404,6 +407,12 @@ class Site:
                  ("annotations.html", self.annotations), ("search.html", self.search)]
         if self.has_redactions:
             pages.append(("redactions.html", self.redactions))
+        return pages
+
+    def build(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.copy_assets()
+        pages = self.fixed_pages()
         total = len(self.edition.docs) + len(pages) + 1
         if self.progress:
             self.progress.start("HTML site", total)
