@@ -311,3 +311,6 @@ def test_a_documents_chapters_lead_to_the_contents_and_only_its_marks_are_offere
         target = contents.xpath(f"//*[@id='{a.get('href').split('#')[1]}']")
         assert len(target) == 1 and text(target[0]) == text(a)
     assert d3.xpath("//input[@data-layer]/@data-layer") == ["names"]
+    # nor does its description (search engines, link previews) speak of readings it has not
+    assert d3.xpath("//meta[@name='description']/@content")[0].endswith(
+        "3. Telegram From the Embassy in Testland to the Department of State. Text with 0 annotations.")

@@ -708,8 +708,11 @@ class Site:
     def doc_description(self, rd: ResolvedDoc) -> str:
         n = len(rd.annotations)
         where = f"Document {rd.number}" if rd.is_file else rd.label
+        # "diplomatic and edited" only where the page has both readings (masks, corrections)
+        both = bool(rd.silent) or any(a.kind in ("redaction", "correction", "normalisation")
+                                      for a in rd.annotations)
         return (f"{where} of {self.project.title}: {rd.title}. "
-                f"Diplomatic and edited text with {n} annotation{'s' if n != 1 else ''}.")
+                f"{'Diplomatic and edited text' if both else 'Text'} with {n} annotation{'s' if n != 1 else ''}.")
 
     def source_of(self, rd: ResolvedDoc) -> dict:
         """What the header says of the source (:meth:`Edition.source`, made once for every
