@@ -184,6 +184,11 @@ def test_a_chapters_own_text_opens_its_first_document(modern):
     assert d1.xpath("//span[@id='pg_1']/following::section[contains(@class,'division-text')]")
     assert intro[0].xpath("following::h1[starts-with(normalize-space(),'1. Action Memorandum')]")
     assert not page(modern, "d2.html").xpath("//section[contains(@class,'division-text')]")
+    # the contents lead to it, under its chapter, before the first document
+    contents = page(modern, "contents.html")
+    hrefs = contents.xpath("//main//li/a/@href")
+    assert contents.xpath("//li[@class='contents-intro']/a[.='Introduction']/@href") == ["d1.html#intro-ch1"]
+    assert hrefs.index("d1.html#intro-ch1") + 1 == hrefs.index("d1.html") and intro[0].get("id") == "intro-ch1"
     if shutil.which("pdftotext"):
         flat = " ".join(subprocess.run(["pdftotext", str(modern[0] / "build" / "pdf" / "edition.pdf"), "-"],
                                        capture_output=True, text=True, check=True).stdout.split())

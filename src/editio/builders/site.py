@@ -903,8 +903,12 @@ class Site:
                 for cid, h in key[common:]:
                     heads.append((f"c-{cid}" if cid and cid not in anchored else "", h))
                     anchored.add(cid)
-                groups.append({"key": key, "heads": heads, "units": []})
+                groups.append({"key": key, "heads": heads, "units": [], "intros": {}})
             groups[-1]["units"].append(rd)
+            # a chapter's own text that opens this unit's page (transforms.split_units)
+            divs = [el.getparent() for el in rd.leading if local(el) != "pb"]
+            groups[-1]["intros"][rd.id] = [f"intro-{d.get(XML_ID)}" for d in dict.fromkeys(divs)
+                                           if d is not None and d.get(XML_ID)]
         self.write("contents.html", "contents.html", groups=groups)
 
     def _glossary(self, g):

@@ -215,6 +215,8 @@ class HtmlRenderer:
             if box is None or el.getparent() is not box_of:
                 box_of = el.getparent()
                 box = etree.SubElement(out, "section", {"class": "division-text"})
+                if box_of.get(XML_ID) and el in self.rdoc.leading:   # the contents link to it
+                    box.set("id", self.links.anchor(self.rdoc, "intro-" + box_of.get(XML_ID)))
                 head = box_of.find("{http://www.tei-c.org/ns/1.0}head")
                 if head is not None:
                     box.set("aria-label", " ".join(plain(head).split()))
