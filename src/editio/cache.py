@@ -948,12 +948,22 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
         return [a.n, a.label, a.kind, a.type, a.cert, a.resp, a.id, a.diplomatic, a.edited,
                 a.targets, a.agreement]
 
-    from editio.redactions import all_units, rules_of
+    from editio.redactions import _collect_unit, all_units, rules_of
     rules = rules_of(corpus.project)
     all_red_units = all_units(corpus, rules) if not rules.empty else []
     red_of: dict = {}   # unit element -> its redactions (the edition's, collected once)
-    for r in (edition.redactions if not rules.empty else ()):
-        red_of.setdefault(r.unit.element, []).append(r)
+    if only is not None and "redactions" not in edition.__dict__ and not rules.empty:
+        # the views of a few documents (serve --watch, one changed) while the edition's
+        # redactions are not collected (its redactions page is taken as it was): those
+        # documents' units only
+        for unit in all_red_units:
+            if unit.doc.name in only:
+                anns = {a.element: a for a in corpus.annotations.get(unit.doc.name, [])}
+                red_of[unit.element] = list(_collect_unit(unit.doc, unit, rules, anns,
+                                                          corpus.behaviour_table))
+    else:
+        for r in (edition.redactions if not rules.empty else ()):
+            red_of.setdefault(r.unit.element, []).append(r)
     out: dict[str, dict[str, str]] = {}
     for doc in corpus.texts:
         if only is not None and doc.name not in only:

@@ -226,7 +226,9 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
             else:
                 jobs.append((i, sp, chosen, pline))
 
-    keys = {i: _validation_key(sp, corpus.documents[i], corpus.hashes) for i, sp, _, _ in jobs}
+    seen_schemas: dict = {}
+    keys = {i: _validation_key(sp, corpus.documents[i], corpus.hashes, seen_schemas)
+            for i, sp, _, _ in jobs}
     from editio.rules.schematron import check_schematron, run_one
     sch_jobs, sch_finish = [], None
     if threaded:   # the Schematron runs in the thread too, on its trees
@@ -381,19 +383,28 @@ def _cache_dir() -> Path | None:
     return base / "validation"
 
 
-def _validation_key(schema: Path, doc, hashes: dict | None = None) -> str | None:
+def _validation_key(schema: Path, doc, hashes: dict | None = None,
+                    memo: dict | None = None) -> str | None:
     """A validation's result depends on the schema's bytes, the document's bytes and tree
     (XIncludes resolved) and libxml2: their hash names it.  None for a schema that pulls in
-    other files (its bytes alone do not say what it allows)."""
+    other files (its bytes alone do not say what it allows).  ``memo``: schema -> the hash
+    of its bytes (None: it pulls in other files), for one run: read once for all files."""
     import hashlib
     import os
     try:  # through the gate's reader: a FIFO or /dev/zero named as a schema is never read
-        sbytes = gate.open_regular(schema)
-        if b"externalRef" in sbytes or b"<include" in sbytes or b":include" in sbytes:
+        if memo is not None and schema in memo:
+            sdigest = memo[schema]
+        else:
+            sbytes = gate.open_regular(schema)
+            sdigest = None if (b"externalRef" in sbytes or b"<include" in sbytes
+                               or b":include" in sbytes) else hashlib.sha256(sbytes).digest()
+            if memo is not None:
+                memo[schema] = sdigest
+        if sdigest is None:
             return None
         h = hashlib.sha256()
         own = (hashes or {}).get(os.path.abspath(doc.path))
-        h.update(hashlib.sha256(sbytes).digest())
+        h.update(sdigest)
         h.update(bytes.fromhex(own) if own and len(own) == 64 else
                  hashlib.sha256(gate.open_regular(doc.path)).digest())
         h.update(bytes.fromhex(doc.tree_hash))   # the tree parsed (XIncludes resolved)

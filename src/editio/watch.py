@@ -313,6 +313,13 @@ class Rebuilder:
             if n:
                 self._on_pages(Outcome(True, report, changed=n, pages=_pages(self._synced)))
         site.on_first = first_pages
+
+        def before_fork():
+            """A process forked while the validating thread runs inside libxml2 could
+            inherit a lock it holds: the thread is done first (and found nothing wrong)."""
+            if valid is not None and not valid():
+                raise _Invalid()
+        site.before_fork = before_fork
         try:
             site.build()
             if valid is not None and not valid():

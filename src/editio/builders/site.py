@@ -315,6 +315,8 @@ class Site:
         self._fragments: dict = {}        # page -> {key: html} made by the page being made
         self._similar: dict = {}          # pair of note texts -> similar(), of the page being made
         self.on_first = None              # called with the changed documents' pages, made first
+        self.before_fork = None           # called before the page writers fork (a server
+        #                                   waits for its validating thread there)
         self.keep_memory = False          # keep the edition's caches after the pages (a server)
         self._early = None                # the search indexer, started on the unit pages
         self._runner = None               # the asyncio runner it lives in
@@ -446,8 +448,11 @@ class Site:
         the redactions, the navigation, the compiled templates of a unit's page."""
         self.edition.sort_keys_ahead()
         self.entities_in, self.glossary_in, self.edition.glossary_mentions  # noqa: B018
-        if self.has_redactions and self.cache is not None:
-            self.edition.redactions  # noqa: B018  (its page's, and the cache record's)
+        if self.has_redactions and self.cache is not None and not self.keep_memory:
+            # (its page's, and the cache record's; a server, which after one change makes
+            # the redactions page only when that document's part of it changed, collects
+            # them only then, and the changed document's for its view)
+            self.edition.redactions  # noqa: B018
         self.nav()
         for name in ("base.html", "document.html"):
             self.env.get_template(name)
@@ -477,6 +482,8 @@ class Site:
         made: dict = {}
 
         def run(batch):
+            if len(batch) > 1 and self.before_fork is not None:
+                self.before_fork()   # (split_map forks: no other thread may be running)
             for (name, _, rd), (records, diagnostics, assets, deps, frags, pairs) in zip(
                     batch, split_map([make for _, make, _ in batch], self._page_job,
                                  cost=self._page_cost)):
