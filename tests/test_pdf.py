@@ -925,7 +925,40 @@ def test_a_page_range_in_a_printed_index_prints_the_books_pages(tmp_path):
     trees = [lhtml.fromstring(book.part_html(p, ctx)) for p in book.parts()]
     [item] = [li for t in trees for li in t.iter("li") if "tei-item" in (li.get("class") or "")
               and li.text_content().strip().startswith("Testland,")]
-    refs = [pn.get("data-ref") for pn in item.iter("span") if pn.get("class") == "pn"]
-    assert [r.rsplit("pg_", 1)[-1] for r in refs] == ["3", "4", "4"], refs
+    refs = [(pn.get("data-ref"), pn.get("data-to")) for pn in item.iter("span") if pn.get("class") == "pn"]
+    assert [(r.rsplit("pg_", 1)[-1], t and t.rsplit("pg_", 1)[-1]) for r, t in refs] == [("3", "4"), ("4", None)], refs
     text = " ".join(item.text_content().split())
     assert "–99" in text and "–4," not in text, text
+
+
+def test_a_page_range_is_one_slot_set_tight_and_one_page_when_its_ends_meet(tmp_path):
+    """``<ref target="#pg_3">3</ref>–<ref target="#pg_4">4</ref>`` in a printed index is one
+    slot for the range: the book prints "N–M" with no room inside it (two slots of the
+    widest number's width read "50– 56"), and "N" alone when both ends fall on one page of
+    the book (never "50–50")."""
+    from conftest import ROOTS
+    from editio.builders.pdf import _slot_text
+    assert _slot_text({"ref": "a", "to": "b"}, {"a": 50, "b": 56}) == "50\u201356"
+    assert _slot_text({"ref": "a", "to": "b"}, {"a": 50, "b": 50}) == "50"
+    assert _slot_text({"ref": "a", "to": "x"}, {"a": 50}) == "50"
+    assert _slot_text({"ref": "a"}, {"a": 7}) == "7"
+    dest = tmp_path / "frus-mini"
+    shutil.copytree(ROOTS / "frus-mini", dest)
+    tei = dest / "tei" / "frus-mini.xml"
+    src = tei.read_text()
+    old = '<item>Testland, <ref target="#pg_3">3</ref>, <ref target="#pg_4">4</ref></item>'
+    assert old in src
+    # pg_3 and pg_4 are markers of the source's pages; in the book both may share a page
+    tei.write_text(src.replace(old, '<item>Testland, <ref target="#pg_3">3</ref>–<ref target="#pg_4">4</ref>, '
+                                    '<ref target="#pg_4">4</ref></item>'))
+    r = run_editio("build", "--project", dest, "--profile", "frus", "--format", "pdf", "-q")
+    assert r.returncode == 0, r.stderr
+    pdf = dest / "build" / "pdf" / "edition.pdf"
+    from editio.builders.pdf import Book
+    pages = Book.anchor_pages(pdf)
+    a = next(v for k, v in pages.items() if k.endswith("pg_3"))
+    b = next(v for k, v in pages.items() if k.endswith("pg_4"))
+    want = f"{a}–{b}" if a != b else f"{a}"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    line = next(t for t in (" ".join(l.split()) for l in text.splitlines()) if t.startswith("Testland, "))
+    assert line.startswith(f"Testland, {want}, {b}"), (line, want)

@@ -529,7 +529,7 @@ class Book:
         book's page numbers)."""
         import time
         from editio.builders.pdf_layout import lay_out
-        from editio.builders.pdf_merge import merge
+        from editio.builders.pdf_merge import merge_apart
         clock = {"start": time.perf_counter()}
         saved = cache.load_map() or {}
         digits = saved.get("digits")
@@ -578,7 +578,8 @@ class Book:
             offsets, total = _offsets(parts, results)
             pages = self._page_map(parts, results, offsets)
         clock["index"] = time.perf_counter()
-        refs = {s["ref"] for part in parts for s in results[part.key].get("slots", ())}
+        refs = {r for part in parts for s in results[part.key].get("slots", ())
+                for r in (s["ref"], s.get("to")) if r}
         refs.update(a for ch in self.chapters for _, a in ch.mentions)  # the index
         missing = sorted(r for r in refs if r not in pages)
         for r in missing[:20]:
@@ -610,9 +611,8 @@ class Book:
                 shifts.append(0.0 if real == side else round((other - x) * 0.75, 3))
             shifts += [0.0] * (len(folios) - len(shifts))
             for s in r.get("slots", ()):
-                p = pages.get(s["ref"])
                 i = first + s["page"] - 1
-                numbers[i].append({**s, "text": "?" if p is None else str(p),
+                numbers[i].append({**s, "text": _slot_text(s, pages),
                                    "mid": [s["mid"][0] + shifts[i], s["mid"][1]]})
             if len(folios) % 2 and part is not parts[-1] and _starts_right(parts, part):
                 folios.append(None)
@@ -655,10 +655,9 @@ class Book:
             overlay = (sheet, draw)
         clock["overlay"] = time.perf_counter()
         parts = [p for p in parts if "path" in results[p.key]]   # (a failed part's stand-in failing too)
-        parts_pdf = [cache.pdf(results[p.key]) for p in parts]
         recto = [not _runs_on(p) for p in parts]
-        count = merge(parts_pdf, recto, overlay, target, labels=_link_labels(numbers),
-                      shifts=shifts)
+        count = merge_apart([results[p.key]["path"] for p in parts], recto, overlay, target,
+                            labels=_link_labels(numbers), shifts=shifts)
         clock["merge"] = time.perf_counter()
         if count != len(folios):
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
@@ -862,8 +861,9 @@ class Book:
         count = iter(range(1 << 30))
 
         def sub(m):
+            room = "0" * digits + ("\u2013" + "0" * digits if " data-to=" in m.group(2) else "")
             return (f'<span class="pn" data-ref="{m.group(1)}"{m.group(2)} data-slot="{next(count)}">'
-                    + "0" * digits + "</span>")
+                    + room + "</span>")
         html = PN.sub(sub, html)
         own = set(IDS.findall(html))
         return HREFS.sub(lambda m: m.group(0) if m.group(1) in own else f'href="editio-dest:{m.group(1)}"', html)
@@ -883,10 +883,21 @@ class Book:
         return out
 
 
+def _slot_text(slot: dict, pages: dict) -> str:
+    """What a slot prints: its anchor's page ("?" if it is not in the book); a range slot
+    (``data-to``) "50–56", or "50" when both ends are on one page."""
+    p = pages.get(slot["ref"])
+    if p is None:
+        return "?"
+    q = pages.get(slot.get("to") or "")
+    return f"{p}\u2013{q}" if q is not None and q != p else str(p)
+
+
 def _link_labels(numbers: list) -> list:
     """Per page of the book: (x, y from the top, "page N") of each slot, in pt: the merge
     gives the link around a slot its alternative text (the number is drawn as an artifact)."""
-    return [[(s["mid"][0], s["mid"][1], f"page {s['text']}") for s in nums] for nums in numbers]
+    return [[(s["mid"][0], s["mid"][1], ("pages " if "\u2013" in s["text"] else "page ") + s["text"])
+             for s in nums] for nums in numbers]
 
 
 def _runs_on(part: Part) -> bool:

@@ -34,9 +34,24 @@ from pathlib import Path
 DEST_SCHEME = "editio-dest:"
 
 
-def merge(parts: list[bytes], recto: list[bool], overlay: tuple | None,
+def merge_apart(parts: list, recto: list[bool], overlay: tuple | None, target: Path,
+                labels: list | None = None, shifts: list | None = None) -> int:
+    """:func:`merge` in a process of its own on this machine: the book's objects (about
+    0.4 MB a page in qpdf, mostly the structure tree) are never added to what the main
+    process holds, and are given back to the system when the merge ends."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as ex:
+        return ex.submit(merge, [p if isinstance(p, bytes) else str(p) for p in parts], recto, overlay, str(target),
+                         labels=labels, shifts=shifts).result()
+
+
+def merge(parts: list, recto: list[bool], overlay: tuple | None,
           target: Path, labels: list | None = None, shifts: list | None = None) -> int:
-    """Write the book to ``target``; return its page count.  ``recto[i]``: part ``i`` starts on
+    """Write the book to ``target``; return its page count.  ``parts``: the parts' PDFs (file
+    paths, or bytes), in order; each part is opened, copied into the book and closed in
+    turn.  ``recto[i]``: part ``i`` starts on
     a recto (else it runs on from the page after the previous part).  ``overlay``: (the
     stamp sheet's PDF, per page of the book a list of (operators, dx, dy)): each stamp's
     operators (:func:`editio.builders.pdf_layout.lay_out_stamps`, in CSS px from the top
@@ -48,7 +63,7 @@ def merge(parts: list[bytes], recto: list[bool], overlay: tuple | None,
     import pikepdf
     from pikepdf import Array, Dictionary, Name, String
 
-    book = pikepdf.open(io.BytesIO(parts[0]))
+    book = _open(parts[0])
     root = book.Root
     sroot = root.get("/StructTreeRoot")
     doc_elem = sroot.K[0] if sroot is not None and isinstance(sroot.K, Array) else \
@@ -60,48 +75,13 @@ def merge(parts: list[bytes], recto: list[bool], overlay: tuple | None,
     rolemap = sroot.get("/RoleMap") if sroot is not None else None
     opened = []
 
+    state = {"next_key": next_key, "nums": nums, "dests": dests, "outline": outline,
+             "rolemap": rolemap}
     for data, on_recto in zip(parts[1:], recto[1:]):
         if on_recto:
             _pad(book)
-        src = pikepdf.open(io.BytesIO(data))
-        opened.append(src)
-        n0 = len(book.pages)
-        for p in src.pages:
-            book.pages.append(p)
-        offset = next_key
-        used = -1
-        for page in book.pages[n0:]:
-            if "/StructParents" in page.obj:
-                page.obj.StructParents = int(page.obj.StructParents) + offset
-                used = max(used, int(page.obj.StructParents))
-            for annot in page.obj.get("/Annots", Array()):
-                if "/StructParent" in annot:
-                    annot.StructParent = int(annot.StructParent) + offset
-                    used = max(used, int(annot.StructParent))
-        ssrc = src.Root.get("/StructTreeRoot")
-        if ssrc is not None and doc_elem is not None:
-            src_doc = ssrc.K[0] if isinstance(ssrc.K, Array) else ssrc.K
-            copied = book.copy_foreign(src_doc)
-            for kid in copied.get("/K", Array()):
-                if isinstance(kid, Dictionary):
-                    kid.P = doc_elem
-                doc_elem.K.append(kid)
-            # (the parent tree copied at once: its elements are the ones just copied, and
-            # those whose parent was the part's /Document are its kids, moved above)
-            for k, v in _nums_tree(_copy_tree(book, src, ssrc, "/ParentTree")):
-                nums.append((k + offset, v))
-                used = max(used, k + offset)
-            if "/RoleMap" in ssrc:
-                if rolemap is None:
-                    rolemap = sroot.RoleMap = Dictionary()
-                for k, v in ssrc.RoleMap.items():
-                    rolemap[k] = v
-        next_key = max(next_key, used + 1)
-        names = src.Root.get("/Names")
-        if names is not None and "/Dests" in names:
-            dests += _dests_tree(_copy_tree(book, src, names, "/Dests"))
-        if "/Outlines" in src.Root and "/First" in src.Root.Outlines:
-            outline = _append_outline(book, outline, book.copy_foreign(src.Root.Outlines))
+        _append_part(book, data, doc_elem, sroot, state)
+    next_key, nums, dests, outline, rolemap = (state[k] for k in ("next_key", "nums", "dests", "outline", "rolemap"))
     _pad(book)   # the book ends on a verso
 
     # links across parts -> named destinations (a link to an anchor that is nowhere in the
@@ -183,6 +163,81 @@ def merge(parts: list[bytes], recto: list[bool], overlay: tuple | None,
     book.close()
     return count
 
+
+def _open(part):
+    """A part's PDF, from its file (qpdf reads what it needs) or from bytes."""
+    import pikepdf
+    return pikepdf.open(part if isinstance(part, (str, Path)) else io.BytesIO(part))
+
+
+def _append_part(book, data, doc_elem, sroot, state) -> None:
+    """Append the pages of one part to ``book`` with its structure tree, parent tree keys,
+    named destinations and outline; then take the data of its streams into ``book`` and
+    close the part, so the merge holds one part's objects at a time besides the book's."""
+    from pikepdf import Array, Dictionary
+    start = _next_id(book)
+    src = _open(data)
+    try:
+        n0 = len(book.pages)
+        for p in src.pages:
+            book.pages.append(p)
+        offset = state["next_key"]
+        used = -1
+        for page in book.pages[n0:]:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = int(page.obj.StructParents) + offset
+                used = max(used, int(page.obj.StructParents))
+            for annot in page.obj.get("/Annots", Array()):
+                if "/StructParent" in annot:
+                    annot.StructParent = int(annot.StructParent) + offset
+                    used = max(used, int(annot.StructParent))
+        ssrc = src.Root.get("/StructTreeRoot")
+        if ssrc is not None and doc_elem is not None:
+            src_doc = ssrc.K[0] if isinstance(ssrc.K, Array) else ssrc.K
+            copied = book.copy_foreign(src_doc)
+            for kid in copied.get("/K", Array()):
+                if isinstance(kid, Dictionary):
+                    kid.P = doc_elem
+                doc_elem.K.append(kid)
+            # (the parent tree copied at once: its elements are the ones just copied, and
+            # those whose parent was the part's /Document are its kids, moved above)
+            for k, v in _nums_tree(_copy_tree(book, src, ssrc, "/ParentTree")):
+                state["nums"].append((k + offset, v))
+                used = max(used, k + offset)
+            if "/RoleMap" in ssrc:
+                if state["rolemap"] is None:
+                    state["rolemap"] = sroot.RoleMap = Dictionary()
+                for k, v in ssrc.RoleMap.items():
+                    state["rolemap"][k] = v
+        state["next_key"] = max(state["next_key"], used + 1)
+        names = src.Root.get("/Names")
+        if names is not None and "/Dests" in names:
+            state["dests"] += _dests_tree(_copy_tree(book, src, names, "/Dests"))
+        if "/Outlines" in src.Root and "/First" in src.Root.Outlines:
+            state["outline"] = _append_outline(book, state["outline"], book.copy_foreign(src.Root.Outlines))
+        _own_streams(book, start)
+    finally:
+        src.close()
+
+
+def _next_id(book) -> int:
+    """The number the next object made in ``book`` gets (an empty dictionary made for the
+    purpose: it is in no tree, so it is not written)."""
+    from pikepdf import Dictionary
+    return book.make_indirect(Dictionary()).objgen[0] + 1
+
+
+def _own_streams(book, start: int) -> None:
+    """The data of ``book``'s streams numbered from ``start`` on (the objects of the part
+    just copied), read now and kept by ``book`` as it is (still encoded): qpdf would
+    otherwise read it from the part it was copied from when the book is saved, keeping
+    every part open until then."""
+    import pikepdf
+    for i in range(start, _next_id(book) - 1):
+        o = book.get_object(i, 0)
+        if isinstance(o, pikepdf.Stream):
+            o.write(o.read_raw_bytes(), filter=o.get("/Filter"), decode_parms=o.get("/DecodeParms"),
+                    type_check=False)
 
 def _copy(book, obj):
     """``obj`` of another PDF, copied into ``book`` (direct arrays and dictionaries item by

@@ -45,6 +45,7 @@ LONG_NOTE = 480
 
 # the plain end of a page range after a page link: "–427" (a dash, a number, not a digit more)
 _RANGE_END = re.compile(r"(\s*[–-]\s*)(\d+)(?!\d)")
+_DASH_ONLY = re.compile(r"\s*[–-]\s*")
 
 
 class PrintLinks(Links):
@@ -88,6 +89,7 @@ class PrintRenderer(HtmlRenderer):
         self._ids: set[str] = set()
         self.endnotes: list = []     # the commentary of long notes, for the end of the document
         self._consumed_tail: dict = {}   # element -> characters of its tail printed already
+        self._skip: set = set()          # elements printed already (a page range's end)
 
     # ----------------------------------------------------------- structure
     def el(self, out, tag: str, src=None, cls: str = "", **attrs):
@@ -203,8 +205,10 @@ class PrintRenderer(HtmlRenderer):
             # "521" in a printed index (FRUS: <ref target="#pg_521">521</ref>) names a page of
             # the printed source; the book prints its own page there, one page system
             a = etree.SubElement(out, "a", {"class": "pageref page-of-book", "href": href})
-            page_number(a, href)
-            self._range_end(el, target, out)
+            pn = page_number(a, href)
+            end = self._range_end(el, target)
+            if end:   # one slot for the range: "50–56" set tight, "50" when both are on one page
+                pn.set("data-to", end.lstrip("#"))
             return
         node = self.el(out, "span", el, cls="xref-text")
         raw = plain(el).strip()
@@ -237,24 +241,38 @@ class PrintRenderer(HtmlRenderer):
             url = etree.SubElement(out, "span", {"class": "url"})
             url.text = f" <{href}>"
 
-    def _range_end(self, el, target: str, out) -> None:
-        """``<ref target="#pg_420">420</ref>–427``: the range's end is a page of the source
-        too, written as plain text; it becomes the book's page as well ("486–493", never
-        "486–427"), when the marker of that page exists (``#pg_427``)."""
-        m = _RANGE_END.match(el.tail or "")
+    def _range_end(self, el, target: str) -> str | None:
+        """The end of a page range that starts with the page link ``el`` (the href of its
+        page marker), taken out of the text that follows: another page link after a dash
+        (``<ref target="#pg_420">420</ref>–<ref target="#pg_427">427</ref>``) or a number
+        (``…</ref>–427``, the marker ``#pg_427``: the book's page at both ends, never
+        "486–427").  None when no range follows or its end's marker does not exist."""
+        tail = el.tail or ""
+        nxt = el.getnext()
+        if _DASH_ONLY.fullmatch(tail) and nxt is not None and nxt.tag == el.tag and (nxt.text or "").strip():
+            end = nxt.get("target") or ""
+            href = self.href_for(nxt, end) if self._is_page_marker(end) else None
+            if href and href.startswith("#"):
+                self._consumed_tail[el] = len(tail)
+                self._skip.add(nxt)
+                return href
+        m = _RANGE_END.match(tail)
         raw = plain(el).strip()
         if not m or not raw or not target.endswith(raw):
-            return
+            return None
         end = target[: len(target) - len(raw)] + m.group(2)
         if not self._is_page_marker(end):
-            return
+            return None
         href = self.href_for(el, end)
         if not href or not href.startswith("#"):
-            return
-        add_text(out, m.group(1))
-        a = etree.SubElement(out, "a", {"class": "pageref page-of-book", "href": href})
-        page_number(a, href)
+            return None
         self._consumed_tail[el] = m.end()
+        return href
+
+    def node(self, el, out) -> None:
+        if el in self._skip:     # printed already (the end of a page range)
+            return
+        super().node(el, out)
 
     def put_text(self, out, el, slot: str, s: str | None) -> None:
         skip = self._consumed_tail.get(el) if slot == "tail" else None
