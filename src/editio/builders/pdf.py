@@ -82,6 +82,10 @@ from editio.builders.pdf_layout import PDF_VARIANT  # noqa: E402
 KINDS = (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
 MAX_PASSES = 4
 PN = re.compile(r'<span class="pn" data-ref="([^"]*)"([^>]*)>[^<]*</span>')
+TO = re.compile(r' data-to="([^"]*)"')
+# the class of a page locator of a printed index (editio.render.print: a page link of the
+# source's index, "521", printed as the book's page)
+LOCATOR = "page-of-book"
 INDEX = "back-index"
 TAGS = re.compile(r"<[^>]*>")
 IDS = re.compile(r'\sid="([^"]+)"')
@@ -545,12 +549,32 @@ class Book:
         ctx = self.context(None, known=self.known_ids())
         for n in range(1, MAX_PASSES + 1):
             body = [p for p in self.parts(None, known=self.known_ids()) if p.key != INDEX]
-            htmls = {}
-            for part in body:
-                htmls[part.key] = self.fill(self.part_html(part, ctx), digits)
-            todo = [p for p in body if laid.get(p.key) != htmls[p.key]]
-            self._lay_out(executor, lay_out, todo, htmls, results, cache, ctx_attachments, progress, n)
-            for p in todo:
+            raw = {part.key: self.part_html(part, ctx) for part in body}
+            # A printed index's page locators (a volume's own index: "Korea, 38–40, 73–74")
+            # are set with the room their numbers take, no more (a slot as wide as the
+            # book's widest number leaves a gap: "38–40,   73–74"): a part holding them
+            # (pointing back into the book, unlike a volume's own list of contents) is laid
+            # out once the parts before it are, so its numbers are known, while the parts
+            # after it are laid out all the same.  (The layout is the same on every build with
+            # the same pages, so such a part comes from the cache like any other.)
+            late = _first_index(body, raw)
+            before = body[:late]
+            htmls = {part.key: self.fill(raw[part.key], digits) for part in body[:late]}
+
+            def known_pages(before=before):
+                offs, _ = _offsets(before, results)
+                return self._page_map(before, results, offs)
+
+            def later(known, rest=body[late:], raw=raw, htmls=htmls):
+                for part in rest:
+                    htmls[part.key] = self.fill(raw[part.key], digits, known if LOCATOR in raw[part.key] else None)
+                return [part for part in rest if laid.get(part.key) != htmls[part.key]]
+
+            todo = [p for p in before if laid.get(p.key) != htmls[p.key]]
+            more = self._lay_out(executor, lay_out, todo, htmls, results, cache, ctx_attachments, progress, n,
+                                 then=({p.key for p in todo}, known_pages, later, len(body) - late)
+                                 if late < len(body) else None)
+            for p in todo + more:
                 laid[p.key] = htmls[p.key]
             offsets, total = _offsets(body, results)
             # the largest number a slot prints: the last page of the parts, or the first
@@ -731,49 +755,80 @@ class Book:
                 "attachments": list(attachments)}
 
     def _lay_out(self, executor, fn, todo, htmls, results, cache, attachments, progress, n,
-                 counting=()) -> None:
+                 counting=(), then=None) -> list:
         """Lay out ``todo`` (from the cache when it can), in parallel; the parts in
-        ``counting`` only for their page facts."""
-        from concurrent.futures import as_completed
-        jobs = {}
-        for part in todo:
-            job = self._job(part.key, htmls[part.key], attachments=attachments if part.kind == "front" else ())
-            ck = cache.key(job)
-            job["write"] = part.key not in counting
-            hit = cache.get(ck)
-            if hit is not None:
-                results[part.key] = hit
-                self.laid_out.append({"cached": True})
-            else:
-                jobs[part.key] = (job, ck, part)
-        if progress is not None and jobs:
-            progress.start(f"PDF: layout, pass {n}", len(jobs))
-        futures = {}
-        try:
+        ``counting`` only for their page facts.  ``then``: (keys, known, more, count): as
+        soon as the parts ``keys`` of ``todo`` are laid out, ``more(known())`` gives (up to
+        ``count``) more parts to lay out (their HTML put in ``htmls``) while the rest go on;
+        those are returned."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+        jobs: dict = {}
+        futures: dict = {}
+        added: list = []
+        done: set = set()
+
+        def submit(parts):
+            new = {}
+            for part in parts:
+                job = self._job(part.key, htmls[part.key], attachments=attachments if part.kind == "front" else ())
+                ck = cache.key(job)
+                job["write"] = part.key not in counting
+                hit = cache.get(ck)
+                if hit is not None:
+                    results[part.key] = hit
+                    done.add(part.key)
+                    self.laid_out.append({"cached": True})
+                else:
+                    new[part.key] = (job, ck, part)
+            jobs.update(new)
             # the largest first (longest processing time first): the workers finish together
             # instead of one laying out a large part while the others wait
-            for key, (job, ck, part) in sorted(jobs.items(), key=lambda kv: -len(kv[1][0]["html"])):
+            for key, (job, ck, part) in sorted(new.items(), key=lambda kv: -len(kv[1][0]["html"])):
                 futures[executor.submit(fn, job)] = key
-            for fut in as_completed(futures):
-                key = futures[fut]
-                job, ck, part = jobs[key]
-                try:
-                    res = fut.result()
-                except Exception as err:  # the worker died (killed): once more, alone
-                    res = self._retry(executor, fn, job, err)
-                self.laid_out.append(res)
-                if res.get("error"):
-                    res = self._failed(part, res["error"], executor, fn, cache)
-                    results[key] = res
-                elif not job["write"]:
-                    results[key] = res
-                else:
-                    results[key] = cache.put(ck, res)
-                if progress is not None:
-                    progress.advance()
+
+        def release():
+            nonlocal then
+            while then is not None and then[0] <= done:
+                keys, known, more, _ = then
+                then = None
+                extra = more(known())
+                added.extend(extra)
+                submit(extra)
+
+        submit(todo)
+        release()
+        shown = bool(progress is not None and (jobs or then is not None))
+        if shown:
+            progress.start(f"PDF: layout, pass {n}", len(jobs) + (then[3] if then else 0))
+        try:
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    key = futures[fut]
+                    job, ck, part = jobs[key]
+                    try:
+                        res = fut.result()
+                    except Exception as err:  # the worker died (killed): once more, alone
+                        res = self._retry(executor, fn, job, err)
+                    self.laid_out.append(res)
+                    if res.get("error"):
+                        res = self._failed(part, res["error"], executor, fn, cache)
+                        results[key] = res
+                    elif not job["write"]:
+                        results[key] = res
+                    else:
+                        results[key] = cache.put(ck, res)
+                    done.add(key)
+                    if shown:
+                        progress.advance()
+                before = set(futures)
+                release()
+                pending |= set(futures) - before
         finally:
-            if progress is not None and jobs:
+            if shown:
                 progress.stop()
+        return added
 
     @staticmethod
     def _retry(executor, fn, job, err) -> dict:
@@ -853,15 +908,22 @@ class Book:
                     "error": res["error"]}
         return res
 
-    def fill(self, html: str, digits: int) -> str:
+    def fill(self, html: str, digits: int, known: dict | None = None) -> str:
         """Give every page-number slot its room (zeros as wide as the book's page numbers,
-        in tabular figures) and its number in the part (``data-slot``: the layout reports
+        in tabular figures; where ``known`` (anchor -> page) has its number, as wide as
+        that number, or range) and its number in the part (``data-slot``: the layout reports
         where each one is, and the number is laid over it); turn links to anchors of other
         parts into ``editio-dest:`` links that the merge points at the named destination."""
         count = iter(range(1 << 30))
 
+        ids = self.known_ids()
+
         def sub(m):
             room = "0" * digits + ("\u2013" + "0" * digits if " data-to=" in m.group(2) else "")
+            if known is not None and m.group(1) in known:
+                to = TO.search(m.group(2))
+                if to is None or to.group(1) in known or to.group(1) not in ids:
+                    room = re.sub(r"\d", "0", _slot_text({"ref": m.group(1), "to": to and to.group(1)}, known))
             return (f'<span class="pn" data-ref="{m.group(1)}"{m.group(2)} data-slot="{next(count)}">'
                     + room + "</span>")
         html = PN.sub(sub, html)
@@ -898,6 +960,22 @@ def _link_labels(numbers: list) -> list:
     gives the link around a slot its alternative text (the number is drawn as an artifact)."""
     return [[(s["mid"][0], s["mid"][1], ("pages " if "\u2013" in s["text"] else "page ") + s["text"])
              for s in nums] for nums in numbers]
+
+
+def _first_index(parts: list, raw: dict) -> int:
+    """The position of the first part holding a printed index's page locators that point
+    mostly to earlier parts (``len(parts)`` if there is none)."""
+    where: dict = {}
+    for i, part in enumerate(parts):
+        for a in IDS.findall(raw[part.key]):
+            where.setdefault(a, i)
+    for i, part in enumerate(parts):
+        if LOCATOR not in raw[part.key]:
+            continue
+        refs = [m.group(1) for m in PN.finditer(raw[part.key])]
+        if refs and 2 * sum(1 for r in refs if where.get(r, i) < i) > len(refs):
+            return i
+    return len(parts)
 
 
 def _runs_on(part: Part) -> bool:
