@@ -87,7 +87,6 @@ TO = re.compile(r' data-to="([^"]*)"')
 # source's index, "521", printed as the book's page)
 LOCATOR = "page-of-book"
 INDEX = "back-index"
-TAGS = re.compile(r"<[^>]*>")
 IDS = re.compile(r'\sid="([^"]+)"')
 HREFS = re.compile(r'href="#([^"]+)"')
 VIEW_LABELS = {"edited": "Edited reading text", "diplomatic": "Diplomatic text"}
@@ -105,12 +104,15 @@ def build_pdf(edition: Edition, out_dir: Path, report: Report, view: str = "edit
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     book = Book(edition, report, view=view)
-    book.render_chapters(progress)
-    book.check_glyphs()
     target = out_dir / "edition.pdf"
     with open_executor(executor, workers) as ex:
-        book.make(ex, target, PartCache(edition.project.root / CACHE_DIR, book.styles, enabled=cache),
-                  progress)
+        parts = PartCache(edition.project.root / CACHE_DIR, book.styles, enabled=cache)
+        # each part of the text is laid out as soon as it is rendered, while the main
+        # process renders the next ones
+        early = EarlyParts(book, ex, parts)
+        book.render_chapters(progress, on_unit=early.send)
+        book.check_glyphs()
+        book.make(ex, target, parts, progress, early=early)
     return target
 
 
@@ -174,7 +176,7 @@ class Book:
         self.env.filters["typographic"] = curl
 
     # ------------------------------------------------------------ chapters
-    def render_chapters(self, progress=None) -> None:
+    def render_chapters(self, progress=None, on_unit=None) -> None:
         """Render every unit of the edition (a document, or a FRUS document) with the print
         renderer.  Units of one group (the divisions holding them, e.g. a FRUS chapter) run
         on; each group starts on a recto under its title."""
@@ -216,20 +218,28 @@ class Book:
                     continued=True, mentions=[], line=_first_line(chunk, lines, ch.line), endnotes=""))
             if len(chunks) > 1:        # the notes at the end of the unit, after its last piece
                 self.chapters[-1].endnotes, ch.endnotes = ch.endnotes, ""
+            if on_unit is not None:
+                on_unit()
             if progress is not None:
                 progress.advance()
         if progress is not None:
             progress.stop()
 
     # -------------------------------------------------------- HTML of the book
+    def base_context(self) -> dict:
+        """What every part's template sees that does not depend on the rest of the book."""
+        p = self.project
+        return {
+            "project": p, "book_short": short_title(p.title, 70), "version": __version__, "view": self.view, "view_label": VIEW_LABELS[self.view],
+            "subject": p.description or p.subtitle or p.title, "keywords": self.keywords(),
+            "date_iso": self.date().strftime("%Y-%m-%dT%H:%M:%SZ")}
+
     def context(self, pages: dict | None = None, known: set | None = None) -> dict:
         """What every part's template sees (the part itself comes as ``part``)."""
         p = self.project
         back = self.back_matter(pages, known)
         return {
-            "project": p, "book_short": short_title(p.title, 70), "version": __version__, "view": self.view, "view_label": VIEW_LABELS[self.view],
-            "subject": p.description or p.subtitle or p.title, "keywords": self.keywords(),
-            "date_iso": self.date().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            **self.base_context(),
             "sources": [d.name for d in self.edition.corpus.documents],
             "witnesses": [w.name for w in self.witnesses()],
             "introduction": [s.strip() for s in re.split(r"\n\s*\n", p.introduction or "") if s.strip()],
@@ -278,7 +288,12 @@ class Book:
 
     def parts(self, pages: dict | None = None, known: set | None = None) -> list[Part]:
         """Front matter, the text in parts of a sensible size, the back matter."""
-        out = [Part("front", "front", "front.html", "Front matter")]
+        return [Part("front", "front", "front.html", "Front matter")] + self.text_parts() \
+            + self.back_matter(pages, known)
+
+    def text_parts(self) -> list[Part]:
+        """The text (the chapters rendered so far) in parts of a sensible size."""
+        out: list[Part] = []
         current: list[Chapter] = []
         size = 0
 
@@ -299,7 +314,7 @@ class Book:
             if ch.continued:   # the rest of a large unit fills its part (one running head)
                 flush()
         flush()
-        return out + self.back_matter(pages, known)
+        return out
 
     def part_html(self, part: Part, ctx: dict) -> str:
         extra = {part.name: part.data} if part.name else {}
@@ -526,7 +541,19 @@ class Book:
         return "styles/fonts", 0
 
     # ---------------------------------------------------------------- layout
-    def make(self, executor, target: Path, cache: "PartCache", progress=None) -> int:
+    def digits_estimate(self, cache: "PartCache") -> int:
+        """How many digits the book's page numbers have: the last build's, or else an
+        estimate from the TEI's text (before anything is rendered): a page holds about
+        2,500 characters of text with its notes; estimated at 1,800 a page for headroom.
+        If the book needs more digits after all, the parts are laid out again with wider
+        slots (a second pass, on a first build only)."""
+        digits = (cache.load_map() or {}).get("digits")
+        if not digits:
+            chars = sum(len(" ".join("".join(d.root.itertext()).split())) for d in self.edition.corpus.documents)
+            digits = len(str(max(10, chars // 1800 + 12)))
+        return digits
+
+    def make(self, executor, target: Path, cache: "PartCache", progress=None, early=None) -> int:
         """Lay the parts out (in parallel, once), then the index with the pages they have,
         then one overlay of every page number; merge it all into ``target``.  Returns the
         number of layout passes over the parts (1; 2 when the slots were too narrow for the
@@ -535,14 +562,7 @@ class Book:
         from editio.builders.pdf_layout import lay_out
         from editio.builders.pdf_merge import merge_apart
         clock = {"start": time.perf_counter()}
-        saved = cache.load_map() or {}
-        digits = saved.get("digits")
-        if not digits:
-            # A page holds about 2,500 characters of text (with its notes); estimated at
-            # 1,800 a page for headroom.  If the book needs more digits after all, the parts
-            # are laid out again with wider slots (a second pass, on a first build only).
-            chars = sum(len(TAGS.sub("", ch.text + ch.source + ch.endnotes)) for ch in self.chapters)
-            digits = len(str(max(10, chars // 1800 + 12)))
+        digits = early.digits if early is not None else self.digits_estimate(cache)
         results: dict[str, dict] = {}
         laid: dict[str, str] = {}          # part key -> the HTML its result was laid out from
         ctx_attachments = self.attachments()
@@ -571,9 +591,10 @@ class Book:
                 return [part for part in rest if laid.get(part.key) != htmls[part.key]]
 
             todo = [p for p in before if laid.get(p.key) != htmls[p.key]]
+            started = early.take(htmls) if early is not None and n == 1 else {}
             more = self._lay_out(executor, lay_out, todo, htmls, results, cache, ctx_attachments, progress, n,
                                  then=({p.key for p in todo}, known_pages, later, len(body) - late)
-                                 if late < len(body) else None)
+                                 if late < len(body) else None, started=started)
             for p in todo + more:
                 laid[p.key] = htmls[p.key]
             offsets, total = _offsets(body, results)
@@ -652,36 +673,41 @@ class Book:
         # where it stands, in its place: a folio and a head where the margin boxes of
         # folio.css put them on a page of that name and side; a slot's number on the
         # slot's baseline, at the slot's end (or start)
-        overlay = self._stamps(executor, folios, numbers, heads, cache)
-        if overlay is not None:
-            sheet, stamps, refs = overlay
-            draw: list = []
-            for i, (f, nums, head) in enumerate(zip(folios, numbers, heads)):
-                side = "right" if i % 2 == 0 else "left"
-                here = []
-                if f is not None:
-                    roles = refs.get((f, side), {})
-                    for role, text in (("folio", str(i + 1)), ("head", head)):
-                        r = roles.get(role)
-                        text = r and (r["text"] if r["text"] is not None else text)
-                        st = stamps.get((text, r["font"])) if text else None
-                        if st is not None:
-                            x = r["anchor"] - {"left": 0, "right": st["w"]}.get(r["align"], st["w"] / 2)
-                            here.append((st["ops"], x - st["x"], r["baseline"] - st["baseline"]))
-                cx = xs.get((side, f or ""), xs.get((side, ""), 0))
-                for num in nums:
-                    st = stamps.get((num["text"], num["font"]))
-                    if st is None or "by" not in num:
-                        continue
-                    x = cx + num["x"] + (num["w"] - st["w"] if num.get("align", "end") == "end" else 0)
-                    here.append((st["ops"], x - st["x"], num["by"] - st["baseline"]))
-                draw.append(here)
-            overlay = (sheet, draw)
-        clock["overlay"] = time.perf_counter()
+        # the merge copies the parts into the book (in a process of its own) while the
+        # stamps are laid out; it then draws them
         parts = [p for p in parts if "path" in results[p.key]]   # (a failed part's stand-in failing too)
         recto = [not _runs_on(p) for p in parts]
-        count = merge_apart([results[p.key]["path"] for p in parts], recto, overlay, target,
-                            labels=_link_labels(numbers), shifts=shifts)
+
+        def finish():
+            overlay = self._stamps(executor, folios, numbers, heads, cache)
+            if overlay is not None:
+                sheet, stamps, refs = overlay
+                draw: list = []
+                for i, (f, nums, head) in enumerate(zip(folios, numbers, heads)):
+                    side = "right" if i % 2 == 0 else "left"
+                    here = []
+                    if f is not None:
+                        roles = refs.get((f, side), {})
+                        for role, text in (("folio", str(i + 1)), ("head", head)):
+                            r = roles.get(role)
+                            text = r and (r["text"] if r["text"] is not None else text)
+                            st = stamps.get((text, r["font"])) if text else None
+                            if st is not None:
+                                x = r["anchor"] - {"left": 0, "right": st["w"]}.get(r["align"], st["w"] / 2)
+                                here.append((st["ops"], x - st["x"], r["baseline"] - st["baseline"]))
+                    cx = xs.get((side, f or ""), xs.get((side, ""), 0))
+                    for num in nums:
+                        st = stamps.get((num["text"], num["font"]))
+                        if st is None or "by" not in num:
+                            continue
+                        x = cx + num["x"] + (num["w"] - st["w"] if num.get("align", "end") == "end" else 0)
+                        here.append((st["ops"], x - st["x"], num["by"] - st["baseline"]))
+                    draw.append(here)
+                overlay = (sheet, draw)
+            clock["overlay"] = time.perf_counter()
+            return overlay, _link_labels(numbers), shifts
+
+        count = merge_apart([results[p.key]["path"] for p in parts], recto, finish, target)
         clock["merge"] = time.perf_counter()
         if count != len(folios):
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
@@ -755,12 +781,13 @@ class Book:
                 "attachments": list(attachments)}
 
     def _lay_out(self, executor, fn, todo, htmls, results, cache, attachments, progress, n,
-                 counting=(), then=None) -> list:
+                 counting=(), then=None, started=None) -> list:
         """Lay out ``todo`` (from the cache when it can), in parallel; the parts in
         ``counting`` only for their page facts.  ``then``: (keys, known, more, count): as
         soon as the parts ``keys`` of ``todo`` are laid out, ``more(known())`` gives (up to
         ``count``) more parts to lay out (their HTML put in ``htmls``) while the rest go on;
-        those are returned."""
+        those are returned.  ``started``: part key -> (job, cache key, part, future, cache
+        hit) of layouts begun already (:class:`EarlyParts`)."""
         from concurrent.futures import FIRST_COMPLETED, wait
         jobs: dict = {}
         futures: dict = {}
@@ -795,7 +822,15 @@ class Book:
                 added.extend(extra)
                 submit(extra)
 
-        submit(todo)
+        for key, (job, ck, part, fut, hit) in (started or {}).items():
+            if hit is not None:
+                results[key] = hit
+                done.add(key)
+                self.laid_out.append({"cached": True})
+            else:
+                jobs[key] = (job, ck, part)
+                futures[fut] = key
+        submit([p for p in todo if p.key not in (started or {})])
         release()
         shown = bool(progress is not None and (jobs or then is not None))
         if shown:
@@ -916,7 +951,7 @@ class Book:
         parts into ``editio-dest:`` links that the merge points at the named destination."""
         count = iter(range(1 << 30))
 
-        ids = self.known_ids()
+        ids = self.known_ids() if known is not None else set()
 
         def sub(m):
             room = "0" * digits + ("\u2013" + "0" * digits if " data-to=" in m.group(2) else "")
@@ -953,6 +988,47 @@ def _slot_text(slot: dict, pages: dict) -> str:
         return "?"
     q = pages.get(slot.get("to") or "")
     return f"{p}\u2013{q}" if q is not None and q != p else str(p)
+
+
+class EarlyParts:
+    """The parts of the text laid out while the book is still being rendered: a part goes
+    to the layout processes as soon as the unit after it is rendered (its HTML is then
+    final: a part of the text needs only :meth:`Book.base_context`), while the main process
+    renders on.  :meth:`Book.make` takes those whose HTML is the book's after all; any
+    other is laid out again (and this one's result is not waited for)."""
+
+    def __init__(self, book: "Book", executor, cache: "PartCache"):
+        from editio.builders.pdf_layout import lay_out
+        self.book, self.executor, self.cache, self.fn = book, executor, cache, lay_out
+        self.digits = book.digits_estimate(cache)
+        self.sent: dict = {}
+        self._ctx = None
+        self._seen = 0
+
+    def send(self) -> None:
+        """Called after each unit is rendered: lay out the parts of the text now closed."""
+        if len(self.book.chapters) == self._seen:
+            return
+        self._seen = len(self.book.chapters)
+        parts = self.book.text_parts()
+        for part in parts[:-1]:            # (the last may still grow)
+            if part.key in self.sent:
+                continue
+            if self._ctx is None:
+                self._ctx = self.book.base_context()
+            html = self.book.fill(self.book.part_html(part, self._ctx), self.digits)
+            job = self.book._job(part.key, html)
+            ck = self.cache.key(job)
+            job["write"] = True
+            hit = self.cache.get(ck)
+            fut = self.executor.submit(self.fn, job) if hit is None else None
+            self.sent[part.key] = (html, (job, ck, part, fut, hit))
+
+    def take(self, htmls: dict) -> dict:
+        """The layouts begun whose part's HTML is ``htmls``'s (key -> started entry)."""
+        out = {k: entry for k, (html, entry) in self.sent.items() if htmls.get(k) == html}
+        self.sent = {}
+        return out
 
 
 def _link_labels(numbers: list) -> list:

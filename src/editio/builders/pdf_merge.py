@@ -34,17 +34,63 @@ from pathlib import Path
 DEST_SCHEME = "editio-dest:"
 
 
-def merge_apart(parts: list, recto: list[bool], overlay: tuple | None, target: Path,
-                labels: list | None = None, shifts: list | None = None) -> int:
+def merge_apart(parts: list, recto: list[bool], finish, target: Path) -> int:
     """:func:`merge` in a process of its own on this machine: the book's objects (about
     0.4 MB a page in qpdf, mostly the structure tree) are never added to what the main
-    process holds, and are given back to the system when the merge ends."""
+    process holds, and are given back to the system when the merge ends.  While that
+    process copies the parts into the book, ``finish()`` runs here and gives (overlay,
+    labels, shifts) for it to draw (the stamps are laid out meanwhile)."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as ex:
-        return ex.submit(merge, [p if isinstance(p, bytes) else str(p) for p in parts], recto, overlay, str(target),
-                         labels=labels, shifts=shifts).result()
+    here, there = ctx.Pipe()
+    proc = ctx.Process(target=_merge_process, args=(there, [p if isinstance(p, bytes) else str(p) for p in parts],
+                                                     recto, str(target)), daemon=True)
+    proc.start()
+    there.close()
+    try:
+        try:
+            rest = finish()
+        except BaseException:
+            here.send(None)        # the merge stops without writing the book
+            raise
+        try:
+            here.send(rest)
+        except OSError:            # the merge stopped already: its error follows
+            pass
+        try:
+            ok, value = here.recv()
+        except EOFError:
+            raise RuntimeError(f"the merge process ended with exit code {proc.exitcode}") from None
+    finally:
+        here.close()
+        proc.join()
+    if not ok:
+        raise RuntimeError(f"the merge failed: {value}")
+    return value
+
+
+def _merge_process(conn, parts, recto, target) -> None:
+    """The merge's process: copies the parts, then waits for what to draw."""
+    def rest():
+        got = conn.recv()
+        if got is None:
+            raise _Stopped()
+        return got
+    try:
+        count = merge(parts, recto, rest, target)
+    except _Stopped:
+        conn.close()
+        return
+    except BaseException as err:   # (reported by the main process)
+        conn.send((False, f"{type(err).__name__}: {err}"))
+        conn.close()
+        return
+    conn.send((True, count))
+    conn.close()
+
+
+class _Stopped(Exception):
+    pass
 
 
 def merge(parts: list, recto: list[bool], overlay: tuple | None,
@@ -59,7 +105,8 @@ def merge(parts: list, recto: list[bool], overlay: tuple | None,
     page-number slots of page ``i`` as (x, y from the top, text) in pt; a link around one
     gets the text as its ``/Contents`` (the number itself is drawn as an artifact).
     ``shifts[i]``: how far (pt) page ``i``'s content and links move right (a page laid out
-    as a recto that is a verso in the book)."""
+    as a recto that is a verso in the book).  ``overlay`` may be a function that gives
+    (overlay, labels, shifts) once the parts are copied."""
     import pikepdf
     from pikepdf import Array, Dictionary, Name, String
 
@@ -83,6 +130,8 @@ def merge(parts: list, recto: list[bool], overlay: tuple | None,
         _append_part(book, data, doc_elem, sroot, state)
     next_key, nums, dests, outline, rolemap = (state[k] for k in ("next_key", "nums", "dests", "outline", "rolemap"))
     _pad(book)   # the book ends on a verso
+    if callable(overlay):
+        overlay, labels, shifts = overlay()
 
     # links across parts -> named destinations (a link to an anchor that is nowhere in the
     # book, which WeasyPrint would have dropped with a warning, is left without an action)
