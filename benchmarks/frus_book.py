@@ -13,7 +13,8 @@ Prints, one line each:
   * editio after one document changed (a word added to one paragraph), cache warm;
   * editio of the volume doubled (two copies of it in the edition), cache empty;
 with the wall time, the ratio to plain WeasyPrint (and doubled / single), the pages,
-and the peak memory of the main process and of the largest layout process.  Each build
+and the peak memory of the main process, of the largest layout process and of the merge's
+process.  Each build
 runs in a child process.  One run, this machine: compare ratios, not seconds.
 """
 from __future__ import annotations
@@ -65,6 +66,7 @@ print(json.dumps({"wall": wall, "pdf_s": res.timings.get("pdf"), "pages": int(m[
                   "parts": int(m[2]) if m else 0, "layouts": int(m[3]) if m else 0,
                   "passes": int(m[4]) if m else 0, "cached": int(m[5]) if m else 0,
                   "worker_rss": int(m[6]) * 2**20 if m else 0, "problems": bad[:5],
+                  "merge_rss": int(g[1]) * 2**20 if (g := re.search(r"of the merge (\d+) MB", info[0] if info else "")) else 0,
                   "phases": info[0].split(" MB; ", 1)[-1] if info else "",
                   "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                   "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
@@ -133,7 +135,7 @@ def main() -> None:
         print(f"editio cold:               {cold['wall']:7.1f} s  {cold['pages']:5d} pages  "
               f"ratio {cold['wall'] / plain['wall']:.2f}x  {cold['parts']} parts, {cold['layouts']} layouts, "
               f"{cold['passes']} passes; peak main {mb(cold['rss'])}, largest layout process "
-              f"{mb(cold['worker_rss'])}  {cold['problems'] or ''}")
+              f"{mb(cold['worker_rss'])}, merge process {mb(cold['merge_rss'])}  {cold['problems'] or ''}")
         print(f"    ({cold['phases']}); CPU: main {cold['cpu']:.1f} s + layouts {cold['layout_cpu']:.1f} s "
               f"= {(cold['cpu'] + cold['layout_cpu']) / plain['cpu']:.2f}x plain WeasyPrint's")
 
@@ -142,7 +144,7 @@ def main() -> None:
         print(f"editio, one doc changed:   {warm['wall']:7.1f} s  {warm['pages']:5d} pages  "
               f"ratio {warm['wall'] / plain['wall']:.2f}x  {warm['layouts']} layouts, {warm['cached']} "
               f"from the cache, {warm['passes']} passes; peak main {mb(warm['rss'])}, largest layout "
-              f"process {mb(warm['worker_rss'])}")
+              f"process {mb(warm['worker_rss'])}, merge process {mb(warm['merge_rss'])}")
         print(f"    ({warm['phases']})")
 
         if not a.no_double:
@@ -150,7 +152,8 @@ def main() -> None:
             dbl = child(EDITIO, double, schema, workers, env=env)
             print(f"editio, volume doubled:    {dbl['wall']:7.1f} s  {dbl['pages']:5d} pages  "
                   f"{dbl['wall'] / cold['wall']:.2f}x the single volume ({dbl['pages'] / max(1, cold['pages']):.2f}x "
-                  f"the pages); peak main {mb(dbl['rss'])}, largest layout process {mb(dbl['worker_rss'])}")
+                  f"the pages); peak main {mb(dbl['rss'])}, largest layout process {mb(dbl['worker_rss'])}, "
+                  f"merge process {mb(dbl['merge_rss'])}")
             print(f"    ({dbl['phases']})")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 

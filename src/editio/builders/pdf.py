@@ -707,7 +707,7 @@ class Book:
             clock["overlay"] = time.perf_counter()
             return overlay, _link_labels(numbers), shifts
 
-        count = merge_apart([results[p.key]["path"] for p in parts], recto, finish, target)
+        count, merge_rss = merge_apart([results[p.key]["path"] for p in parts], recto, finish, target)
         clock["merge"] = time.perf_counter()
         if count != len(folios):
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
@@ -718,6 +718,7 @@ class Book:
         self.stats = {"parts": len(parts), "passes": n, "pages": count,
                       "laid_out": len(fresh), "from_cache": len(self.laid_out) - len(fresh),
                       "peak_rss": max((r.get("peak_rss", 0) for r in fresh), default=0),
+                      "merge_rss": merge_rss,
                       "layout_seconds": sum(r.get("seconds", 0) for r in fresh),
                       "layout_cpu": sum(r.get("cpu", 0) for r in fresh),
                       "seconds": {k: round(clock[k] - clock[prev], 1) for prev, k in
@@ -726,7 +727,8 @@ class Book:
         self.report.add("build/pdf/edition.pdf", 0, 0, "info", "pdf.parts",
                         f"{count} pages in {len(parts)} parts: {len(fresh)} layouts in {n} pass(es), "
                         f"{self.stats['from_cache']} taken from the build cache; peak memory of a "
-                        f"layout process {self.stats['peak_rss'] / 2**20:.0f} MB; "
+                        f"layout process {self.stats['peak_rss'] / 2**20:.0f} MB, of the merge "
+                        f"{merge_rss / 2**20:.0f} MB; "
                         + ", ".join(f"{k} {v:.1f} s" for k, v in self.stats["seconds"].items())
                         + f"; CPU of the layouts {self.stats['layout_cpu']:.1f} s")
         cache.save_map({"digits": digits})

@@ -34,12 +34,13 @@ from pathlib import Path
 DEST_SCHEME = "editio-dest:"
 
 
-def merge_apart(parts: list, recto: list[bool], finish, target: Path) -> int:
+def merge_apart(parts: list, recto: list[bool], finish, target: Path) -> tuple[int, int]:
     """:func:`merge` in a process of its own on this machine: the book's objects (about
     0.4 MB a page in qpdf, mostly the structure tree) are never added to what the main
     process holds, and are given back to the system when the merge ends.  While that
     process copies the parts into the book, ``finish()`` runs here and gives (overlay,
-    labels, shifts) for it to draw (the stamps are laid out meanwhile)."""
+    labels, shifts) for it to draw (the stamps are laid out meanwhile).  Returns the
+    page count and the merge process's peak memory (bytes)."""
     import multiprocessing
     ctx = multiprocessing.get_context("forkserver")
     here, there = ctx.Pipe()
@@ -78,6 +79,8 @@ def _merge_process(conn, parts, recto, target) -> None:
         return got
     try:
         count = merge(parts, recto, rest, target)
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     except _Stopped:
         conn.close()
         return
@@ -85,7 +88,7 @@ def _merge_process(conn, parts, recto, target) -> None:
         conn.send((False, f"{type(err).__name__}: {err}"))
         conn.close()
         return
-    conn.send((True, count))
+    conn.send((True, (count, peak)))
     conn.close()
 
 
