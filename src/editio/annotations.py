@@ -111,9 +111,18 @@ def collect(corpus, doc) -> list[Annotation]:
     derived = derive(corpus)
     texts = doc.__dict__.setdefault("_annotation_texts", {})   # a function of the tree alone
     table = corpus.behaviour_table
-    for el, c, in_notes in _candidates(doc, text):
+    candidates = _candidates(doc, text)
+    # the notes some annotated passage reads (its @target resolves to that passage); a note
+    # whose @target leads nowhere a passage is (FRUS v23p2: <note n="2" target="d193fn2"> in a
+    # signature) is a footnote where it stands, not lost
+    attached = set()
+    for el, c, _ in candidates:
+        if c is not None:
+            attached.update(notes_by_target.get(el, ()))
+            attached.update(notes_by_target.get(c[2], ()))
+    for el, c, in_notes in candidates:
         if c is None:   # a note
-            if el in claimed or el.get("target") or in_notes:
+            if el in claimed or (el.get("target") and el in attached) or in_notes:
                 continue  # attached notes are read with what they annotate
             if table.behaviour(el).name != "note":
                 continue  # a note the edition prints in the text (FRUS's document summary)
