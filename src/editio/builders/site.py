@@ -433,10 +433,9 @@ class Site:
             for d in diagnostics:
                 self.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
             self.assets.update(assets)
-        if not self.keep_memory:   # a server keeps what the next rebuild may take again
-            from editio.parallel import give_back_memory
-            self.edition.drop_caches()
-            give_back_memory()
+        # the edition's caches (a server keeps them for its next rebuild) are dropped before
+        # the search index is written (_pagefind), once the cache record's work, which reads
+        # them (the pointers resolved), is done
         self.index_search()
         self._tick()
         if self.progress:
@@ -1286,7 +1285,7 @@ class Site:
                     await index.add_directory(tmp, glob="*.html")
                 if side is not None:
                     await side
-                if not self.keep_memory:   # what ahead() read again (the redactions' columns)
+                if not self.keep_memory:   # a server keeps them for its next rebuild
                     self.edition.drop_caches()
                 # Pagefind's write is the build's peak (~120 MB for a FRUS volume, beside this
                 # process): this process is as small as it gets first
