@@ -313,6 +313,7 @@ class Site:
         self._rendered_ids: dict[str, set] = {}
         self._deps: set = set()           # documents the page being made reads
         self._fragments: dict = {}        # page -> {key: html} made by the page being made
+        self._made_fragments: dict = {}   # page -> {key: html} the pages made so far made
         self._similar: dict = {}          # pair of note texts -> similar(), of the page being made
         self.on_first = None              # called with the changed documents' pages, made first
         self.before_fork = None           # called before the page writers fork (a server
@@ -487,6 +488,8 @@ class Site:
                     batch, split_map([make for _, make, _ in batch], self._page_job,
                                  cost=self._page_cost)):
                 done[name] = (records, diagnostics, assets)
+                for page, kept in frags.items():   # for the pages made after (forked later)
+                    self._made_fragments.setdefault(page, {}).update(kept)
                 if cache is not None:
                     cache.similar_used.update(pairs)
                     if rd is None:
@@ -546,10 +549,11 @@ class Site:
         """A part of ``rd``'s page quoted by another page (a note body, a passage): taken
         from the last build while ``rd``'s page is (:class:`editio.cache.SiteCache`)."""
         page = self.doc_pages[rd.id]
-        if self.cache is not None:
+        hit = self._made_fragments.get(page, {}).get(key)   # made with its page in this build
+        if hit is None and self.cache is not None:
             hit = self.cache.fragment(page, key)
-            if hit is not None:
-                return Markup(hit[1]) if hit[0] == "m" else hit[1]
+        if hit is not None:
+            return Markup(hit[1]) if hit[0] == "m" else hit[1]
         value = make()
         self._fragments.setdefault(page, {})[key] = ["m" if isinstance(value, Markup) else "s",
                                                      str(value)]
@@ -678,9 +682,19 @@ class Site:
         r = self.renderer(rd, rd)
         r.place_backlinks = True
         text = r.render()
+        r.note_bodies = {}
         notes = r.notes_list()
         referenced = r.unplaced_backlinks()
         page = self.doc_pages[rd.id]
+        for ann, (first, kids) in r.note_bodies.items():
+            # the note as other pages quote it (note_html), from what this page rendered:
+            # the same HTML once its ids are stripped (a test compares the two), and the
+            # page that quotes it (the annotations page) need not render it again
+            box = etree.Element("div", {"class": "note-body"})
+            box.text = first
+            box.extend(kids)
+            strip_ids(box, page)
+            self._fragments.setdefault(page, {})[self._note_key(ann)] = ["m", str(inner_html(box))]
         i = self.edition.docs.index(rd)
         prev_doc = self.edition.docs[i - 1] if i else None
         next_doc = self.edition.docs[i + 1] if i + 1 < len(self.edition.docs) else None
@@ -999,10 +1013,13 @@ class Site:
         strip_ids(box, self.doc_pages[rd.id])
         return inner_html(box)
 
-    def note_html(self, rd: ResolvedDoc, ann) -> Markup:
+    @staticmethod
+    def _note_key(ann) -> str:
         el = ann.element
-        return self._fragment(rd, f"note:{ann.n}:{el.getroottree().getpath(el)}",
-                              lambda: self._note_html(rd, ann))
+        return f"note:{ann.n}:{el.getroottree().getpath(el)}"
+
+    def note_html(self, rd: ResolvedDoc, ann) -> Markup:
+        return self._fragment(rd, self._note_key(ann), lambda: self._note_html(rd, ann))
 
     def _note_html(self, rd: ResolvedDoc, ann) -> Markup:
         r = self.renderer(rd, None)

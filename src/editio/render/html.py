@@ -16,6 +16,7 @@ scheme allow-list of :mod:`editio.corpus`.
 """
 from __future__ import annotations
 
+import copy
 import re
 
 from lxml import etree
@@ -183,6 +184,9 @@ class HtmlRenderer:
         self._in_note = 0
         self._allowed = allowed_namespaces(self.corpus.project)   # the rest is never shown
         self._ed_only = 0            # inside a reading only the edited view shows
+        # annotation -> (text, children) of its note as notes_list rendered it (copies),
+        # kept when a caller sets a dict here (the site reuses them elsewhere)
+        self.note_bodies: dict | None = None
 
     # ---------------------------------------------------------------- driver
     def behaviour(self, el):
@@ -860,6 +864,8 @@ class HtmlRenderer:
             if ann.cert:
                 li.set("data-cert", ann.cert)
             self.note_body(ann, li)
+            if self.note_bodies is not None:
+                self.note_bodies[ann] = (li.text, [copy.deepcopy(c) for c in li])
             if self.place_backlinks:   # what points to the annotated passage or into its notes
                 for target in self._note_targets(ann):
                     box = self.backlink_box(target, again=target is ann.element)
