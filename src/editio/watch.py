@@ -18,9 +18,15 @@ What a rebuild does, cheapest first:
   are linked from the live site);
 * what a rebuild may take from the last is kept in memory: each file's hash (every file is
   read once per rebuild), the parsed files whose bytes did not change with what was worked
-  out from each alone (ids, text views, quotes, annotated elements, pointers:
-  :meth:`editio.corpus.Corpus.load`), the site's cache record it saved, the collation table
-  and sort keys;
+  out from each alone (ids, text views, quotes, annotated elements, pointers, entities,
+  note texts, paragraph numbers: :meth:`editio.corpus.Corpus.load`), the pointers resolved
+  into those files (:attr:`editio.corpus.Corpus.before`), the settings while no file but
+  the TEI changed, the site's cache record it saved, the collation table and sort keys;
+* the schema validation and the Schematron run in a thread of the server (libxml2 works
+  without Python's lock) while the check's own rules run and the pages are made, on trees
+  of their own (the changed files read again), with the RELAX NG schema and the Schematron
+  compiled once (again when their bytes change) and the schema warmed up once beside the
+  first search index; a page is put in place only once they found nothing wrong;
 * the pages are rendered into a scratch folder and **only the files whose bytes changed**
   are moved into the live site (each with an atomic rename, so the server never serves a
   half-written page); files the edition no longer makes are removed.  The changed
