@@ -281,6 +281,13 @@ class Rebuilder:
         schemas = self._compiled["schemas"]
         self._compiled["warming"] = InThread(lambda: warm_up(corpus, schemas))
 
+    def settle(self) -> None:
+        """Wait for the work a rebuild left running in the background (the schema's
+        warm-up), e.g. before timing the next rebuild."""
+        warming = self._compiled.pop("warming", None)
+        if warming is not None:
+            warming.result()
+
     _on_pages = staticmethod(lambda outcome: None)
     """Called once pages are in place, before the search index (the server tells the
     open pages to reload here): first when the changed documents' own pages are, then
