@@ -625,7 +625,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                                        f'@facs "{tok}": no such image in the project',
                                        col=doc.column(el, attr))
                     else:
-                        facs_missing.append((tok, line, doc.column(el, attr)))
+                        facs_missing.append((tok, line, el))   # the column of the first only
                 elif r.status == "missing":
                     hint = ""
                     if tok[:1] not in "#." and "/" not in tok and "#" not in tok \
@@ -689,15 +689,15 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                            f'editorial note "{el.get(XML_ID)}" has no @target and nothing points to it',
                            col=doc.column(el))
     if len(facs_missing) == 1:
-        tok, ln, col = facs_missing[0]
+        tok, ln, first = facs_missing[0]
         report.warning(doc.rel, ln, "ref.facs-missing", f'@facs "{tok}": no such image in the project',
-                       col=col)
+                       col=doc.column(first, "facs"))
     elif facs_missing:
-        tok, ln, col = facs_missing[0]
+        tok, ln, first = facs_missing[0]
         report.warning(doc.rel, ln, "ref.facs-missing",
                        f"{len(facs_missing)} page images named by @facs are not in the project "
                        f'("{tok}" … "{facs_missing[-1][0]}"); page breaks show their page numbers '
-                       "only", col=col)
+                       "only", col=doc.column(first, "facs"))
     for name, els in unknown.items():
         more = f" ({len(els)} occurrences)" if len(els) > 1 else ""
         beh = table.behaviour(els[0])
