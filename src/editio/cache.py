@@ -393,10 +393,12 @@ def corpus_context(corpus) -> str:
                      + file_hash(p, corpus.hashes).encode() + b"\n")
     for d in corpus.documents:
         part = d.__dict__.get("_check_context")   # a function of the tree: kept with it
-        if part is None:
+        if part is None or part[0] != (d.name, d.rel):
             cross = [f"{a}={v}" for _, a, v in outward_pointers(d)]
-            part = d.__dict__["_check_context"] = [d.id, d.has_text, list(d.ids), cross]
-        h.update(json.dumps([d.name, d.rel, *part]).encode())
+            part = d.__dict__["_check_context"] = (
+                (d.name, d.rel),
+                json.dumps([d.name, d.rel, d.id, d.has_text, list(d.ids), cross]).encode())
+        h.update(part[1])
     return h.hexdigest()
 
 
