@@ -699,11 +699,12 @@ def _division_text(found, units: set, aside: set, order: dict, leading: dict,
     """A division's own text (a chapter's introduction, an editorial note as a plain
     paragraph between two documents): the blocks of a ``div`` that holds units which are
     neither a unit nor hold one.  Those before the division's first unit open that unit
-    (``leading``), the others follow the unit before them (``trailing``); the division's
-    heading is not among them (the unit's context shows it)::
+    (``leading``), after the division's heading; the others follow the unit before them
+    (``trailing``).  A heading with a note on it opens the first unit also where the
+    division has no text of its own::
 
         <div type="chapter"><head>Japan</head><p>The documents …</p><div type="document" xml:id="d1">
-        -> leading of d1: [p]
+        -> leading of d1: [head, p]
 
     Returns {block: the unit that shows it}."""
     divisions: set = set()
@@ -716,6 +717,7 @@ def _division_text(found, units: set, aside: set, order: dict, leading: dict,
     shown: dict = {}
     for div in sorted(divisions, key=lambda d: order.get(d, 0)):
         first = next((u for u in div.iter() if u in units), None)
+        opening = len(leading.get(first, []))
         before = None     # the last unit of this division before the block
         for c in div:
             if not isinstance(c.tag, str):
@@ -732,6 +734,13 @@ def _division_text(found, units: set, aside: set, order: dict, leading: dict,
             else:
                 trailing.setdefault(before, []).append(c)
                 shown[c] = before
+        # the division's heading opens its text, or stands alone where a note is on it (a
+        # chapter's footnote); the site shows it there, the book prints it as the chapter's
+        head = next((c for c in div if isinstance(c.tag, str) and c.tag == T + "head"), None)
+        if head is not None and (len(leading.get(first, [])) > opening
+                                 or any(True for _ in head.iter(T + "note"))):
+            leading.setdefault(first, []).insert(opening, head)
+            shown[head] = first
     return shown
 
 

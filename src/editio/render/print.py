@@ -107,6 +107,11 @@ class PrintRenderer(HtmlRenderer):
     def permalink(self, node, p):
         pass                                         # a book has no permalinks
 
+    def division_text(self, els, out) -> None:
+        """As the site's, without the divisions' headings: the book sets a chapter's
+        heading itself (print/chapters.html) before its first unit."""
+        super().division_text([e for e in els if local(e) != "head"], out)
+
     def line(self, el, out, tag: str, cls: str = ""):
         node = super().line(el, out, tag, cls)
         if tag[:1] == "h" and tag[1:].isdigit():
