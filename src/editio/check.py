@@ -131,8 +131,8 @@ def _declared_elements(rng_tree) -> set | None:
     R = "{http://relaxng.org/ns/structure/1.0}"
     names = set()
     for el in rng_tree.iter(R + "element"):
-        if el.get("name") is not None:  # name classes (anyName) serve foreign namespaces
-            names.add(el.get("name"))
+        if el.get("name") is not None and el.get("ns") in (None, TEI_NS):
+            names.add(el.get("name"))   # (name classes, anyName, and frus:attachment are not TEI)
     return names
 
 
@@ -408,7 +408,7 @@ def _validation_key(schema: Path, doc, hashes: dict | None = None,
         h.update(bytes.fromhex(own) if own and len(own) == 64 else
                  hashlib.sha256(gate.open_regular(doc.path)).digest())
         h.update(bytes.fromhex(doc.tree_hash))   # the tree parsed (XIncludes resolved)
-        for part in (repr(etree.LIBXML_VERSION).encode(), b"editio-validation-1"):
+        for part in (repr(etree.LIBXML_VERSION).encode(), b"editio-validation-2"):
             h.update(hashlib.sha256(part).digest())
         return h.hexdigest()
     except (OSError, gate.Refused):
