@@ -190,6 +190,10 @@ def test_a_chapters_own_text_opens_its_first_document(modern):
     assert d1.xpath("//span[@id='pg_1']/following::section[contains(@class,'division-text')]")
     assert intro[0].xpath("following::h1[starts-with(normalize-space(),'1. Action Memorandum')]")
     assert not page(modern, "d2.html").xpath("//section[contains(@class,'division-text')]")
+    # a subchapter with no text but a note on its heading: the heading and its note open Doc. 3
+    sub = page(modern, "d3.html").xpath("//section[contains(@class,'division-text')]")
+    assert len(sub) == 1 and text(sub[0]) == "The First Round1"
+    assert "The second round is in a later volume." in text(page(modern, "d3.html").xpath("//ol[@class='annotations']")[0])
     # the contents lead to it, under its chapter, before the first document
     contents = page(modern, "contents.html")
     hrefs = contents.xpath("//main//li/a/@href")
@@ -328,4 +332,4 @@ def test_a_documents_chapters_lead_to_the_contents_and_only_its_marks_are_offere
     assert d3.xpath("//input[@data-layer]/@data-layer") == ["names"]
     # nor does its description (search engines, link previews) speak of readings it has not
     assert d3.xpath("//meta[@name='description']/@content")[0].endswith(
-        "3. Telegram From the Embassy in Testland to the Department of State. Text with 0 annotations.")
+        "3. Telegram From the Embassy in Testland to the Department of State. Text with 1 annotation.")

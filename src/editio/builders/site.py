@@ -926,7 +926,7 @@ class Site:
                 groups.append({"key": key, "heads": heads, "units": [], "intros": {}})
             groups[-1]["units"].append(rd)
             # a chapter's own text that opens this unit's page (transforms.split_units)
-            divs = [el.getparent() for el in rd.leading if local(el) != "pb"]
+            divs = [el.getparent() for el in rd.leading if local(el) not in ("pb", "head")]
             groups[-1]["intros"][rd.id] = [f"intro-{d.get(XML_ID)}" for d in dict.fromkeys(divs)
                                            if d is not None and d.get(XML_ID)]
         self.write("contents.html", "contents.html", groups=groups)
