@@ -82,3 +82,20 @@ def test_frus_schema_names_the_odd_elements(ns):
     bad = etree.fromstring(tei.format(ns=ns, tail="<f:other><p>b</p></f:other>"))
     assert not rng.validate(bad)
     assert "Did not expect element other there" in str(rng.error_log)
+
+
+@pytest.mark.parametrize("ns", ["http://history.state.gov/frus/ns/1.0", "http://history.state.gov/ns/1.0"])
+def test_frus_schema_allows_the_series_attributes(ns):
+    """The series' own attributes on TEI elements, in either frus namespace (a document's
+    ``frus:doc-dateTime-min``/``-max``, which recent volumes carry on every document and the
+    2015 ODD does not declare), are valid; an attribute of another namespace is not."""
+    rng = etree.RelaxNG(etree.parse(str(SCHEMAS[1])))
+    tei = ('<TEI xmlns="http://www.tei-c.org/ns/1.0" xmlns:f="{ns}"><teiHeader><fileDesc><titleStmt>'
+           '<title>t</title></titleStmt><publicationStmt><p>x</p></publicationStmt><sourceDesc>'
+           '<p>x</p></sourceDesc></fileDesc></teiHeader><text><body><div type="document" {att}>'
+           '<p>a</p></div></body></text></TEI>')
+    good = etree.fromstring(tei.format(ns=ns, att='f:doc-dateTime-min="1969-02-03T00:00:00-05:00" '
+                                                   'f:doc-dateTime-max="1969-02-03T23:59:59-05:00"'))
+    assert rng.validate(good), rng.error_log
+    bad = etree.fromstring(tei.format(ns=ns, att='xmlns:o="http://example.org/o" o:when="1969"'))
+    assert not rng.validate(bad)

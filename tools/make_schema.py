@@ -219,6 +219,15 @@ def make_profile_schema(src: Path, odd: Path, out: Path, foreign: list[str]) -> 
                 inner.append(k)
         etree.SubElement(inner, f"{{{R}}}ref", name="editio_foreign")
         defines["editio_foreign"] = root[-1]
+        # the project's own attributes, in its namespaces, on every TEI element (the Office of
+        # the Historian's frus:doc-dateTime-min/-max on a document's div, added to the series
+        # after the 2015 ODD): any attribute of those namespaces, with any value
+        spaces = dict.fromkeys([*(ns for ns, _ in added), *foreign])
+        glob = defines.get("tei_att.global.attributes")
+        if spaces and glob is not None:
+            names = "".join(f'<nsName ns="{ns}"/>' for ns in spaces)
+            glob.append(etree.fromstring(
+                f'<zeroOrMore xmlns="{R}"><attribute><choice>{names}</choice></attribute></zeroOrMore>'))
     _prune(root, defines)
     root.insert(0, etree.Comment(
         f" {out.name}: a subset of TEI P5 (tei_all) with the TEI elements of {odd.name}, generated "
