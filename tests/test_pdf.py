@@ -660,6 +660,19 @@ def test_split_tree_keeps_what_follows_a_large_child_with_its_last_piece():
     assert [s.text for s in pieces[-1].iter("span")] == ["[p. 561]", "[p. 562]"]
 
 
+def test_split_tree_keeps_a_heading_with_the_large_child_after_it():
+    """A volume's index: its heading, then one list larger than a part.  The heading goes
+    with the list's first piece (alone, it made a page of its own, 90 % blank)."""
+    from lxml import etree
+    from editio.builders.pdf import split_tree
+    root = etree.fromstring("<section><h1>Index</h1><p>Note: the terms.</p><ul>"
+                            + "".join(f"<li>entry {i} {'x' * 50}</li>" for i in range(10)) + "</ul></section>")
+    pieces = split_tree(root, 250)
+    assert len(pieces) > 2
+    assert pieces[0].find("h1") is not None and pieces[0].find("ul") is not None, etree.tostring(pieces[0])
+    assert [li.text.split()[1] for p in pieces for li in p.iter("li")] == [str(i) for i in range(10)]
+
+
 def test_a_unit_larger_than_a_part_is_laid_out_in_several(tmp_path, monkeypatch):
     """No size limit: a document larger than a part goes on in the following parts."""
     from editio.build import prepare

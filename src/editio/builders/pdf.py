@@ -1288,7 +1288,10 @@ def split_tree(el, limit: int) -> list:
         n = len(etree.tostring(child, encoding="unicode"))
         if n > limit and isinstance(child.tag, str):
             pieces = split_tree(child, limit)
-            if len(cur):
+            # what comes before the large child (a heading: a volume's "Index" above its
+            # list) goes with its first piece, never into a part (a page) of its own
+            first = len(etree.tostring(pieces[0], encoding="unicode"))
+            if len(cur) and size + first > limit + limit // 4:
                 out.append(cur)
                 cur = shell(False, items)
             for piece in pieces[:-1]:
