@@ -70,7 +70,8 @@ print(json.dumps({"wall": wall, "pdf_s": res.timings.get("pdf"), "pages": int(m[
                   "phases": info[0].split(" MB; ", 1)[-1] if info else "",
                   "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                   "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
-                  "layout_cpu": float(c[1]) if (c := re.search(r"CPU of the layouts ([\d.]+) s", info[0] if info else "")) else 0}))
+                  "layout_cpu": sum(float(c) for c in re.findall(r"(?:CPU of the layouts|of the stamps|of the merge) ([\d.]+) s",
+                                                                  info[0] if info else ""))}))
 """
 
 
@@ -136,7 +137,7 @@ def main() -> None:
               f"ratio {cold['wall'] / plain['wall']:.2f}x  {cold['parts']} parts, {cold['layouts']} layouts, "
               f"{cold['passes']} passes; peak main {mb(cold['rss'])}, largest layout process "
               f"{mb(cold['worker_rss'])}, merge process {mb(cold['merge_rss'])}  {cold['problems'] or ''}")
-        print(f"    ({cold['phases']}); CPU: main {cold['cpu']:.1f} s + layouts {cold['layout_cpu']:.1f} s "
+        print(f"    ({cold['phases']}); CPU: main {cold['cpu']:.1f} s + layouts, stamps and merge {cold['layout_cpu']:.1f} s "
               f"= {(cold['cpu'] + cold['layout_cpu']) / plain['cpu']:.2f}x plain WeasyPrint's")
 
         change_one_document(single / "tei" / vol.name)

@@ -169,6 +169,7 @@ class Book:
         self.chapters: list[Chapter] = []
         self.passes = 0
         self.laid_out: list[dict] = []   # every layout result of this build (or cache hit)
+        self._stamps_cpu = 0.0
         self.stats: dict = {}
         self.styles = styles_dir(self.project)
         self.env = Environment(loader=FileSystemLoader([str(d) for d in template_dirs(self.project, "print")]),
@@ -707,7 +708,7 @@ class Book:
             clock["overlay"] = time.perf_counter()
             return overlay, _link_labels(numbers), shifts
 
-        count, merge_rss = merge_apart([results[p.key]["path"] for p in parts], recto, finish, target)
+        count, merge_rss, merge_cpu = merge_apart([results[p.key]["path"] for p in parts], recto, finish, target)
         clock["merge"] = time.perf_counter()
         if count != len(folios):
             self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
@@ -718,7 +719,8 @@ class Book:
         self.stats = {"parts": len(parts), "passes": n, "pages": count,
                       "laid_out": len(fresh), "from_cache": len(self.laid_out) - len(fresh),
                       "peak_rss": max((r.get("peak_rss", 0) for r in fresh), default=0),
-                      "merge_rss": merge_rss,
+                      "merge_rss": merge_rss, "merge_cpu": merge_cpu,
+                      "stamps_cpu": self._stamps_cpu,
                       "layout_seconds": sum(r.get("seconds", 0) for r in fresh),
                       "layout_cpu": sum(r.get("cpu", 0) for r in fresh),
                       "seconds": {k: round(clock[k] - clock[prev], 1) for prev, k in
@@ -730,7 +732,8 @@ class Book:
                         f"layout process {self.stats['peak_rss'] / 2**20:.0f} MB, of the merge "
                         f"{merge_rss / 2**20:.0f} MB; "
                         + ", ".join(f"{k} {v:.1f} s" for k, v in self.stats["seconds"].items())
-                        + f"; CPU of the layouts {self.stats['layout_cpu']:.1f} s")
+                        + f"; CPU of the layouts {self.stats['layout_cpu']:.1f} s, of the stamps "
+                        f"{self._stamps_cpu:.1f} s, of the merge {merge_cpu:.1f} s")
         cache.save_map({"digits": digits})
         cache.prune()
         for part in parts:
@@ -883,7 +886,7 @@ class Book:
         ck = cache.key(job)
         hit = cache.get(ck)
         if hit is not None:
-            return hit
+            return {**hit, "cached": True}
         try:
             res = executor.submit(fn, job).result()
         except Exception as err:
@@ -914,6 +917,7 @@ class Book:
                    folios=[str(i + 1) for i, f in enumerate(folios) if f is not None],
                    heads=sorted({h for h in heads if h}))
         res = self._lay_out_one(executor, lay_out_stamps, job, cache, "the page numbers")
+        self._stamps_cpu = 0.0 if res.get("cached") else res.get("cpu", 0.0)
         if res.get("error"):
             return None
         stamps = {(st["text"], st["font"]): st for st in res["stamps"] if st is not None}

@@ -34,13 +34,13 @@ from pathlib import Path
 DEST_SCHEME = "editio-dest:"
 
 
-def merge_apart(parts: list, recto: list[bool], finish, target: Path) -> tuple[int, int]:
+def merge_apart(parts: list, recto: list[bool], finish, target: Path) -> tuple[int, int, float]:
     """:func:`merge` in a process of its own on this machine: the book's objects (about
     0.4 MB a page in qpdf, mostly the structure tree) are never added to what the main
     process holds, and are given back to the system when the merge ends.  While that
     process copies the parts into the book, ``finish()`` runs here and gives (overlay,
     labels, shifts) for it to draw (the stamps are laid out meanwhile).  Returns the
-    page count and the merge process's peak memory (bytes)."""
+    page count, the merge process's peak memory (bytes) and its CPU time (s)."""
     import multiprocessing
     ctx = multiprocessing.get_context("forkserver")
     here, there = ctx.Pipe()
@@ -80,7 +80,8 @@ def _merge_process(conn, parts, recto, target) -> None:
     try:
         count = merge(parts, recto, rest, target)
         import resource
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        use = resource.getrusage(resource.RUSAGE_SELF)
+        peak, cpu = use.ru_maxrss * 1024, use.ru_utime + use.ru_stime
     except _Stopped:
         conn.close()
         return
@@ -88,7 +89,7 @@ def _merge_process(conn, parts, recto, target) -> None:
         conn.send((False, f"{type(err).__name__}: {err}"))
         conn.close()
         return
-    conn.send((True, (count, peak)))
+    conn.send((True, (count, peak, cpu)))
     conn.close()
 
 
