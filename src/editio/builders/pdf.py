@@ -1022,7 +1022,11 @@ class EarlyParts:
                 continue
             if self._ctx is None:
                 self._ctx = self.book.base_context()
-            html = self.book.fill(self.book.part_html(part, self._ctx), self.digits)
+            raw = self.book.part_html(part, self._ctx)
+            if LOCATOR in raw:     # (laid out when the pages it points to are known: make())
+                self.sent[part.key] = (None, None)
+                continue
+            html = self.book.fill(raw, self.digits)
             job = self.book._job(part.key, html)
             ck = self.cache.key(job)
             job["write"] = True
@@ -1032,7 +1036,7 @@ class EarlyParts:
 
     def take(self, htmls: dict) -> dict:
         """The layouts begun whose part's HTML is ``htmls``'s (key -> started entry)."""
-        out = {k: entry for k, (html, entry) in self.sent.items() if htmls.get(k) == html}
+        out = {k: entry for k, (html, entry) in self.sent.items() if html is not None and htmls.get(k) == html}
         self.sent = {}
         return out
 
