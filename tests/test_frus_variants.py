@@ -333,3 +333,35 @@ def test_a_documents_chapters_lead_to_the_contents_and_only_its_marks_are_offere
     # nor does its description (search engines, link previews) speak of readings it has not
     assert d3.xpath("//meta[@name='description']/@content")[0].endswith(
         "3. Telegram From the Embassy in Testland to the Department of State. Text with 1 annotation.")
+
+
+def test_the_book_prints_every_division_above_a_document_once(modern):
+    """A document in a subchapter of a chapter of a compilation: the book prints, where
+    each division opens, its heading above the next one's, and lists each in the contents
+    with its page (it printed only the innermost: "The First Round" without "The Base
+    Negotiations, 1970–1972" or the compilation "Testland, 1969–1972")."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    pdf = modern[0] / "build" / "pdf" / "edition.pdf"
+    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    flat = [" ".join(p.split()) for p in pages]
+    contents = next(p for p in flat if p.startswith("Contents") or " Contents " in p[:40])
+    for head in ("Testland, 1969–1972", "The Base Negotiations, 1970–1972", "The First Round"):
+        assert contents.count(head) == 1, (head, contents)
+    assert contents.index("Testland, 1969–1972") < contents.index("The New Administration") \
+        < contents.index("The Base Negotiations") < contents.index("The First Round")
+    # in the text: each heading once, the outer above the inner, on the page its first
+    # document starts
+    text = [p for p in flat if p is not contents]
+    for head in ("Testland, 1969–1972", "The Base Negotiations, 1970–1972", "The First Round"):
+        assert sum(p.count(head) for p in text if "Contents" not in p[:20]) >= 1, head
+    [opening] = [p for p in text if "The First Round" in p]
+    assert opening.index("The Base Negotiations, 1970–1972") < opening.index("The First Round") \
+        < opening.index("Telegram From the Embassy in Testland")
+    [first] = [p for p in text if "The New Administration and Testland" in p
+               and "Action Memorandum" in p]
+    assert first.index("Testland, 1969–1972") < first.index("The New Administration")
+    # bookmarks: one for each division
+    outline = subprocess.run(["pdfinfo", "-dests", str(pdf)], capture_output=True, text=True).stdout
+    assert outline.count("group-") >= 4, outline

@@ -131,6 +131,8 @@ class Chapter:
     group: str = ""
     group_id: str = ""
     group_title: str = ""          # set on the first unit of a titled group
+    outer: list = field(default_factory=list)  # the divisions above the group that open here
+                                   # (a FRUS compilation, then its chapter …): {id, title}
     run_on: bool = False           # continues its group's page (no recto break)
     continued: bool = False        # the rest of a unit too large for one part
     kind: str = "document"         # document | section (a unit that is no document: no number)
@@ -184,6 +186,7 @@ class Book:
         if progress is not None:
             progress.start("PDF: text", len(self.edition.docs))
         previous_group = None
+        opened: set = set()        # the outer divisions whose headings are printed already
         for rdoc in self.edition.docs:
             r = PrintRenderer(self.edition, rdoc, self.links, self.report, view=self.view)
             text = normalise_space(r.render())
@@ -199,6 +202,7 @@ class Book:
             shown = rdoc.number if rdoc.is_file else rdoc.n
             first = group != previous_group
             previous_group = group
+            outer = _outer_heads(rdoc, opened) if first and group_title else []
             chunks = split_tree(text, PART_HTML)
             ch = Chapter(
                 id=self.links.chapter_id(rdoc), number=shown, title=title,
@@ -207,7 +211,7 @@ class Book:
                 source=_html(normalise_space(src)) if src is not None else "", text=_html(chunks[0]),
                 file=rdoc.doc.rel, line=(unit.sourceline if unit is not None else rdoc.doc.root.sourceline) or 1,
                 group=group, group_id=f"group-{_slug(group)}" if group_title and first else "",
-                group_title=group_title if first else "", run_on=not first,
+                group_title=group_title if first else "", outer=outer, run_on=not first,
                 endnotes="".join(_html(normalise_space(e)) for e in r.endnotes),
                 mentions=r.mentions, note_mentions=r.in_notes)
             self.chapters.append(ch)
@@ -215,7 +219,7 @@ class Book:
                 if len(chunks) > 1 else {}
             for k, chunk in enumerate(chunks[1:], 1):   # a unit too large for one part goes on
                 self.chapters.append(dataclasses.replace(
-                    ch, piece=k, text=_html(chunk), source="", group_id="", group_title="", run_on=True,
+                    ch, piece=k, text=_html(chunk), source="", group_id="", group_title="", outer=[], run_on=True,
                     continued=True, mentions=[], line=_first_line(chunk, lines, ch.line), endnotes=""))
             if len(chunks) > 1:        # the notes at the end of the unit, after its last piece
                 self.chapters[-1].endnotes, ch.endnotes = ch.endnotes, ""
@@ -1268,6 +1272,21 @@ def _group(rdoc, unit) -> tuple[str, str]:
     head = div.find(f"{T}head")
     title = " ".join(plain(head).split()) if head is not None else ""
     return f"{base}#{div.get('{http://www.w3.org/XML/1998/namespace}id') or div.getroottree().getpath(div)}", title
+
+
+def _outer_heads(rdoc, opened: set) -> list[dict]:
+    """The titled divisions above a unit's group (its ``context`` but the innermost) whose
+    headings have not been printed yet, outermost first: a FRUS compilation and its chapter
+    above the subchapter that holds the document.  ``opened`` keeps those printed."""
+    out = []
+    context = list(getattr(rdoc, "context", None) or [])[:-1]
+    for depth, (xid, heading) in enumerate(context):
+        key = f"{rdoc.doc.name}#{xid or '/'.join(h for _, h in context[:depth + 1])}"
+        if key in opened or not heading:
+            continue
+        opened.add(key)
+        out.append({"id": f"group-{_slug(key)}", "title": heading})
+    return out
 
 
 def _slug(s: str) -> str:
