@@ -337,8 +337,8 @@ def test_a_documents_chapters_lead_to_the_contents_and_only_its_marks_are_offere
 
 def test_the_book_prints_every_division_above_a_document_once(modern):
     """A document in a subchapter of a chapter of a compilation: the book prints, where
-    each division opens, its heading above the next one's, and lists each in the contents
-    with its page (it printed only the innermost: "The First Round" without "The Base
+    each division opens, its heading above the next one's (with the footnote on it, if
+    any), and lists each in the contents with its page (it printed only the innermost: "The First Round" without "The Base
     Negotiations, 1970–1972" or the compilation "Testland, 1969–1972")."""
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext not installed")
@@ -362,6 +362,9 @@ def test_the_book_prints_every_division_above_a_document_once(modern):
     [first] = [p for p in text if "The New Administration and Testland" in p
                and "Action Memorandum" in p]
     assert first.index("Testland, 1969–1972") < first.index("The New Administration")
+    # a note on a division's heading is a footnote of the page the heading opens
+    assert "For the period before January 1969, see Foreign Relations, 1964–1968, vol. XXX" in first
+    assert "The second round is in a later volume." in opening
     # bookmarks: one for each division
     outline = subprocess.run(["pdfinfo", "-dests", str(pdf)], capture_output=True, text=True).stdout
     assert outline.count("group-") >= 4, outline

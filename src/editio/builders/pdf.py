@@ -56,6 +56,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from html import escape
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -131,6 +132,7 @@ class Chapter:
     group: str = ""
     group_id: str = ""
     group_title: str = ""          # set on the first unit of a titled group
+    group_html: str = ""           # its heading as printed, where a note is on it (a footnote)
     outer: list = field(default_factory=list)  # the divisions above the group that open here
                                    # (a FRUS compilation, then its chapter …): {id, title}
     run_on: bool = False           # continues its group's page (no recto break)
@@ -203,6 +205,9 @@ class Book:
             first = group != previous_group
             previous_group = group
             outer = _outer_heads(rdoc, opened) if first and group_title else []
+            noted = _noted_heads(r, rdoc) if first and group_title else {}
+            for head in outer:
+                head["html"] = noted.get(head["xid"], "")
             chunks = split_tree(text, PART_HTML)
             ch = Chapter(
                 id=self.links.chapter_id(rdoc), number=shown, title=title,
@@ -212,6 +217,7 @@ class Book:
                 file=rdoc.doc.rel, line=(unit.sourceline if unit is not None else rdoc.doc.root.sourceline) or 1,
                 group=group, group_id=f"group-{_slug(group)}" if group_title and first else "",
                 group_title=group_title if first else "", outer=outer, run_on=not first,
+                group_html=noted.get(rdoc.context[-1][0], "") if noted else "",
                 endnotes="".join(_html(normalise_space(e)) for e in r.endnotes),
                 mentions=r.mentions, note_mentions=r.in_notes)
             self.chapters.append(ch)
@@ -1285,7 +1291,26 @@ def _outer_heads(rdoc, opened: set) -> list[dict]:
         if key in opened or not heading:
             continue
         opened.add(key)
-        out.append({"id": f"group-{_slug(key)}", "title": heading})
+        out.append({"id": f"group-{_slug(key)}", "title": heading, "xid": xid})
+    return out
+
+
+def _noted_heads(r, rdoc) -> dict:
+    """The headings of the divisions that open with a unit and carry a note (a FRUS
+    chapter's "For the period before …"), rendered by the unit's renderer so that the note
+    is a footnote of the page the heading opens: division xml:id -> the heading's inner HTML."""
+    out = {}
+    for el in getattr(rdoc, "leading", ()):
+        if el.tag != f"{T}head" or next(el.iter(f"{T}note"), None) is None:
+            continue
+        xid = el.getparent().get("{http://www.w3.org/XML/1998/namespace}id")
+        if not xid:
+            continue
+        box = etree.Element("div")
+        r.node(el, box)
+        if len(box):
+            h = box[0]
+            out[xid] = (escape(h.text or "")) + "".join(_html(c) for c in h)
     return out
 
 
