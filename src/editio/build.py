@@ -286,18 +286,12 @@ def _alive(pid: int) -> bool:
 
 def _keep_previous(output: Path, tmp: Path, names=FORMATS) -> None:
     """Hard-link the previous output of formats this build did not make into ``tmp``."""
+    from editio.cache import link_or_copy
     if not output.is_dir():
         return
     for entry in output.iterdir():
         if entry.name in names and entry.is_dir() and not (tmp / entry.name).exists():
-            shutil.copytree(entry, tmp / entry.name, symlinks=True, copy_function=_link_or_copy)
-
-
-def _link_or_copy(src, dst):
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+            shutil.copytree(entry, tmp / entry.name, symlinks=True, copy_function=link_or_copy)
 
 
 @contextlib.contextmanager

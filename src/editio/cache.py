@@ -647,10 +647,7 @@ class SiteCache:
             dest.parent.mkdir(parents=True, exist_ok=True)
             if dest.exists():
                 dest.unlink()
-            try:
-                os.link(self.previous / rel, dest)
-            except OSError:
-                shutil.copy2(self.previous / rel, dest)
+            link_or_copy(self.previous / rel, dest)
         self.reused.add(name)
         self.pages[name] = rec
         frags = (self.old.get("fragments") or {}).get(name)
@@ -676,10 +673,7 @@ class SiteCache:
         if file_hash(src) != old:
             return False
         dest.unlink(missing_ok=True)
-        try:
-            os.link(src, dest)
-        except OSError:
-            shutil.copy2(src, dest)
+        link_or_copy(src, dest)
         self.tei[name] = old
         return True
 
@@ -693,10 +687,7 @@ class SiteCache:
             return False
         dest = Path(out) / rel
         dest.unlink(missing_ok=True)
-        try:
-            os.link(src, dest)
-        except OSError:
-            shutil.copy2(src, dest)
+        link_or_copy(src, dest)
         self.copies[rel] = old
         return True
 
@@ -770,13 +761,7 @@ class SiteCache:
         dest = out / "pagefind"
         if dest.exists():
             shutil.rmtree(dest)
-
-        def link(a, b):
-            try:
-                os.link(a, b)
-            except OSError:
-                shutil.copy2(a, b)
-        shutil.copytree(src, dest, copy_function=link)
+        shutil.copytree(src, dest, copy_function=link_or_copy)
         return True
 
 
@@ -1021,3 +1006,12 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
         out[doc.name] = {k: sha(json.dumps(v, default=str, ensure_ascii=False).encode())
                          for k, v in views.items()}
     return out
+
+
+def link_or_copy(src, dst) -> None:
+    """``dst`` as a hard link to ``src`` (a file of the last build taken as it was), or a
+    copy where the file system cannot link."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
