@@ -586,26 +586,31 @@ class Book:
             # book's widest number leaves a gap: "38–40,   73–74"): a part holding them
             # (pointing back into the book, unlike a volume's own list of contents) is laid
             # out once the parts before it are, so its numbers are known, while the parts
-            # after it are laid out all the same.  (The layout is the same on every build with
-            # the same pages, so such a part comes from the cache like any other.)
+            # after it that hold no locators are laid out with the first (two volumes bound
+            # in one book: the second volume's text does not wait for the first's index).
+            # (The layout is the same on every build with the same pages, so such a part
+            # comes from the cache like any other.)
             late = _first_index(body, raw)
             before = body[:late]
-            htmls = {part.key: self.fill(raw[part.key], digits) for part in body[:late]}
+            held = [part for part in body[late:] if LOCATOR in raw[part.key]]
+            first = [part for part in body if part.key not in {h.key for h in held}]
+            htmls = {part.key: self.fill(raw[part.key], digits) for part in first}
 
             def known_pages(before=before):
                 offs, _ = _offsets(before, results)
                 return self._page_map(before, results, offs)
 
-            def later(known, rest=body[late:], raw=raw, htmls=htmls):
+            def later(known, rest=held, raw=raw, htmls=htmls):
                 for part in rest:
-                    htmls[part.key] = self.fill(raw[part.key], digits, known if LOCATOR in raw[part.key] else None)
+                    htmls[part.key] = self.fill(raw[part.key], digits, known)
                 return [part for part in rest if laid.get(part.key) != htmls[part.key]]
 
-            todo = [p for p in before if laid.get(p.key) != htmls[p.key]]
+            todo = [p for p in first if laid.get(p.key) != htmls[p.key]]
+            waits = {p.key for p in todo} & {p.key for p in before}
             started = early.take(htmls) if early is not None and n == 1 else {}
             more = self._lay_out(executor, lay_out, todo, htmls, results, cache, ctx_attachments, progress, n,
-                                 then=({p.key for p in todo}, known_pages, later, len(body) - late)
-                                 if late < len(body) else None, started=started)
+                                 then=(waits, known_pages, later, len(held)) if held else None,
+                                 started=started)
             for p in todo + more:
                 laid[p.key] = htmls[p.key]
             offsets, total = _offsets(body, results)
