@@ -914,22 +914,28 @@ def test_no_xml_id_in_the_book(edition, edition_pdf):
     assert not found, found[:20]
 
 
-def test_a_page_range_in_a_printed_index_prints_the_books_pages(tmp_path):
-    """A FRUS index writes a range as a link and plain text, ``<ref target="#pg_3">3</ref>–4``:
-    both ends print the book's page (two slots), never the book's page and the source's;
-    an end whose page marker does not exist stays as written."""
+def _frus_mini_with_index_item(tmp_path, item: str):
+    """A copy of tests/roots/frus-mini whose index entry "Testland" reads ``item``."""
     from conftest import ROOTS
-    from editio.build import prepare
-    from editio.builders.pdf import Book
-    from editio.config import load
     dest = tmp_path / "frus-mini"
     shutil.copytree(ROOTS / "frus-mini", dest)
     tei = dest / "tei" / "frus-mini.xml"
     src = tei.read_text()
     old = '<item>Testland, <ref target="#pg_3">3</ref>, <ref target="#pg_4">4</ref></item>'
     assert old in src
-    tei.write_text(src.replace(old, '<item>Testland, <ref target="#pg_3">3</ref>–4, '
-                                    '<ref target="#pg_4">4</ref>–99</item>'))
+    tei.write_text(src.replace(old, item))
+    return dest
+
+
+def test_a_page_range_in_a_printed_index_prints_the_books_pages(tmp_path):
+    """A FRUS index writes a range as a link and plain text, ``<ref target="#pg_3">3</ref>–4``:
+    both ends print the book's page (two slots), never the book's page and the source's;
+    an end whose page marker does not exist stays as written."""
+    from editio.build import prepare
+    from editio.builders.pdf import Book
+    from editio.config import load
+    dest = _frus_mini_with_index_item(
+        tmp_path, '<item>Testland, <ref target="#pg_3">3</ref>–4, <ref target="#pg_4">4</ref>–99</item>')
     edition, report = prepare(load(dest, profile="frus"))
     book = Book(edition, report)
     book.render_chapters()
@@ -950,21 +956,15 @@ def test_a_page_range_is_one_slot_set_tight_and_one_page_when_its_ends_meet(tmp_
     widest number's width read "50– 56"), and "N" alone when both ends fall on one page of
     the book (never "50–50").  A part holding such locators is laid out once the pages
     they point to are known, each slot as wide as its number."""
-    from conftest import ROOTS
     from editio.builders.pdf import _slot_text
     assert _slot_text({"ref": "a", "to": "b"}, {"a": 50, "b": 56}) == "50\u201356"
     assert _slot_text({"ref": "a", "to": "b"}, {"a": 50, "b": 50}) == "50"
     assert _slot_text({"ref": "a", "to": "x"}, {"a": 50}) == "50"
     assert _slot_text({"ref": "a"}, {"a": 7}) == "7"
-    dest = tmp_path / "frus-mini"
-    shutil.copytree(ROOTS / "frus-mini", dest)
-    tei = dest / "tei" / "frus-mini.xml"
-    src = tei.read_text()
-    old = '<item>Testland, <ref target="#pg_3">3</ref>, <ref target="#pg_4">4</ref></item>'
-    assert old in src
     # pg_3 and pg_4 are markers of the source's pages; in the book both may share a page
-    tei.write_text(src.replace(old, '<item>Testland, <ref target="#pg_3">3</ref>–<ref target="#pg_4">4</ref>, '
-                                    '<ref target="#pg_4">4</ref></item>'))
+    dest = _frus_mini_with_index_item(
+        tmp_path, '<item>Testland, <ref target="#pg_3">3</ref>–<ref target="#pg_4">4</ref>, '
+                  '<ref target="#pg_4">4</ref></item>')
     r = run_editio("build", "--project", dest, "--profile", "frus", "--format", "pdf", "-q")
     assert r.returncode == 0, r.stderr
     pdf = dest / "build" / "pdf" / "edition.pdf"
