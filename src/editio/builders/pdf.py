@@ -217,7 +217,7 @@ class Book:
                 file=rdoc.doc.rel, line=(unit.sourceline if unit is not None else rdoc.doc.root.sourceline) or 1,
                 group=group, group_id=f"group-{_slug(group)}" if group_title and first else "",
                 group_title=group_title if first else "", outer=outer, run_on=not first,
-                group_html=noted.get(rdoc.context[-1][0], "") if noted else "",
+                group_html=noted.get(rdoc.context[-1][0], "") if noted and rdoc.context else "",
                 endnotes="".join(_html(normalise_space(e)) for e in r.endnotes),
                 mentions=r.mentions, note_mentions=r.in_notes)
             self.chapters.append(ch)
