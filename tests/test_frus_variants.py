@@ -181,7 +181,7 @@ def test_a_chapters_own_text_opens_its_first_document(modern):
         "The New Administration and Testland, January 1969–June 1970"
     # under the chapter's heading, which carries its footnote (the book sets the heading
     # itself, without it)
-    assert text(intro[0].xpath("./h2")[0]) == "The New Administration and Testland, January 1969–June 19701"
+    assert text(intro[0].xpath("./h2")[0]) == "The New Administration and Testland, January 1969–June 1970*"
     assert text(intro[0].xpath("./h2/following-sibling::p")[0]).startswith("The documents in this chapter follow the review")
     call = intro[0].xpath("./h2/a[@class='note-call']")[0]
     note = d1.xpath(f"//li[@id='{call.get('href')[1:]}']")[0]
@@ -192,7 +192,7 @@ def test_a_chapters_own_text_opens_its_first_document(modern):
     assert not page(modern, "d2.html").xpath("//section[contains(@class,'division-text')]")
     # a subchapter with no text but a note on its heading: the heading and its note open Doc. 3
     sub = page(modern, "d3.html").xpath("//section[contains(@class,'division-text')]")
-    assert len(sub) == 1 and text(sub[0]) == "The First Round1"
+    assert len(sub) == 1 and text(sub[0]) == "The First Round*"
     assert "The second round is in a later volume." in text(page(modern, "d3.html").xpath("//ol[@class='annotations']")[0])
     # the contents lead to it, under its chapter, before the first document
     contents = page(modern, "contents.html")
@@ -212,7 +212,8 @@ def test_a_recent_volumes_documents_read_as_published(modern):
     summary = d1.xpath("//p[contains(concat(' ', @class, ' '), ' summary ')]")
     assert len(summary) == 1 and text(summary[0]).startswith("Green recommended that the Secretary")
     assert summary[0].xpath("preceding::h1") and not summary[0].xpath("ancestor::ol")
-    assert [a.text for a in d1.xpath("//main//a[@class='note-call']")] == ["1", "1", "2", "3", "4"]  # chapter's, then the document's
+    # the chapter's note (its own series, by symbol), then the document's as the TEI numbers them
+    assert [a.text for a in d1.xpath("//main//a[@class='note-call']")] == ["*", "1", "2", "3", "4"]
     # a footnote whose @target leads nowhere ("d1fn4", no "#") is a footnote where it stands
     # (it was left out: read as a note attached to a passage that is not there)
     assert d1.xpath("//p[contains(@class,'tei-signed')][contains(.,'Marshall Green')]/a[@class='note-call'][.='4']")
@@ -245,6 +246,32 @@ def test_a_recent_volumes_documents_read_as_published(modern):
     assert att.xpath(".//*[contains(@class,'tei-signed')][contains(.,'Armin Meyer')]")
     assert [text(a) for a in page(modern, "contents.html").xpath("//main//a")][:1] and \
         page(modern, "contents.html").xpath("//a[@href='d3.html']")
+
+
+def test_every_note_call_leads_to_one_note_on_its_page(modern):
+    """A chapter heading's note and the first document's source note are both n="1" in
+    the TEI; the book set both as footnote 1 on one page and the site listed two notes 1.
+    The chapter's notes are a series of their own (*, †, …): on every site page each call's
+    mark names one note of the list, and on the book's page the two footnotes differ."""
+    for p in sorted((modern[0] / "build" / "html").glob("d*.html")):
+        doc = lhtml.parse(str(p)).getroot()
+        calls = doc.xpath("//main//a[@class='note-call']")
+        marks = {}
+        for li in doc.xpath("//ol[@class='annotations']/li"):
+            marks[li.get("id")] = li.get("data-label") or li.get("value")
+        assert len(set(marks.values())) == len(marks), (p.name, marks)
+        for a in calls:
+            assert a.text == marks[a.get("href")[1:]], (p.name, a.text, marks)
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    pages = subprocess.run(["pdftotext", "-layout", str(modern[0] / "build" / "pdf" / "edition.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout.split("\f")
+    [page] = [p for p in pages if "For the period before January 1969" in p]
+    chapter = re.search(r"(\S+)\s+For the period before January 1969", page).group(1)
+    source = re.search(r"(\S+)\s+Source: National Archives, RG 59", page).group(1)
+    assert source == "1." and chapter == "*", (chapter, source)
+    heading = " ".join(page.split("[p. 1]")[0].split())
+    assert heading.endswith("January 1969–June 1970 *") or heading.endswith("June 1970*"), heading
 
 
 def test_every_contents_entry_of_the_book_has_its_leader(modern):

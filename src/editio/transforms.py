@@ -868,12 +868,15 @@ def resolve(corpus: Corpus) -> Edition:
         units, aside = split_units(doc, profile.units, ns)
         asides.update(aside)
         owner: dict = {}
+        aside_text: set = set()      # the annotations in a division's own text
         if len(units) > 1:
             # a unit's own element, and the division text shown with it
             holder = {x: el for el, _, lead, trail in units for x in (el, *lead, *trail)}
             for a in anns:
-                owner[a] = next((holder[x] for x in (a.element, *a.element.iterancestors())
-                                 if x in holder), None)
+                x = next((x for x in (a.element, *a.element.iterancestors()) if x in holder), None)
+                owner[a] = holder.get(x) if x is not None else None
+                if x is not None and x is not holder[x]:
+                    aside_text.add(a.element)
         for el, u, leading, trailing in units:
             i += 1
             if el is doc.root:
@@ -887,6 +890,7 @@ def resolve(corpus: Corpus) -> Edition:
                 mine = [a for a in mine if a not in quiet]
             mine = _renumber(mine, profile.note_number) if el is not doc.root or quiet \
                 else _labelled(mine, profile.note_number)
+            _apart(mine, aside_text)
             uid = _xstr(el, u.id, ns) if el is not doc.root else ""
             uid = re.sub(r"[^A-Za-z0-9_.-]+", "-", uid).strip("-.")
             n = _xstr(el, u.number, ns) if el is not doc.root else ""
@@ -974,6 +978,32 @@ def _renumber(anns: list, note_number: str) -> list:
         b.n = k
         out.append(b)
     return _labelled(out, note_number)
+
+
+# Marks of a second series of notes on one page (Chicago Manual 14.25: notes to a title, or
+# a second series, by symbol; after four, by letter).
+NOTE_SYMBOLS = ("*", "\u2020", "\u2021", "\u00a7")
+
+
+def _apart(anns: list, division: set) -> None:
+    """The notes of a division's own text shown with a unit (a FRUS chapter's note on its
+    heading, an introduction's notes) are a series of their own, not numbered as the unit's:
+    the TEI numbers both from 1 (the chapter's note 1 and the document's source note 1 fell
+    on one page).  They are marked *, \u2020, \u2021, \u00a7 (a, b, c … when there are more), on
+    every page alike, so that every call leads to one note."""
+    apart = [a for a in anns if a.element in division]
+    for k, a in enumerate(apart):
+        a.label = NOTE_SYMBOLS[k] if len(apart) <= len(NOTE_SYMBOLS) else _letters(k)
+
+
+def _letters(k: int) -> str:
+    """a, b … z, aa, ab …"""
+    out = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        out = chr(97 + r) + out
+    return out
 
 
 def _labelled(anns: list, note_number: str) -> list:

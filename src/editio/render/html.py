@@ -861,6 +861,8 @@ class HtmlRenderer:
                 li.set("data-label", ann.label)   # the TEI's own number (styles print it)
                 if ann.label.isdigit():
                     li.set("value", ann.label)
+                else:              # a second series (*, †, a …): its mark alone, no full stop
+                    li.set("class", "note-apart")
             if ann.cert:
                 li.set("data-cert", ann.cert)
             self.note_body(ann, li)

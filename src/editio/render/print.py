@@ -148,7 +148,8 @@ class PrintRenderer(HtmlRenderer):
             return
         etree.SubElement(out, "span", {"class": "note-anchor",
                                        "id": self.links.anchor(self.rdoc, f"call-{ann.n}")})
-        fn = etree.SubElement(out, "span", {"class": f"footnote fn-{ann.kind}",
+        apart = " fn-apart" if ann.label and not ann.label.isdigit() else ""   # *, †, a …
+        fn = etree.SubElement(out, "span", {"class": f"footnote fn-{ann.kind}{apart}",
                                             "id": self.links.anchor(self.rdoc, f"note-{ann.n}"),
                                             "data-n": ann.label or str(ann.n), "role": "doc-footnote"})
         own_id = ann.element.get(XML_ID) if local(ann.element) == "note" else None
