@@ -333,3 +333,35 @@ def test_a_note_call_never_starts_a_line(browser, frus_site):
         assert not [b for b in bad if b], f"at {width}px, note call(s) {bad} start a line"
     assert calls >= 3
     ctx.close()
+
+
+@pytest.mark.parametrize("width", [390, 320])
+def test_nothing_scrolls_sideways_at_phone_width(browser, frus_site, width):
+    """At phone width no page of a FRUS volume scrolls sideways, nor any part of it: the
+    navigation wraps into rows (it scrolled sideways, "Abbreviations" cut at the edge) and the
+    volume's title is shown whole (it was cut: "Foreign Relations of the United States, 19…").
+    Only a table of the source may scroll in its own box (WCAG 1.4.10: a data table needs
+    its two dimensions); the edition's own tables (the redactions page) fit."""
+    ctx = browser.new_context(viewport={"width": width, "height": 800}, is_mobile=True, has_touch=True)
+    pg = ctx.new_page()
+    pg.goto(frus_site + "index.html")
+    names = ["index.html", *pg.locator(".site-nav a").evaluate_all("els => els.map(e => e.getAttribute('href'))"),
+             "d1.html", "d2.html", "d3.html"]
+    assert {"contents.html", "redactions.html", "persons.html", "search.html"} <= set(names), names
+    for name in dict.fromkeys(names):
+        pg.goto(frus_site + name)
+        found = pg.evaluate("""() => {
+            const d = document.documentElement, out = [];
+            if (d.scrollWidth > d.clientWidth) out.push(`page ${d.scrollWidth}px`);
+            for (const e of document.querySelectorAll('body *')) {
+                const cs = getComputedStyle(e);
+                if (e.clientWidth <= 1 || cs.overflowX === 'visible') continue;   // a hidden label
+                if (e.scrollWidth > e.clientWidth + 1 && !e.matches('.tei-text .table-wrap'))
+                    out.push(`${e.tagName.toLowerCase()}.${e.className} ${e.scrollWidth}>${e.clientWidth}`);
+            }
+            const title = document.querySelector('.site-title');
+            if (getComputedStyle(title).textOverflow === 'ellipsis') out.push('title cut');
+            return out;
+        }""")
+        assert found == [], f"{name} at {width}px: {found}"
+    ctx.close()

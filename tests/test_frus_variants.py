@@ -7,6 +7,7 @@ footnote, and the XInclude of the series' shared date taxonomy, not in the proje
 plain `editio build` with the profile makes the site and the book, and they read well."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -272,6 +273,41 @@ def test_every_note_call_leads_to_one_note_on_its_page(modern):
     assert source == "1." and chapter == "*", (chapter, source)
     heading = " ".join(page.split("[p. 1]")[0].split())
     assert heading.endswith("January 1969–June 1970 *") or heading.endswith("June 1970*"), heading
+
+
+def test_a_redaction_in_a_chapters_own_text_is_counted(modern):
+    """A statement of withheld text in a chapter's introduction (outside every document)
+    is a redaction in the figures: on the redactions page (linked to where the site shows
+    it), in the book's appendix with its page, in `editio stats` and in the annotations
+    listing; the chapter's text is not counted as a document."""
+    dest = modern[0]
+    red = page(modern, "redactions.html")
+    lead = text(red.xpath("//p[@class='lead']")[0])
+    assert "1 redaction in the text of 1 chapter" in lead and "documents" not in lead, lead
+    rows = red.xpath("//table[@class='redaction-list']//tr[td]")
+    assert [text(td) for td in rows[0].xpath("td")] == \
+        ["1", "text", "[less than 1 line not declassified]", "less than 1 line"]
+    href = rows[0].xpath(".//a/@href")[0]
+    assert href == "d1.html#intro-ch1"
+    d1 = page(modern, "d1.html")
+    [intro] = d1.xpath("//section[@id='intro-ch1']")
+    assert "[less than 1 line not declassified]" in text(intro)
+    heading = text(red.xpath("//section[@class='redaction-doc']/h2")[0])
+    assert heading == "Introduction: The New Administration and Testland, January 1969–June 1970"
+    r = run_editio("stats", "--project", dest, "--format", "json")
+    data = json.loads(r.stdout)
+    assert data["total"]["count"] == 1 and data["total"]["documents"] == 0
+    assert data["total"]["division_texts"] == 1 and data["total"]["documents_in_edition"] == 3
+    assert data["documents"][0]["kind"] == "division"
+    r = run_editio("annotations", "--project", dest, "--kind", "redaction", "--format", "json")
+    [rec] = json.loads(r.stdout)
+    assert rec["statement"] == "[less than 1 line not declassified]" and rec["location"].startswith("tei/frus-modern.xml:4")
+    if shutil.which("pdftotext"):
+        flat = " ".join(subprocess.run(["pdftotext", str(dest / "build" / "pdf" / "edition.pdf"), "-"],
+                                       capture_output=True, text=True, check=True).stdout.split())
+        appendix = flat[flat.rindex("Appendix: Redactions"):]
+        assert "1 redaction in the text of 1 chapter" in appendix
+        assert re.search(r"1 text \[less than 1 line not declassified\] less than 1 line not restored 7\b", appendix), appendix[:600]
 
 
 def test_every_contents_entry_of_the_book_has_its_leader(modern):

@@ -234,7 +234,7 @@ def _annotation_records(corpus, redactions, rules) -> list[dict]:
 
 def cmd_stats(args) -> int:
     from editio.corpus import Corpus
-    from editio.redactions import all_units, collect, describe_tally, rules_of, summary
+    from editio.redactions import all_units, collect, describe_tally, documents, rules_of, summary
     project = _project(args)
     rules = rules_of(project)
     corpus = Corpus.load(project)
@@ -242,7 +242,7 @@ def cmd_stats(args) -> int:
         _print_report(corpus.report, len(corpus.documents))
         return 1
     items = collect(corpus, rules)
-    units = all_units(corpus, rules)
+    units = documents(all_units(corpus, rules))
     data = summary(items)
     data["total"]["documents_in_edition"] = len(units)
     data["rules"] = not rules.empty
@@ -255,7 +255,8 @@ def cmd_stats(args) -> int:
         print("Redactions: this edition does not say what a redaction is "
               "(a [redactions] table in its profile or editio.toml)", file=out)
         return 0
-    print(f"Redactions: {t['count']} in {t['documents']} of {len(units)} document(s); "
+    texts = f" and the text of {t['division_texts']} chapter(s)" if t["division_texts"] else ""
+    print(f"Redactions: {t['count']} in {t['documents']} of {len(units)} document(s){texts}; "
           f"{t['restored']} restored, {t['not_restored']} not restored", file=out)
     if t["by_cert"]:
         print("Restored, by certainty: " + ", ".join(f"{c} {n}" for c, n in
@@ -270,6 +271,8 @@ def cmd_stats(args) -> int:
         for d in data["documents"]:
             extra = {"whole": "; withheld in whole", "part": "; withheld in part"}.get(d["withheld"], "")
             rest = f", {d['restored']} restored" if d["restored"] else ""
+            if d["kind"] == "division":     # a chapter's own text: which chapter
+                extra += f" ({d['label'].lower()}: {d['title']})"
             print(f"{d['label']:<{width}}  {d['count']:>3}{rest}  {d['extent_text']}{extra}", file=out)
     return 0
 

@@ -310,10 +310,23 @@ class Unit:
     title: str
     position: int            # 1-based, in the edition
     id: str
+    # a division's own text (a chapter's introduction, editorial text between its
+    # documents): its blocks outside the documents, read alone; not a document
+    own: tuple = ()
+    opening: bool = False    # all of that text stands before the division's first document
 
     @property
     def label(self) -> str:
+        if self.own:
+            return "Introduction" if self.opening else "Editorial text"
         return f"Doc. {self.number}"
+
+    @property
+    def shown_at(self):
+        """An element of the unit that pages show (a division's first block of text)."""
+        if self.own:
+            return next((e for e in self.own if local(e) != "head"), self.own[0])
+        return self.element
 
 
 @dataclass(eq=False)
@@ -385,10 +398,11 @@ def collect(corpus, rules: Rules | None = None) -> list[Redaction]:
 
 
 def all_units(corpus, rules: Rules) -> list[Unit]:
-    """Every document of the edition as the figures count them."""
+    """Every document of the edition as the figures count them, and the divisions' own
+    texts (``Unit.own``; not documents: :func:`documents` leaves them out)."""
     out: list[Unit] = []
     for doc in corpus.texts:
-        out.extend(units_of(doc, rules.unit, len(out)))
+        out.extend(units_of(doc, rules.unit, len(documents(out))))
     return out
 
 
@@ -403,33 +417,81 @@ def units_of(doc, unit_xpath: str, start: int = 0) -> list[Unit]:
     if not found:
         return [Unit(doc, doc.root, str(start + 1), doc.title, start + 1, doc.id)]
     out = []
+    from editio.text import plain
     for i, e in enumerate(found, start + 1):
         head = e.find(T + "head")
-        from editio.text import plain
         title = plain(head) if head is not None else ""
         n = e.get("n") or str(i - start)
         out.append(Unit(doc, e, n, title, i, e.get(XML_ID) or f"{doc.id}-{n}"))
+    # the divisions that hold documents have text of their own (an introduction, editorial
+    # text between documents): redactions there are counted too, apart from the documents
+    units = set(found)
+    divisions: list = []
+    for e in found:
+        for a in e.iterancestors():
+            if a.tag != T + "div" or a in divisions:
+                break
+            divisions.append(a)
+    if not divisions:
+        return out
+    order = {el: k for k, el in enumerate(doc.root.iter())}
+    inside = {a for u in found for a in u.iterancestors()}
+    for div in divisions:
+        own, opening, seen_unit = [], True, False
+        for c in div:
+            if not isinstance(c.tag, str):
+                continue
+            if c in units or c in inside:
+                seen_unit = True
+                continue
+            if local(c) in _NOT_TEXT:
+                continue
+            own.append(c)
+            opening = opening and not seen_unit
+        if not any(local(c) != "head" or c.find(".//" + T + "note") is not None for c in own):
+            continue
+        head = div.find(T + "head")
+        title = " ".join(plain(head).split()) if head is not None else ""
+        out.append(Unit(doc, div, "", title, 0, div.get(XML_ID) or f"{doc.id}-text-{order.get(div, 0)}",
+                        own=tuple(own), opening=opening))
+    out.sort(key=lambda u: order.get(u.shown_at, 0))
+    position = start
+    for u in out:            # a division's text: the place of the document before it
+        if u.own:
+            u.position = position
+        else:
+            position = u.position
     return out
+
+
+def documents(units: list[Unit]) -> list[Unit]:
+    """The documents among ``units`` (not the divisions' own texts)."""
+    return [u for u in units if not u.own]
+
+
+# what a division holds beside its text that is no text of its own
+_NOT_TEXT = frozenset({"pb", "cb", "fw", "milestone", "anchor", "lb"})
 
 
 def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list[Redaction]:
     scope = unit.element if unit.element is not doc.root else doc.root.find(T + "text")
     if scope is None:
         return []
+    scopes = unit.own or (scope,)     # a division: its own text only, not its documents
     found: list[tuple[tuple, Redaction]] = []
     claimed_elements: set = set()
-    elements = [(rule, el) for rule in rules.elements for el in rule.compiled[0](scope)
-                if isinstance(el, etree._Element)]
+    elements = [(rule, el) for rule in rules.elements for sc in scopes
+                for el in rule.compiled[0](sc) if isinstance(el, etree._Element)]
     # a unit none of whose text any pattern matches is not read further; a pattern read only
     # in some blocks (its ``context``: a source note) is looked for in those blocks alone,
     # once the elements have claimed theirs (below)
     anywhere = [rule for rule in rules.patterns if rule.compiled[1] is None]
-    text_all = " ".join(scope.itertext()) if anywhere else ""
+    text_all = " ".join(t for sc in scopes for t in sc.itertext()) if anywhere else ""
     live = {rule for rule in anywhere if rule.compiled[0].search(text_all)}
     in_context = [rule for rule in rules.patterns if rule.compiled[1] is not None]
     if not elements and not live and not in_context:
         return []
-    order = {e: i for i, e in enumerate(scope.iter())}
+    order = {e: i for i, e in enumerate(e for sc in scopes for e in sc.iter())}
     places = _Places(unit, table)
     # --- elements
     for rule, el in elements:
@@ -449,7 +511,7 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list
             _restoration(el) if restored else "", cert if restored else "", "", el, block,
             anns.get(el))))
     # --- text statements
-    blocks = [b for b in _blocks(scope)
+    blocks = [b for sc in scopes for b in _blocks(sc)
               if not any(a in claimed_elements for a in [b, *b.iterancestors()])] \
         if live or in_context else []
     flat: dict = {}
@@ -494,7 +556,7 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list
                         positions = _positions(doc, segs, text)
                     node, line, col = _locate(doc, segs, text, a, positions)
                     withheld = ""
-                    if rule.document:
+                    if rule.document and not unit.own:
                         withheld = "whole" if _nothing_else(unit, block) else "part"
                     found.append(((order.get(block, 0), a), Redaction(
                         0, unit, places.of(block), doc.rel, line, col, "statement",
@@ -681,6 +743,11 @@ class _Places:
         self._numbers = None
 
     def of(self, block) -> str:
+        if self.unit.own:    # a division's own text: its heading, a note, else its text
+            place = _place(self.unit, block, None) if block is not None and (
+                local(block) in ("head", "note") or _starts_source(block)
+                or any(local(a) == "note" for a in block.iterancestors())) else ""
+            return place
         return _place(self.unit, block, self)
 
     def number(self, block):
@@ -862,12 +929,13 @@ def summary(items: list[Redaction], units: list[Unit] | None = None) -> dict:
     for u, rs in by_unit.items():
         t = tally(rs)
         docs.append({"document": u.id, "label": u.label, "title": u.title,
-                     **_json_tally(t)})
+                     "kind": "division" if u.own else "document", **_json_tally(t)})
     total = tally(items)
     withheld = [{"document": u.id, "label": u.label, "title": u.title, "withheld": w}
                 for u, rs in by_unit.items() for w in [_withheld(rs)] if w]
     return {"documents": docs,
-            "total": {**_json_tally(total), "documents": len(by_unit),
+            "total": {**_json_tally(total), "documents": len(documents(list(by_unit))),
+                      "division_texts": sum(1 for u in by_unit if u.own),
                       "withheld_whole": sum(1 for w in withheld if w["withheld"] == "whole"),
                       "withheld_part": sum(1 for w in withheld if w["withheld"] == "part")},
             "withheld": withheld}

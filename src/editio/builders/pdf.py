@@ -448,7 +448,7 @@ class Book:
         docs, total = figures(self.edition.redactions)
         groups = []
         for f in docs:
-            rd = self.edition.locate(f.unit.element) or self.edition.resolved(f.unit.doc)
+            rd = self.edition.locate(f.unit.shown_at) or self.edition.resolved(f.unit.doc)
             if rd is None:
                 continue
             rows = []
@@ -457,7 +457,7 @@ class Book:
                 par = rd.paragraph_of(r.anchor) if r.anchor is not None else None
                 if par:
                     cands.append(self.links.anchor(rd, par[0]))
-                cands.append(self.links.element(rd, f.unit.element)[1:])
+                cands.append(self.links.element(rd, f.unit.shown_at)[1:])
                 cands.append(self.links.chapter_id(rd))
                 anchor = next((a for a in cands if known is None or a in known), None)
                 rows.append({"r": r, "anchor": anchor})

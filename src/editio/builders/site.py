@@ -1191,7 +1191,7 @@ class Site:
         links = SiteLinks(self)
         groups = []
         for f in docs:
-            rd = self.edition.locate(f.unit.element) or self.edition.resolved(f.unit.doc)
+            rd = self.edition.locate(f.unit.shown_at) or self.edition.resolved(f.unit.doc)
             if rd is None:
                 continue
 
@@ -1205,11 +1205,11 @@ class Site:
                      if (r.element is not None or r.anchor is not None) else links.doc(rd),
                      "note": note_of(r), "note_n": note_n(r)}
                     for r in f.items]
-            groups.append({"unit": f.unit, "href": links.element(rd, f.unit.element), "rows": rows,
+            groups.append({"unit": f.unit, "href": links.element(rd, f.unit.shown_at), "rows": rows,
                            "tally": f.tally, "extent": describe_tally(f.tally),
                            "anchor": f"red-{re.sub(r'[^A-Za-z0-9_-]+', '-', f.unit.id)}"})
-        from editio.redactions import all_units, rules_of
-        n_units = len(all_units(self.corpus, rules_of(self.project)))
+        from editio.redactions import all_units, documents, rules_of
+        n_units = len(documents(all_units(self.corpus, rules_of(self.project))))
         order = {"high": 0, "medium": 1, "low": 2}
         self.write("redactions.html", "redactions.html", groups=groups, total=total,
                    total_extent=describe_tally(total), n_units=n_units,

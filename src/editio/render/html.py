@@ -90,7 +90,14 @@ def anchor_name(rdoc: ResolvedDoc, el) -> str:
     if i:
         return i
     p = rdoc.paragraph_of(el)
-    return p[0] if p else "top"
+    if p:
+        return p[0]
+    leading = getattr(rdoc, "leading", ())
+    for a in (el, *el.iterancestors()):     # a division's text that opens the unit: its section
+        if any(a is x for x in leading):
+            div = a.getparent()
+            return "intro-" + div.get(XML_ID) if div is not None and div.get(XML_ID) else "top"
+    return "top"
 
 
 def classes(*names) -> str:
