@@ -100,7 +100,12 @@ def open_executor(spec: "str | Executor | None" = None, workers: int | None = No
             raise EditioError(f"cannot reach the Dask scheduler at {address}: {err}",
                               code="pdf.executor") from None
         try:
-            yield client.get_executor(pure=False)
+            ex = client.get_executor(pure=False)
+            try:        # (how many layouts to keep going at once: the cluster's threads)
+                ex.workers = sum(client.nthreads().values()) or None
+            except Exception:  # pragma: no cover - an older distributed
+                pass
+            yield ex
         finally:
             client.close()
         return

@@ -593,24 +593,34 @@ class Book:
             late = _first_index(body, raw)
             before = body[:late]
             held = [part for part in body[late:] if LOCATOR in raw[part.key]]
-            first = [part for part in body if part.key not in {h.key for h in held}]
+            # the parts of a long run-on group, in chains (each part begins with what the
+            # one before it carried over from its last page): a part after a held one in
+            # its chain is held with it
+            chains = _chains(body, raw, getattr(executor, "workers", None) or 2)
+            keys = {h.key for h in held}
+            for part in body:
+                if chains[0].get(part.key) in keys and part.key not in keys:
+                    keys.add(part.key)
+                    held.append(part)
+            first = [part for part in body if part.key not in keys]
             htmls = {part.key: self.fill(raw[part.key], digits) for part in first}
 
             def known_pages(before=before):
                 offs, _ = _offsets(before, results)
                 return self._page_map(before, results, offs)
 
-            def later(known, rest=held, raw=raw, htmls=htmls):
+            def later(known, rest=held, raw=raw, htmls=htmls, chains=chains):
                 for part in rest:
                     htmls[part.key] = self.fill(raw[part.key], digits, known)
-                return [part for part in rest if laid.get(part.key) != htmls[part.key]]
+                return _with_chains([part for part in rest if laid.get(part.key) != htmls[part.key]], rest, chains)
 
-            todo = [p for p in first if laid.get(p.key) != htmls[p.key]]
+            # (a part laid out again may carry other blocks over: the next in its chain too)
+            todo = _with_chains([p for p in first if laid.get(p.key) != htmls[p.key]], first, chains)
             waits = {p.key for p in todo} & {p.key for p in before}
-            started = early.take(htmls) if early is not None and n == 1 else {}
+            started = early.take(htmls, chains[1]) if early is not None and n == 1 else {}
             more = self._lay_out(executor, lay_out, todo, htmls, results, cache, ctx_attachments, progress, n,
                                  then=(waits, known_pages, later, len(held)) if held else None,
-                                 started=started)
+                                 started=started, chains=chains)
             for p in todo + more:
                 laid[p.key] = htmls[p.key]
             offsets, total = _offsets(body, results)
@@ -801,37 +811,77 @@ class Book:
                 "attachments": list(attachments)}
 
     def _lay_out(self, executor, fn, todo, htmls, results, cache, attachments, progress, n,
-                 counting=(), then=None, started=None) -> list:
+                 counting=(), then=None, started=None, chains=None) -> list:
         """Lay out ``todo`` (from the cache when it can), in parallel; the parts in
         ``counting`` only for their page facts.  ``then``: (keys, known, more, count): as
         soon as the parts ``keys`` of ``todo`` are laid out, ``more(known())`` gives (up to
         ``count``) more parts to lay out (their HTML put in ``htmls``) while the rest go on;
         those are returned.  ``started``: part key -> (job, cache key, part, future, cache
-        hit) of layouts begun already (:class:`EarlyParts`)."""
+        hit) of layouts begun already (:class:`EarlyParts`).  ``chains``: (after, carry):
+        a part in ``after`` is laid out once the part named there is, beginning with the
+        blocks that part carried over (:func:`_chains`); a part in ``carry`` may carry its
+        last page's blocks over to the next part.
+
+        At most as many layouts as the executor has workers are submitted at a time, the
+        one heading the longest chain of parts still to do first (the parts of a chain go
+        one after the other: a worker is never idle while a chain waits in a queue)."""
         from concurrent.futures import FIRST_COMPLETED, wait
+        after, carry = chains or ({}, set())
+        nxt = {prev: key for key, prev in after.items()}
         jobs: dict = {}
         futures: dict = {}
         added: list = []
         done: set = set()
+        ready: list = []
+        waiting: dict = {}                # part key -> the parts waiting for it
+        limit = getattr(executor, "workers", None) or 0
+        coming = {p.key for p in todo} | set(started or ())
+
+        def rank(key):
+            out = 0
+            while key is not None:
+                out += len(htmls.get(key, ""))
+                key = nxt.get(key)
+            return out
 
         def submit(parts):
-            new = {}
             for part in parts:
-                job = self._job(part.key, htmls[part.key], attachments=attachments if part.kind == "front" else ())
+                prev = after.get(part.key)
+                if prev is not None and prev in coming and prev not in done:
+                    waiting.setdefault(prev, []).append(part)
+                    continue
+                html = htmls[part.key]
+                heads = None
+                got = (results.get(prev) or {}).get("carry") if prev is not None else None
+                if got:
+                    html, heads = carried_into(html, got["html"]), got["heads"]
+                job = self._job(part.key, html, attachments=attachments if part.kind == "front" else ())
+                if heads:
+                    job["carry_heads"] = heads
+                if part.key in carry:
+                    job["carry_out"] = True
                 ck = cache.key(job)
                 job["write"] = part.key not in counting
                 hit = cache.get(ck)
                 if hit is not None:
                     results[part.key] = hit
-                    done.add(part.key)
+                    finished(part.key)
                     self.laid_out.append({"cached": True})
                 else:
-                    new[part.key] = (job, ck, part)
-            jobs.update(new)
-            # the largest first (longest processing time first): the workers finish together
-            # instead of one laying out a large part while the others wait
-            for key, (job, ck, part) in sorted(new.items(), key=lambda kv: -len(kv[1][0]["html"])):
-                futures[executor.submit(fn, job)] = key
+                    jobs[part.key] = (job, ck, part)
+                    ready.append(part.key)
+
+        def finished(key):
+            done.add(key)
+            submit(waiting.pop(key, ()))
+
+        def dispatch():
+            ready.sort(key=rank)
+            while ready and (not limit or len(pending) < limit):
+                key = ready.pop()
+                fut = executor.submit(fn, jobs[key][0])
+                futures[fut] = key
+                pending.add(fut)
 
         def release():
             nonlocal then
@@ -840,26 +890,30 @@ class Book:
                 then = None
                 extra = more(known())
                 added.extend(extra)
+                coming.update(p.key for p in extra)
                 submit(extra)
 
+        pending: set = set()
         for key, (job, ck, part, fut, hit) in (started or {}).items():
             if hit is not None:
                 results[key] = hit
-                done.add(key)
                 self.laid_out.append({"cached": True})
+                finished(key)
             else:
                 jobs[key] = (job, ck, part)
                 futures[fut] = key
+                pending.add(fut)
         submit([p for p in todo if p.key not in (started or {})])
         release()
+        dispatch()
         shown = bool(progress is not None and (jobs or then is not None))
         if shown:
-            progress.start(f"PDF: layout, pass {n}", len(jobs) + (then[3] if then else 0))
+            progress.start(f"PDF: layout, pass {n}", len(jobs) + sum(len(w) for w in waiting.values())
+                           + (then[3] if then else 0))
         try:
-            pending = set(futures)
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
+                finished_now, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished_now:
                     key = futures[fut]
                     job, ck, part = jobs[key]
                     try:
@@ -874,12 +928,11 @@ class Book:
                         results[key] = res
                     else:
                         results[key] = cache.put(ck, res)
-                    done.add(key)
+                    finished(key)
                     if shown:
                         progress.advance()
-                before = set(futures)
                 release()
-                pending |= set(futures) - before
+                dispatch()
         finally:
             if shown:
                 progress.stop()
@@ -1032,26 +1085,32 @@ class EarlyParts:
             return
         self._seen = len(self.book.chapters)
         parts = self.book.text_parts()
-        for part in parts[:-1]:            # (the last may still grow)
+        for i, part in enumerate(parts[:-1]):      # (the last may still grow)
             if part.key in self.sent:
                 continue
             if self._ctx is None:
                 self._ctx = self.book.base_context()
             raw = self.book.part_html(part, self._ctx)
-            if LOCATOR in raw:     # (laid out when the pages it points to are known: make())
+            # (laid out when the pages it points to are known: make(); a part that runs on
+            # in a chain begins with what the part before it carries over: make())
+            if LOCATOR in raw or _runs_on(part):
                 self.sent[part.key] = (None, None)
                 continue
             html = self.book.fill(raw, self.digits)
             job = self.book._job(part.key, html)
+            if i + 1 < len(parts) and _runs_on(parts[i + 1]):
+                job["carry_out"] = True   # (as make() will have it, unless a chain ends here)
             ck = self.cache.key(job)
             job["write"] = True
             hit = self.cache.get(ck)
             fut = self.executor.submit(self.fn, job) if hit is None else None
             self.sent[part.key] = (html, (job, ck, part, fut, hit))
 
-    def take(self, htmls: dict) -> dict:
-        """The layouts begun whose part's HTML is ``htmls``'s (key -> started entry)."""
-        out = {k: entry for k, (html, entry) in self.sent.items() if html is not None and htmls.get(k) == html}
+    def take(self, htmls: dict, carry: set) -> dict:
+        """The layouts begun whose part's HTML is ``htmls``'s and that carry blocks over
+        where ``carry`` says (key -> started entry)."""
+        out = {k: entry for k, (html, entry) in self.sent.items() if html is not None and htmls.get(k) == html
+               and bool(entry[0].get("carry_out")) == (k in carry)}
         self.sent = {}
         return out
 
@@ -1077,6 +1136,90 @@ def _first_index(parts: list, raw: dict) -> int:
         if refs and 2 * sum(1 for r in refs if where.get(r, i) < i) > len(refs):
             return i
     return len(parts)
+
+
+BODY = re.compile(r"<body\b[^>]*>")
+
+
+def carried_into(html: str, carried: str) -> str:
+    """A part's HTML beginning with the blocks the part before it carried over (right
+    after ``<body>``); their links to anchors that are not in this part go across parts
+    (``editio-dest:``, resolved when merging)."""
+    m = BODY.search(html)
+    if m is None:
+        return html
+    own = set(IDS.findall(html)) | set(IDS.findall(carried))
+    carried = HREFS.sub(lambda x: x.group(0) if x.group(1) in own else f'href="editio-dest:{x.group(1)}"', carried)
+    return html[:m.end()] + carried + html[m.end():]
+
+
+def _chains(parts: list, htmls: dict, workers: int) -> tuple[dict, set]:
+    """Which parts are laid out one after the other, each beginning with the blocks the one
+    before carried over (so a run-on group cut into parts has no half-blank page where it
+    was cut): the parts of a group that runs on over several parts are split into at most
+    ``workers`` chains of consecutive parts, of about equal size (a chain is laid out by
+    one worker at a time; the chains go on in parallel).  Only where one chain ends and
+    the next begins can a page stay partly blank.  Returns (part key -> the part it
+    follows, the keys of the parts that may carry blocks over)."""
+    after: dict = {}
+    carry: set = set()
+    groups: list = []
+    for part in parts:
+        if _runs_on(part) and groups:
+            groups[-1].append(part)
+        else:
+            groups.append([part])
+    for group in groups:
+        if len(group) < 2:
+            continue
+        sizes = [len(htmls.get(p.key, "")) for p in group]
+        cuts = _balanced(sizes, max(1, min(workers, len(group))),
+                         avoid={i for i, p in enumerate(group) if p.chapters and p.chapters[0].continued})
+        for i in range(1, len(group)):
+            if i not in cuts:
+                after[group[i].key] = group[i - 1].key
+                carry.add(group[i - 1].key)
+    return after, carry
+
+
+def _balanced(sizes: list, k: int, avoid=frozenset()) -> set:
+    """Where to cut a row of ``sizes`` into ``k`` runs whose largest sum is the least (a cut
+    before an index in ``avoid``, the rest of a unit cut in pieces, only if nothing else
+    balances as well): the set of indices that begin a run (0 left out)."""
+    n = len(sizes)
+    pre = [0]
+    for x in sizes:
+        pre.append(pre[-1] + x)
+    INF = float("inf")
+    # best[j][i]: (largest run, cuts at avoided places) for sizes[:i] in j runs
+    best = [[(INF, INF)] * (n + 1) for _ in range(k + 1)]
+    how = [[0] * (n + 1) for _ in range(k + 1)]
+    best[0][0] = (0, 0)
+    for j in range(1, k + 1):
+        for i in range(1, n + 1):
+            for m in range(j - 1, i):
+                prev = best[j - 1][m]
+                if prev[0] == INF:
+                    continue
+                cand = (max(prev[0], pre[i] - pre[m]), prev[1] + (1 if m in avoid and m else 0))
+                if cand < best[j][i]:
+                    best[j][i], how[j][i] = cand, m
+    out, i = set(), n
+    for j in range(k, 0, -1):
+        m = how[j][i]
+        if m:
+            out.add(m)
+        i = m
+    return out
+
+
+def _with_chains(todo: list, parts: list, chains: tuple) -> list:
+    """``todo`` and every part of ``parts`` after one of them in its chain, in book order."""
+    keys = {p.key for p in todo}
+    for part in parts:
+        if chains[0].get(part.key) in keys:
+            keys.add(part.key)
+    return [p for p in parts if p.key in keys]
 
 
 def _runs_on(part: Part) -> bool:

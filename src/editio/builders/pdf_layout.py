@@ -35,11 +35,23 @@ import traceback
 
 PDF_VARIANT = "pdf/ua-1"
 # what a layout result holds (part of the build cache's key)
-RESULT_FORMAT = "slots-sides-heads 4"
+RESULT_FORMAT = "slots-sides-heads-carry 5"
 # A page-number slot (``<span class="pn" data-slot="k">000</span>``) keeps its room in the
 # line but draws nothing: its number is laid over it when the parts are merged.  (A
 # leader before it, as in the contents, is drawn.)
-SLOT_CSS = ".pn { visibility: hidden; white-space: nowrap; } .pn::before { visibility: visible; }"
+SLOT_CSS = ".pn { visibility: hidden; white-space: nowrap; } .pn::before { visibility: visible; }" \
+    " [data-editio-carried] { margin-top: 0 !important; padding-top: 0 !important;" \
+    " border-top-width: 0 !important; break-before: auto !important; }" \
+    " p[data-editio-rest] { text-indent: 0 !important; }" \
+    " [data-editio-rest]::before, [data-editio-rest]::marker { content: none !important; }"
+# A part whose last page is more than this much blank (between its last line and its
+# footnotes) gives the blocks of its last page(s) to the next part of its chain
+CARRY_BLANK = 0.15
+# the block elements a carried block may sit in (a shell of each is made in the next part)
+CARRY_SHELLS = {"section", "div", "article", "aside", "main", "blockquote"}
+CARRIED = "data-editio-carried"      # a shell (the rest of a block that began before)
+WHOLE = "data-editio-whole"          # a whole block carried over
+REST = "data-editio-rest"            # an element whose beginning stayed in the part before
 
 
 def weasyprint_html(string: str, base_url: str, url_fetcher=None):
@@ -123,6 +135,17 @@ def lay_out(job: dict) -> dict:
             document = weasyprint_html(job["html"], job["base_url"], fetch).render(
                 stylesheets=css, font_config=fc, pdf_variant=PDF_VARIANT if tagged else None,
                 presentational_hints=False)
+            sides, heads = page_facts(document, strip=not job.get("overlay"))
+            if job.get("carry_heads"):     # the pages of the blocks carried over from the part before
+                heads = carried_heads(document, heads, job["carry_heads"])
+            if job.get("carry_out"):       # the next part runs on, laid out after this one
+                cut = carry_cut(document)
+                if cut is not None:
+                    first, html = cut
+                    out["carry"] = {"html": html, "heads": heads[first:]}
+                    document = keep_pages(document, first)
+                    sides, heads = sides[:first], heads[:first]
+            out["sides"], out["heads"] = sides, heads
             anchors: dict[str, int] = {}
             folios: list = []
             for i, page in enumerate(document.pages, 1):
@@ -131,7 +154,6 @@ def lay_out(job: dict) -> dict:
                 ptype = page._page_box.page_type
                 folios.append(None if ptype.blank else (ptype.name or ""))
             out["slots"] = slots(document)
-            out["sides"], out["heads"] = page_facts(document, strip=not job.get("overlay"))
             if not job.get("write", True):   # only the page facts
                 out.update(pages=len(document.pages), anchors=anchors, folios=folios)
                 return _finish(out, t0)
@@ -311,6 +333,260 @@ def _stamp_ops(pdf: bytes, stamps: list, row: int, per_page: int) -> None:
     for k, st in enumerate(stamps):
         if st is not None:
             st["ops"] = b"\n".join(by_row.get((k // per_page, k % per_page), [])).decode("latin-1")
+
+
+# ------------------------------------------------------------ carrying blocks over
+def _flow_bottom(pb) -> float:
+    """The bottom of the last line (or block without lines) of a page's flow (CSS px)."""
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox, LineBox, ReplacedBox
+    bottom = pb.content_box_y()
+    stack = [c for c in pb.children[:1]]
+    while stack:
+        b = stack.pop()
+        if isinstance(b, (LineBox, ReplacedBox)):
+            bottom = max(bottom, b.position_y + b.height)
+            continue
+        kids = [c for c in getattr(b, "children", ()) if not isinstance(c, FootnoteAreaBox)]
+        if kids:
+            stack.extend(kids)
+        elif b.height and b.height != "auto":
+            bottom = max(bottom, b.position_y + b.height)
+    return bottom
+
+
+def _area_top(pb) -> float:
+    """Where the footnotes of a page begin (the foot of its content box if it has none)."""
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+    area = next((c for c in pb.children if isinstance(c, FootnoteAreaBox)), None)
+    if area is not None and area.children:
+        return area.position_y
+    return pb.content_box_y() + pb.height
+
+
+def blank_fraction(page) -> float:
+    """How much of a laid-out page's text area is empty below its last line."""
+    pb = page._page_box
+    return max(0.0, _area_top(pb) - _flow_bottom(pb)) / max(1.0, pb.height)
+
+
+def _block_start(pages, i):
+    """Where page ``i`` begins: (the chain of elements from the root down to the parent of
+    the block it begins with, that block, None) if the block begins there; (the chain, the
+    paragraph, (its element whose text goes on, the text node, the character where the
+    page begins)) if the page goes on with a paragraph of the page before; else None."""
+    from weasyprint.formatting_structure.boxes import LineBox, TextBox
+    seen = {id(b.element) for b in pages[i - 1]._page_box.descendants() if b.element is not None}
+    box = pages[i]._page_box.children[0]
+    path = []
+    while True:
+        if box.element is None or "::" in (box.element_tag or ""):
+            return None
+        if id(box.element) not in seen:
+            if not path or not box.is_in_normal_flow() or isinstance(box, LineBox):
+                return None
+            return path, box.element, None
+        if not path or path[-1] is not box.element:
+            path.append(box.element)
+        kids = [c for c in getattr(box, "children", ()) if c.is_in_normal_flow()]
+        if not kids:
+            return None
+        if isinstance(kids[0], LineBox):
+            break
+        box = kids[0]
+    # a paragraph goes on: where, in its text (the first text of the page's first line)
+    para = path.pop()
+    leaf = kids[0]
+    while not isinstance(leaf, TextBox):
+        inner = [c for c in getattr(leaf, "children", ()) if "::" not in (c.element_tag or "")]
+        if not inner or leaf.element is None:
+            return None
+        leaf = inner[0]
+    el = leaf.element
+    if el is None or "::" in (leaf.element_tag or ""):
+        return None
+    own = [el.text or ""] + [c.tail or "" for c in el]
+    text = "".join("".join(own).split())
+    k = 0
+    hyphens = ("\u2010", "-", leaf.style["hyphenate_character"])
+    for page in pages[:i]:
+        for b in page._page_box.children[0].descendants():
+            if isinstance(b, TextBox) and b.element is el and "::" not in (b.element_tag or ""):
+                t = "".join(b.text.split())
+                if text.startswith(t, k):
+                    k += len(t)
+                elif t[-1:] in hyphens and text.startswith(t[:-1], k):
+                    k += len(t) - 1       # (a hyphen the line break added)
+                else:
+                    return None           # (a text the layout changed: text-transform)
+    first = "".join(leaf.text.split())
+    if not first or not (text.startswith(first, k) or text.startswith(first[:-1], k)):
+        return None
+    for node, part in enumerate(own):     # the k-th character that is not a space
+        n = len("".join(part.split()))
+        if k < n:
+            j = 0
+            for j, ch in enumerate(part):
+                if not ch.isspace():
+                    if k == 0:
+                        break
+                    k -= 1
+            return path, para, (el, node - 1, j)
+        k -= n
+    return None
+
+
+def _rest(para, el, node: int, j: int):
+    """A copy of the paragraph ``para`` from character ``j`` of a text node of ``el`` on
+    (``node`` -1: its text; else the tail of its child ``node``): everything before is
+    left out, the elements around the cut keep no id (it stays where they began) and are
+    marked (they print no generated text before them again: a paragraph number, a
+    bracket); and the original elements that are in it."""
+    import copy
+    chain = [el]
+    while chain[-1] is not para:
+        chain.append(next(a for a in para.iter() if any(c is chain[-1] for c in a)))
+    chain.reverse()                       # para … el
+    kept = set()
+    twin = copy.deepcopy(para)
+    cur, orig = twin, para
+    for depth, o in enumerate(chain):
+        kids = list(orig)
+        if o is el:
+            cut = node + 1                # the children after the text node stay
+            if node < 0:
+                cur.text = (cur.text or "")[j:]
+            else:
+                cur.text = (kids[node].tail or "")[j:]
+        else:
+            nxt = chain[depth + 1]
+            cut = next(k for k, c in enumerate(kids) if c is nxt)
+            cur.text = None
+        for c in list(cur)[:cut]:
+            cur.remove(c)
+        for c in kids[cut:]:
+            if o is not el and c is chain[depth + 1]:
+                continue
+            kept.update(id(e) for e in c.iter())
+        kept.add(id(o))
+        cur.attrib.pop("id", None)
+        cur.set(REST, "")
+        if o is not el:
+            cur, orig = cur[0], chain[depth + 1]
+    twin.attrib.pop("data-para", None)
+    twin.set(CARRIED, "")
+    return twin, kept
+
+
+def carry_cut(document, limit: float = CARRY_BLANK, back: int = 6):
+    """Where to cut a part whose last page is more than ``limit`` blank: the index of the
+    first page to drop, and the HTML of what it holds and all after it, for the next part
+    to begin with.  The page dropped begins with a new block, or goes on with a paragraph
+    of the page before (the rest of the paragraph goes, from the first character of the
+    page); every footnote on the pages dropped belongs to what goes.  Each block that
+    goes is in a shell of the blocks it sits in (no ids: those stay where the block
+    began; marked ``data-editio-carried``).  None when the part is better left as it is."""
+    import xml.etree.ElementTree as ET
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+    pages = document.pages
+    if len(pages) < 2 or blank_fraction(pages[-1]) <= limit:
+        return None
+    for i in range(len(pages) - 1, max(0, len(pages) - 1 - back), -1):
+        found = _block_start(pages, i)
+        if found is None:
+            continue
+        path, start, rest = found
+        if len(path) < 2 or any(el.tag not in CARRY_SHELLS for el in path[2:]):
+            continue              # (path: html, body, the blocks around the start)
+        if rest is not None and start.tag != "p":
+            continue              # (the rest of a list item would count again)
+        # what goes: the start and the blocks after it, at every level up to the body
+        levels = []               # per ancestor below the body: (shell element, carried children)
+        child = start
+        for parent in reversed(path[1:]):
+            kids = list(parent)
+            at = next(k for k, c in enumerate(kids) if c is child)
+            levels.append((parent, kids[at:] if child is start else kids[at + 1:], kids[at - 1] if at else None))
+            child = parent
+        moved = set()
+        for depth, (_, kids, _) in enumerate(levels):
+            for k in kids[1 if rest is not None and depth == 0 else 0:]:
+                moved.update(id(e) for e in k.iter())
+        for j in range(len(levels) - 1):
+            moved.add(id(levels[j][0]))
+        first_html = None
+        if rest is not None:
+            twin, kept = _rest(start, *rest)
+            moved |= kept
+            first_html = ET.tostring(twin, encoding="unicode", method="html")
+        ok = True
+        for page in pages[i:]:
+            area = next((c for c in page._page_box.children if isinstance(c, FootnoteAreaBox)), None)
+            for note in getattr(area, "children", ()) if area is not None else ():
+                if note.element is not None and id(note.element) not in moved:
+                    ok = False
+        if not ok:
+            continue
+
+        def ser(k, depth, n):
+            if n == 0 and depth == 0 and first_html is not None:
+                return first_html
+            out = ET.tostring(k, encoding="unicode", method="html")
+            return _mark(out) if depth == len(levels) - 1 else out
+
+        # the HTML: innermost shell first; each shell is a copy of its element without id
+        html = ""
+        for depth, (parent, kids, before) in enumerate(levels[:-1]):
+            shell = ET.Element(parent.tag, {k: v for k, v in parent.attrib.items() if k != "id"})
+            shell.set(CARRIED, "")
+            if depth == 0 and before is not None:   # (p + p: the first carried block keeps its indent)
+                shell.append(ET.Element(before.tag, {"class": before.get("class", ""), "hidden": ""}))
+            inner = ET.tostring(shell, encoding="unicode", method="html")
+            cut = inner.rindex("</")
+            html = inner[:cut] + html + "".join(ser(k, depth, n) for n, k in enumerate(kids)) + inner[cut:]
+        # (whole blocks of the body: the documents that follow, marked as carried too)
+        depth = len(levels) - 1
+        html += "".join(ser(k, depth, n) for n, k in enumerate(levels[-1][1]))
+        return i, html
+    return None
+
+
+def _mark(html: str) -> str:
+    """A whole block carried over, marked as such (``data-editio-carried`` on its tag)."""
+    end = html.index(">")
+    if html[end - 1] == "/":
+        end -= 1
+    return html[:end] + f" {WHOLE}" + html[end:]
+
+
+def keep_pages(document, first: int):
+    """The document without its pages from ``first`` on; its links to anchors that went
+    with them become links across parts (``editio-dest:``, resolved when merging)."""
+    from editio.builders.pdf_merge import DEST_SCHEME
+    kept = document.copy(document.pages[:first])
+    here = {name for page in kept.pages for name in page.anchors}
+    gone = {name for page in document.pages[first:] for name in page.anchors} - here
+    for page in kept.pages:
+        page.links = [("external", DEST_SCHEME + target, rect, box)
+                      if kind == "internal" and target in gone else (kind, target, rect, box)
+                      for kind, target, rect, box in page.links]
+    return kept
+
+
+def carried_heads(document, heads: list, carried: list) -> list:
+    """The running heads of a part that begins with blocks carried over: the pages before
+    the first that holds anything of the part's own take the heads those blocks had in
+    the part before (where the document they belong to was open)."""
+    own = len(document.pages)
+    for i, page in enumerate(document.pages):
+        root = page._page_box.children[0]
+        body = next((c for c in getattr(root, "children", ()) if c.element_tag == "body"), None)
+        if body is None:
+            continue
+        if any(c.element is not None and c.element is not body.element and c.element.get(CARRIED) is None
+               and c.element.get(WHOLE) is None for c in body.children if c.is_in_normal_flow()):
+            own = i
+            break
+    return [carried[i] if i < min(own, len(carried)) else h for i, h in enumerate(heads)]
 
 
 def slots(document) -> list[dict]:
@@ -496,3 +772,4 @@ def footnotes_stay_with_their_calls(warnings: list):
         yield
     finally:
         block._linebox_layout = original
+
