@@ -471,9 +471,13 @@ def build(project: Project, formats=FORMATS, view: str = "edited", strict: bool 
         timings["read+check"] = time.perf_counter() - t0
         if edition is None:
             return BuildResult(report, project.output_dir, timings)
+        # the edition and the check's closure (which holds the corpus) are held here only,
+        # so that _build_into can let them go before the builders' last steps
+        held = {"edition": edition, "finish": finish}
+        del edition, finish
         try:
-            _build_into(project, formats, view, strict, progress, edition, report, timings, signals,
-                        finish, options={"workers": workers, "executor": executor, "cache": cache})
+            _build_into(project, formats, view, strict, progress, held, report, timings, signals,
+                        options={"workers": workers, "executor": executor, "cache": cache})
         except _CheckFailed:
             return BuildResult(report, project.output_dir, timings)
         except OSError as err:  # disk full, read-only, a file gone mid-build: said, not a traceback
@@ -519,28 +523,51 @@ def _io_error(project: Project, err: OSError) -> EditioError:
                        file=shown or project.rel(project.output_dir), code="build.io")
 
 
-def _build_into(project, formats, view, strict, progress, edition, report, timings, signals,
-                finish, options=None):
+def _build_into(project, formats, view, strict, progress, held, report, timings, signals,
+                options=None):
     """The builders, writing into a staging directory swapped in at the end; meanwhile the
-    schema validation finishes in its own process (``finish`` waits for it): its errors
-    throw the staging directory away (:class:`_CheckFailed`)."""
+    schema validation finishes in its own process (``held["finish"]`` waits for it): its
+    errors throw the staging directory away (:class:`_CheckFailed`).
+
+    ``held`` holds the edition and the check's ``finish``, and nothing else in the build
+    does: once the builders have returned and the validation is over, they are let go and
+    the memory given back, and only then do the steps the builders left for later run
+    (:class:`editio.builders.Later`: the site's search index is written by a helper process
+    that needs ~120 MB for a FRUS volume; the parsed TEI and all that was derived from it
+    are no longer in memory beside it)."""
     from editio.builders import registry
+    from editio.parallel import give_back_memory
     reg = registry(project)
+    later: list = []
     with staging(project.output_dir, signals, names=tuple(reg)) as tmp:
         try:
-            for name in formats:          # the registered builders, in the order asked
+            try:
+                for name in formats:          # the registered builders, in the order asked
+                    t = time.perf_counter()
+                    opts = {k: v for k, v in {**(options or {}), "later": later}.items()
+                            if k in reg[name].options}
+                    reg[name].build(held["edition"], tmp / name, report, view=view,
+                                    progress=progress, **opts)
+                    timings[name] = time.perf_counter() - t
                 t = time.perf_counter()
-                opts = {k: v for k, v in (options or {}).items() if k in reg[name].options}
-                reg[name].build(edition, tmp / name, report, view=view, progress=progress, **opts)
-                timings[name] = time.perf_counter() - t
-            t = time.perf_counter()
-            finish()
-            timings["schema wait"] = time.perf_counter() - t
+                held["finish"]()
+                timings["schema wait"] = time.perf_counter() - t
+            except BaseException:
+                held["finish"].cancel()
+                raise
+            if report.errors:
+                raise _CheckFailed()
+            held.clear()          # the edition, its trees and the check's results go
+            if later:
+                give_back_memory()
+                t = time.perf_counter()
+                while later:
+                    later.pop(0).run()
+                timings["later"] = time.perf_counter() - t
         except BaseException:
-            finish.cancel()
+            for step in later:    # e.g. the search indexer, stopped
+                step.cancel()
             raise
-        if report.errors:
-            raise _CheckFailed()
         if strict and report.strict().errors:
             raise EditioError(f"{report.warnings} warning(s) during the build with --strict; "
                               "output not written", code="build.strict")

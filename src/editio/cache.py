@@ -225,7 +225,8 @@ class Store:
         except (OSError, ValueError, UnicodeDecodeError):
             return None
 
-    def put(self, name: str, data) -> None:
+    def put(self, name: str, data, text: str | None = None) -> None:
+        """Write ``data`` as the record ``name`` (or ``text``, its JSON made already)."""
         p = self.path(name)
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -234,7 +235,8 @@ class Store:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
                     # dumps, not dump: json.dump encodes piece by piece in Python, dumps
                     # in one call of the C encoder (a site record: 10x faster)
-                    f.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+                    f.write(text if text is not None else
+                            json.dumps(data, ensure_ascii=False, separators=(",", ":")))
                 os.replace(tmp, p)
             except BaseException:
                 with _quiet():
@@ -716,6 +718,11 @@ class SiteCache:
             if missing:
                 self.views.update(index_views(self._site, missing))
 
+    def let_go(self) -> None:
+        """Keep no reference to the site (and so the edition) any more: :meth:`ahead` is
+        done, and :meth:`save` needs only what it worked out."""
+        self._site = None
+
     def stamp(self):
         """The record file's size, change time and inode (None if there is none): another
         build that wrote it since changes it."""
@@ -729,10 +736,24 @@ class SiteCache:
     """The record :meth:`save` wrote (a server keeps it for its next rebuild)."""
 
     def save(self) -> None:
+        self.saved = self._record()
+        self.store.put(self.NAME, self.saved)
+
+    def frozen(self) -> "FrozenRecord":
+        """The record :meth:`save` would write, but for the search index's part, made into
+        its JSON text now: the record's many small objects can go before the search index
+        is written (the build's peak of memory); :meth:`FrozenRecord.save` adds that part
+        and writes it."""
+        record = self._record()
+        record.pop("search")
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return FrozenRecord(self.store, self.NAME, text)
+
+    def _record(self) -> dict:
         fragments = {**self.new_fragments, **self.fragments}
         self.ahead()
         used = {k[:2] for k in self.similar_used}
-        self.saved = {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
+        return {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
                       "interfaces": self.interfaces, "views": self.views,
                       "pages": self.pages, "fragments": fragments,
                       # of each kind (note pairs compared; "g:" annotation groups), those
@@ -741,13 +762,12 @@ class SiteCache:
                                      if k[:2] in ("s:", "g:") and k[:2] not in used},
                                   **self.similar_used},
                       "tei": self.tei, "copies": self.copies, "search": self.search}
-        self.store.put(self.NAME, self.saved)
 
     search: dict | None = None
 
     def searched(self, key: str, out: Path) -> None:
         """The search index just built for ``key`` (kept by the next :meth:`save`)."""
-        self.search = {"key": key, "files": tree_manifest(Path(out) / "pagefind")}
+        self.search = search_entry(key, out)
 
     def search_reusable(self, key: str, out: Path) -> bool:
         """The search index of the last build, if its pages and records were these: linked
@@ -763,6 +783,27 @@ class SiteCache:
             shutil.rmtree(dest)
         shutil.copytree(src, dest, copy_function=link_or_copy)
         return True
+
+
+def search_entry(key: str, out: Path) -> dict:
+    """What a site's cache record keeps of the search index just built for ``key``."""
+    return {"key": key, "files": tree_manifest(Path(out) / "pagefind")}
+
+
+@dataclass
+class FrozenRecord:
+    """A site's cache record as JSON text, all but its ``search`` part
+    (:meth:`SiteCache.frozen`)."""
+    store: Store
+    name: str
+    text: str
+
+    def save(self, search: dict | None) -> None:
+        """Write the record, with ``search`` (:meth:`SiteCache.searched`'s) as its last key."""
+        assert self.text.endswith("}")
+        tail = json.dumps(search, ensure_ascii=False, separators=(",", ":"))
+        sep = "," if self.text != "{}" else ""
+        self.store.put(self.name, None, text=f'{self.text[:-1]}{sep}"search":{tail}}}')
 
 
 def outward_pointers(doc):

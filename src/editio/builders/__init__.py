@@ -37,12 +37,24 @@ class Builder:
     build: Callable                # (edition, out_dir, report, *, view, progress) -> path | None
     description: str = ""
     output: str = ""               # the behaviour rows' output name (default: ``name``)
-    options: tuple = ()            # build options it takes besides view and progress (pdf: workers, executor)
+    options: tuple = ()            # build options it takes besides view and progress (pdf: workers,
+    #                                executor; ``later``: a list to leave a :class:`Later` step in)
 
 
-def _site(edition, out_dir, report, view="edited", progress=None, cache=True):
+@dataclass(frozen=True)
+class Later:
+    """A builder's last step that needs nothing of the edition (the site's search index,
+    written from the pages on disk by a helper process).  A builder that takes the ``later``
+    option appends one to the list it is given instead of running it; ``build.py`` runs
+    it once the builders have returned and the edition is let go (so that the parsed TEI
+    is not in memory beside the helper), or ``cancel``s it if the build fails."""
+    run: Callable[[], None]
+    cancel: Callable[[], None]
+
+
+def _site(edition, out_dir, report, view="edited", progress=None, cache=True, later=None):
     from editio.builders.site import build_site
-    return build_site(edition, out_dir, report, progress=progress, cache=cache)
+    return build_site(edition, out_dir, report, progress=progress, cache=cache, later=later)
 
 
 def _pdf(edition, out_dir, report, view="edited", progress=None, workers=None, executor=None,
@@ -53,7 +65,7 @@ def _pdf(edition, out_dir, report, view="edited", progress=None, workers=None, e
 
 
 def builtin() -> dict[str, Builder]:
-    return {"html": Builder("html", _site, "the static HTML site", options=("cache",)),
+    return {"html": Builder("html", _site, "the static HTML site", options=("cache", "later")),
             "pdf": Builder("pdf", _pdf, "the PDF book", options=("workers", "executor", "cache"))}
 
 

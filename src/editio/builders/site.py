@@ -412,7 +412,11 @@ class Site:
             pages.append(("redactions.html", self.redactions))
         return pages
 
-    def build(self) -> None:
+    def build(self, later: list | None = None) -> None:
+        """Write the site.  With ``later`` (a list), the search index is read but not yet
+        written: the step that writes it (:class:`editio.builders.Later`, which needs
+        nothing of the edition) is appended to ``later`` for the caller to run once the
+        edition is let go."""
         self.out.mkdir(parents=True, exist_ok=True)
         self.copy_assets()
         pages = self.fixed_pages()
@@ -437,7 +441,10 @@ class Site:
         # the edition's caches (a server keeps them for its next rebuild) are dropped before
         # the search index is written (_pagefind), once the cache record's work, which reads
         # them (the pointers resolved), is done
-        self.index_search()
+        if later is None:
+            self.index_search()   # (a server may have replaced it)
+        else:
+            self.index_search(later)
         self._tick()
         if self.progress:
             self.progress.stop()
@@ -1239,24 +1246,40 @@ class Site:
                 "group": f"{rd.label}, notes: {kind}" if kind else f"{rd.label}, notes",
                 "group_url": f"{page}#notes"})
 
-    def index_search(self) -> None:
-        """The search index, then the site's cache record (saved once, with the index's)."""
+    def index_search(self, later: list | None = None) -> None:
+        """The search index, then the site's cache record (saved once, with the index's).
+        With ``later``: the pages and records are read (and the cache record's work done)
+        now; writing the index and saving the record is a :class:`editio.builders.Later`
+        step appended to ``later``, which holds nothing of the edition."""
         key = self._search_key() if self.cache is not None else None
         if key is not None and self.cache.search_reusable(key, self.out):
             self._stop_early()
             self.cache.save()
             return   # the same pages and records as the last build: its index
+        runner, self._runner = self._runner or asyncio.Runner(), None
+        write = _SearchWrite(runner, self.out, self.report, self.project.rel(self.out),
+                             self.cache, key)
         try:
-            runner, self._runner = self._runner or asyncio.Runner(), None
-            with runner:
-                runner.run(self._pagefind())
-            if key is not None:
-                self.cache.searched(key, self.out)
+            try:
+                index = runner.run(self._pagefind(write=later is None))
+            except BaseException:
+                runner.close()
+                raise
         except Exception as err:  # the site stays usable without search
-            self.report.warning(self.project.rel(self.out), 0, "html.search",
-                                f"search index not built: {str(err).strip() or type(err).__name__}")
+            write.failed(err)
+        else:
+            if later is None:
+                write.written()
+            else:
+                write.index = index
+        if later is None:   # (the index written, or not built): the record saved
+            write.run()
+            return
         if self.cache is not None:
-            self.cache.save()
+            self.cache.ahead()          # (done already, unless the indexer failed)
+            self.cache.let_go()         # the record keeps no reference to the edition
+        from editio.builders import Later
+        later.append(Later(write.run, write.cancel))
 
     def _search_key(self) -> str:
         """What the search index is made of: every page's bytes, the records, the language."""
@@ -1271,10 +1294,12 @@ class Site:
             h.update(p.name.encode() + b"\0" + sha.encode())
         return h.hexdigest()
 
-    async def _pagefind(self) -> None:
+    async def _pagefind(self, write: bool = True):
         """Index the pages (or, if the indexer was started on the unit pages while the
         others were made, the rest of them), then the search records: the notes of each
         document and kind as one page, the index entries one each (:meth:`search_pages`).
+        Without ``write``, the index is returned once Pagefind has read them all, for
+        :class:`_SearchWrite` to write.
 
         Records are small HTML files in a temporary folder (outside the site) whose
         ``url`` meta points at the document's notes or the entry: adding them as HTML is
@@ -1302,13 +1327,15 @@ class Site:
                     await index.add_directory(tmp, glob="*.html")
                 if side is not None:
                     await side
+                if not write:
+                    return index
                 if not self.keep_memory:   # a server keeps them for its next rebuild
                     self.edition.drop_caches()
                 # Pagefind's write is the build's peak (~120 MB for a FRUS volume, beside this
                 # process): this process is as small as it gets first
                 give_back_memory()
-                await index.write_files()
-                await _pagefind_done(index)
+                await _pagefind_write(index)
+                return None
         except BaseException:
             # Ctrl-C cancels this task; pagefind's close() then leaves its helper
             # process running (writing into the staging directory): stop it here
@@ -1423,6 +1450,68 @@ class Site:
         return self._record_page(recs[0]["group"], recs[0]["group_url"], recs[0]["filters"], body)
 
 
+async def _pagefind_write(index) -> None:
+    try:
+        await index.write_files()
+        await _pagefind_done(index)
+    except BaseException:
+        await _pagefind_kill(index)
+        raise
+
+
+class _SearchWrite:
+    """Writing the search index Pagefind has read (in its own process), then saving the
+    site's cache record: what :meth:`Site.index_search` leaves for later.  It holds the
+    indexer, the asyncio runner it lives in, the report and the cache record, and nothing
+    of the edition."""
+
+    def __init__(self, runner, out: Path, report: Report, where: str, cache, key):
+        self.runner, self.out, self.report, self.where = runner, out, report, where
+        self.cache, self.key = cache, key
+        self.index = None
+
+    def failed(self, err: BaseException) -> None:   # the site stays usable without search
+        self.report.warning(self.where, 0, "html.search",
+                            f"search index not built: {str(err).strip() or type(err).__name__}")
+
+    def written(self) -> None:
+        if self.key is not None:
+            self.cache.searched(self.key, self.out)
+
+    def run(self) -> None:
+        index, runner, self.index, self.runner = self.index, self.runner, None, None
+        if index is None:
+            if runner is not None:
+                runner.close()
+            if self.cache is not None:
+                self.cache.save()
+            return
+        from editio.cache import search_entry
+        from editio.parallel import give_back_memory
+        # the cache record (thousands of small objects) made into one string first: this
+        # process is as small as it gets while Pagefind writes (the build's peak of memory)
+        record = self.cache.frozen() if self.cache is not None else None
+        self.cache = None
+        give_back_memory()
+        try:
+            with runner:
+                runner.run(_pagefind_write(index))
+            search = search_entry(self.key, self.out) if self.key is not None else None
+        except Exception as err:
+            self.failed(err)
+            search = None
+        if record is not None:
+            record.save(search)
+
+    def cancel(self) -> None:
+        index, runner, self.index, self.runner = self.index, self.runner, None, None
+        if runner is None:
+            return
+        with runner:
+            if index is not None:
+                runner.run(_pagefind_kill(index))
+
+
 async def _pagefind_kill(index) -> None:
     """Stop Pagefind's helper process and the library's task that reads its answers."""
     service = getattr(index, "_service", None)
@@ -1497,10 +1586,11 @@ def site_cache(project, enabled: bool = True, kept: tuple | None = None):
 
 
 def build_site(edition: Edition, out_dir: Path, report: Report, progress=None,
-               cache: bool = True) -> Path:
+               cache: bool = True, later: list | None = None) -> Path:
     """Write the HTML edition into ``out_dir``; returns ``out_dir``.  Pages whose inputs did
     not change since the last build are taken from it (:class:`editio.cache.SiteCache`;
-    ``cache=False``: every page is made)."""
+    ``cache=False``: every page is made).  ``later``: the search index is written by a
+    step appended to it (:meth:`Site.build`)."""
     out_dir = Path(out_dir)
-    Site(edition, out_dir, report, progress, cache=site_cache(edition.project, cache)).build()
+    Site(edition, out_dir, report, progress, cache=site_cache(edition.project, cache)).build(later)
     return out_dir
