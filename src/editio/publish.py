@@ -94,10 +94,32 @@ def _remove_keeping_tail(el) -> None:
     parent.remove(el)
 
 
+def _clean(root, allowed) -> bool:
+    """Whether :func:`published_root` would leave ``root`` as it is: no element of a
+    namespace not published, no event attribute, no ``xml-stylesheet`` inside (found with
+    XPath, without a look at each element and attribute from Python)."""
+    if any(foreign(el, allowed) for el in root.xpath(".//*[namespace-uri() != $tei]", tei=TEI_NS)):
+        return False
+    if any(is_event_attribute(a.attrname) for a in
+           root.xpath(".//@*[starts-with(translate(local-name(), 'ON', 'on'), 'on')]")):
+        return False
+    return not any(pi.target.lower() == "xml-stylesheet"
+                   for pi in root.xpath(".//processing-instruction()"))
+
+
 def tei_bytes(doc, project) -> bytes:
     """The published TEI of ``doc``: its checked tree, cleaned, as UTF-8 XML, with the
     comments and ``<?xml-model?>`` lines that stood before the root (nothing else: an
     ``<?xml-stylesheet?>`` would make a browser run an XSLT)."""
+    tree = doc.root.getroottree()
+    before = list(doc.root.itersiblings(preceding=True))
+    after = list(doc.root.itersiblings())
+    if (all(isinstance(s, etree._Comment) or (isinstance(s, etree._ProcessingInstruction)
+                                              and s.target == "xml-model") for s in before)
+            and all(isinstance(s, etree._Comment) for s in after)
+            and not tree.docinfo.doctype and _clean(doc.root, allowed_namespaces(project))):
+        # nothing to leave out: the tree as it is (the same bytes as a cleaned copy's)
+        return etree.tostring(tree, xml_declaration=True, encoding="UTF-8") + b"\n"
     root = published_root(doc.root, allowed_namespaces(project))
     # addprevious/addnext insert right beside the root: before it in document order,
     # after it nearest last, so the copies keep the file's order
