@@ -455,11 +455,9 @@ class Site:
         the redactions, the navigation, the compiled templates of a unit's page."""
         self.edition.sort_keys_ahead()
         self.entities_in, self.glossary_in, self.edition.glossary_mentions  # noqa: B018
-        if self.has_redactions and self.cache is not None and not self.keep_memory:
-            # (its page's, and the cache record's; a server, which after one change makes
-            # the redactions page only when that document's part of it changed, collects
-            # them only then, and the changed document's for its view)
-            self.edition.redactions  # noqa: B018
+        # (the redactions are not collected here: no unit's page reads them; the
+        # redactions page is made first, by this process (:meth:`_page_cost`), and the
+        # cache record's work reads the same collection afterwards)
         self.nav()
         for name in ("base.html", "document.html"):
             self.env.get_template(name)
@@ -474,7 +472,9 @@ class Site:
             return sum(1 for _ in root.iter())
         if not hasattr(self, "_edition_size"):
             self._edition_size = sum(1 for d in self.corpus.texts for _ in d.root.iter())
-        return self._edition_size
+        # the redactions page first, so that this process makes it (split_map's own first
+        # item): it collects the edition's redactions, which the cache record reads too
+        return self._edition_size + (make == self.redactions)
 
     def _make_pages(self, jobs) -> dict:
         """Make the pages of ``jobs`` ((page, make, unit)), or take them from the last build
