@@ -310,6 +310,39 @@ def test_a_redaction_in_a_chapters_own_text_is_counted(modern):
         assert re.search(r"1 text \[less than 1 line not declassified\] less than 1 line not restored 7\b", appendix), appendix[:600]
 
 
+def test_the_book_prints_a_links_address_at_the_foot_of_the_page(modern):
+    """A reference to another volume printed its URL in the line ("volume I
+    <https://history.state.gov/historicaldocuments/frus1969-76v01>"), whose long unbreakable
+    words spread the justified lines before them (a gap of five spaces between words).
+    The address is a note at the foot of the page, marked a, b … (the footnotes keep the
+    source's numbers), set ragged right; the line reads as text."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    pdf = str(modern[0] / "build" / "pdf" / "edition.pdf")
+    pages = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    k = next(i for i, p in enumerate(pages) if "See page 123 of volume I" in p)
+    flat = " ".join(pages[k].split())
+    assert "https://" not in flat[flat.index("See page 123"):flat.index("Recommendation:")]
+    for mark, url in (("b", "frus1969-76v01/pg_123"), ("c", "frus1969-76v01/d12fn3"), ("d", "frus1969-76v01")):
+        assert re.search(rf"^\s*{mark}\s+https://history\.state\.gov/historicaldocuments/{url}\s*$",
+                         pages[k], re.M), (mark, url, pages[k])
+    # the words of the paragraph's lines are evenly spaced (pdftotext -bbox)
+    box = subprocess.run(["pdftotext", "-bbox", "-f", str(k + 1), "-l", str(k + 1), pdf, "-"],
+                         capture_output=True, text=True, check=True).stdout
+    words = [(float(y), float(x0), float(x1), w) for x0, x1, y, w in
+             re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', box)]
+    lines: dict = {}
+    for y, x0, x1, w in words:
+        lines.setdefault(round(y), []).append((x0, x1, w))
+    para = [sorted(ws) for ws in lines.values()
+            if any(w in ("footnote", "below,") for _, _, w in ws)]
+    assert para
+    for ws in para:
+        gaps = [b[0] - a[1] for a, b in zip(ws, ws[1:])]
+        assert max(gaps) < 5, (" ".join(w for _, _, w in ws), gaps)
+
+
 def test_every_contents_entry_of_the_book_has_its_leader(modern):
     """Every entry of the book's contents has dots before its page number, also one whose
     title nearly fills its line; the numbers stand in one column."""

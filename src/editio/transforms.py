@@ -993,10 +993,10 @@ def _apart(anns: list, division: set) -> None:
     every page alike, so that every call leads to one note."""
     apart = [a for a in anns if a.element in division]
     for k, a in enumerate(apart):
-        a.label = NOTE_SYMBOLS[k] if len(apart) <= len(NOTE_SYMBOLS) else _letters(k)
+        a.label = NOTE_SYMBOLS[k] if len(apart) <= len(NOTE_SYMBOLS) else letter_mark(k)
 
 
-def _letters(k: int) -> str:
+def letter_mark(k: int) -> str:
     """a, b … z, aa, ab …"""
     out = ""
     k += 1

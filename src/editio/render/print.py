@@ -34,7 +34,7 @@ from editio.annotations import Annotation
 from editio.behaviours import local
 from editio.render.html import HtmlRenderer, Links, add_text, event_name, id_label
 from editio.text import plain
-from editio.transforms import ResolvedDoc
+from editio.transforms import ResolvedDoc, letter_mark
 from editio.typography import curl
 
 T = "{%s}" % TEI_NS
@@ -86,6 +86,8 @@ class PrintRenderer(HtmlRenderer):
         self.in_notes: set[str] = set()              # the anchors of mentions inside notes
         self._seq = 0
         self._in_footnote = False
+        self._footnote = None            # the footnote being written
+        self._link_notes = 0             # the notes that give a link's address (a, b …)
         self._ids: set[str] = set()
         self.endnotes: list = []     # the commentary of long notes, for the end of the document
         self._consumed_tail: dict = {}   # element -> characters of its tail printed already
@@ -156,10 +158,12 @@ class PrintRenderer(HtmlRenderer):
         if own_id:   # an authorial note that others point to: keep its xml:id as an anchor
             etree.SubElement(fn, "span", {"class": "note-id", "id": self.links.anchor(self.rdoc, own_id)})
         self._in_footnote = True
+        self._footnote = fn
         try:
             self.note_body(ann, fn)
         finally:
             self._in_footnote = False
+            self._footnote = None
         _trim_tail(fn)
         if len("".join(fn.itertext())) > LONG_NOTE:
             self._to_endnote(ann, fn)
@@ -244,8 +248,28 @@ class PrintRenderer(HtmlRenderer):
             self.page_ref(out, href, label)
             add_text(out, ")")
         elif not _same_url(plain(el), href):
-            url = etree.SubElement(out, "span", {"class": "url"})
-            url.text = f" <{href}>"
+            self._address(out, href)
+
+    def _address(self, out, href: str) -> None:
+        """A link's address for the reader of the printed page.  In the text, a note at
+        the foot of the page (marked a, b … : the footnotes' own numbers stay the
+        source's), as a book prints a URL, never in the line, whose long unbreakable words
+        spread a justified line; in a footnote (a note cannot hold a note), after the link,
+        the footnote set ragged right.  Either way it may break only where
+        :func:`_breakable_url` allows."""
+        if self._footnote is not None or self._in_footnote:
+            add_text(out, " ")
+            url = etree.SubElement(out, "a", {"class": "url", "href": href})
+            _breakable_url(url, f"<{href}>")
+            if self._footnote is not None and "fn-ragged" not in self._footnote.get("class", ""):
+                self._footnote.set("class", self._footnote.get("class") + " fn-ragged")
+            return
+        mark = letter_mark(self._link_notes)
+        self._link_notes += 1
+        fn = etree.SubElement(out, "span", {"class": "footnote fn-link fn-apart fn-ragged",
+                                            "data-n": mark, "role": "doc-footnote"})
+        url = etree.SubElement(fn, "a", {"class": "url", "href": href})
+        _breakable_url(url, href)
 
     def _range_end(self, el, target: str) -> str | None:
         """The end of a page range that starts with the page link ``el`` (the href of its
@@ -295,7 +319,7 @@ class PrintRenderer(HtmlRenderer):
             self.page_ref(out, href, self._target_label(target) or "")
         elif href:
             u = self.el(out, "span", el, cls="url")
-            u.text = href
+            _breakable_url(u, href)
 
     def _is_page_marker(self, target: str) -> bool:
         toks = target.split()
@@ -398,6 +422,23 @@ def _is_id_text(edition, text: str, target: str) -> bool:
     tok = (target.split() or [""])[0]
     names = {tok.lstrip("#"), tok.rsplit("#", 1)[-1], tok.rsplit("/", 1)[-1].removesuffix(".xml")}
     return text in names or bool(id_label(edition, text))
+
+
+# Where a URL may break at the end of a line (Chicago Manual 6.17): after a colon or a
+# double slash; before a single slash, a tilde, a period, a comma, a hyphen, an underline,
+# a question mark, a number sign or a percent sign; before or after an equals sign or an
+# ampersand.  No hyphen is added (hyphens: manual in print.css).
+_URL_BREAK = re.compile(r"(?<=://)|(?<=[=&])(?!$)|(?<=[^/:])(?=/[^/])|(?<=.)(?=[~.,\-_?#%=&])")
+
+
+def _breakable_url(node, url: str) -> None:
+    """``url`` as the text of ``node`` with a ``<wbr>`` at each place it may break, so that a
+    long URL in a justified line breaks there instead of spreading the line before it
+    (the link, where ``node`` is one, keeps the whole URL)."""
+    parts = [p for p in _URL_BREAK.split(url) if p]
+    node.text = parts[0] if parts else ""
+    for p in parts[1:]:
+        etree.SubElement(node, "wbr").tail = p
 
 
 def _same_url(text: str, href: str) -> bool:
