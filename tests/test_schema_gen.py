@@ -99,3 +99,68 @@ def test_frus_schema_allows_the_series_attributes(ns):
     assert rng.validate(good), rng.error_log
     bad = etree.fromstring(tei.format(ns=ns, att='xmlns:o="http://example.org/o" o:when="1969"'))
     assert not rng.validate(bad)
+
+
+def test_frus_schema_allows_the_header_the_series_uses(tmp_path):
+    """The header elements of the FRUS volumes: those of the three corpus volumes (all in
+    the 2015 ODD) and the date taxonomy recent volumes carry in ``encodingDesc/classDecl``
+    (``taxonomy``, ``category``, ``catDesc``; the ODD predates it): "<classDecl> is not
+    allowed by the schema frus.rng" was a warning on every such volume.  A header element
+    the series does not use stays refused.  `editio check` of tests/roots/frus-variants with
+    its shared taxonomy in place reports no schema warning."""
+    import shutil
+
+    from conftest import FRUS, ROOTS, run_editio
+    rng = etree.RelaxNG(etree.parse(str(SCHEMAS[1])))
+    header = ('<TEI xmlns="http://www.tei-c.org/ns/1.0"><teiHeader><fileDesc><titleStmt>'
+              '<title>t</title></titleStmt><publicationStmt><p>x</p></publicationStmt><sourceDesc>'
+              '<p>x</p></sourceDesc></fileDesc><encodingDesc>{enc}</encodingDesc></teiHeader>'
+              '<text><body><div><p>a</p></div></body></text></TEI>')
+    good = etree.fromstring(header.format(enc='<classDecl><taxonomy xml:id="frus-dates"><category '
+                                              'xml:id="c1"><catDesc>Dates</catDesc></category>'
+                                              '</taxonomy></classDecl>'))
+    assert rng.validate(good), rng.error_log
+    bad = etree.fromstring(header.format(enc='<listPrefixDef><prefixDef ident="x" matchPattern="a" '
+                                             'replacementPattern="b"/></listPrefixDef>'))
+    assert not rng.validate(bad)
+    # every header element of the corpus volumes
+    T = "{http://www.tei-c.org/ns/1.0}"
+    names = {n.get("name") for n in etree.parse(str(SCHEMAS[1])).iter(f"{{{R}}}element") if n.get("name")}
+    for vol in sorted(FRUS.glob("*.xml")) if FRUS.exists() else []:
+        head = etree.parse(str(vol)).getroot().find(T + "teiHeader")
+        used = {e.tag[len(T):] for e in head.iter() if isinstance(e.tag, str) and e.tag.startswith(T)}
+        assert used <= names, (vol.name, used - names)
+    dest = tmp_path / "v"
+    shutil.copytree(ROOTS / "frus-variants", dest)
+    (dest / "shared").mkdir()
+    (dest / "shared" / "frus-dates.xml").write_text(
+        '<taxonomy xmlns="http://www.tei-c.org/ns/1.0" xml:id="frus-dates"><category xml:id="frus-dates-1">'
+        '<catDesc>Dates of the documents</catDesc></category></taxonomy>', encoding="utf-8")
+    r = run_editio("check", "--project", dest)
+    assert "Traceback" not in r.stderr and "[schema.invalid]" not in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def test_frus_schema_is_what_the_tool_makes(tmp_path):
+    """frus.rng is generated, never edited by hand: the tool, with the options its first
+    comment records, makes it byte for byte."""
+    import re
+    import subprocess
+    import sys
+
+    from conftest import TEI_ALL
+    odd = TEI_ALL.parent / "frus-2015-frus.odd"
+    if not (TEI_ALL.exists() and odd.exists()):
+        pytest.skip("tei_all.rng or the FRUS ODD not in ../shared/corpora/schema")
+    head = SCHEMAS[1].read_text(encoding="utf-8")[:2000]
+    opts = re.search(r"\(options: ([^)]*)\)", head).group(1)
+    args = []
+    for part in opts.split("; "):
+        key, _, value = part.partition(" ")
+        if key == "odd":
+            args += ["--odd", str(TEI_ALL.parent / value)]
+        else:
+            args += [f"--{key}", value.strip("'")]
+    out = tmp_path / "frus.rng"
+    subprocess.run([sys.executable, str(REPO / "tools" / "make_schema.py"), *args, "--out", str(out),
+                    str(TEI_ALL)], check=True, capture_output=True)
+    assert out.read_bytes() == SCHEMAS[1].read_bytes()

@@ -1,7 +1,12 @@
 """Generate schema/editio.rng: the edition's schema, a strict subset of TEI P5 (tei_all).
 
 usage: python tools/make_schema.py [path/to/tei_all.rng]   (default ../shared/corpora/schema)
-       python tools/make_schema.py --odd ODD --out OUT.rng [--foreign NS ...] [tei_all.rng]
+       python tools/make_schema.py --odd ODD --out OUT.rng [--foreign NS ...] [--also 'EL ...'] [tei_all.rng]
+
+frus.rng (its first comment repeats the command):
+       python tools/make_schema.py --odd ../shared/corpora/schema/frus-2015-frus.odd \
+           --out src/editio/profiles/frus/frus.rng --foreign http://history.state.gov/ns/1.0 \
+           --also 'classDecl taxonomy category catDesc' 
 
 How: take tei_all.rng; every element not in ELEMENTS becomes <notAllowed/>; the edition's
 conventions narrow a few definitions (OVERRIDES); definitions no longer reachable are dropped.
@@ -10,7 +15,8 @@ tei_all.rng (tests/test_tei.py checks both).  Rerun after changing ELEMENTS or O
 
 The second form makes a profile's schema from a project's ODD (e.g. FRUS's
 frus-2015-frus.odd -> src/editio/profiles/frus/frus.rng): the TEI elements its ``moduleRef``s
-include, the rest of tei_all unchanged (the ODD's narrower content models and attribute
+include (and those ``--also`` names: elements the project's files use that its ODD predates),
+the rest of tei_all unchanged (the ODD's narrower content models and attribute
 lists are not applied: the schema is a subset of tei_all, a superset of the ODD's TEI part);
 the ODD's own elements (``elementSpec mode="add"`` in another namespace: ``frus:attachment``,
 ``frus:classification``), in their namespace and in each ``--foreign`` namespace (a project
@@ -183,10 +189,11 @@ def odd_added(odd: Path) -> list[tuple[str, str]]:
             if e.get("mode") == "add" and e.get("ns") and e.get("ns") != T[1:-1]]
 
 
-def make_profile_schema(src: Path, odd: Path, out: Path, foreign: list[str]) -> None:
+def make_profile_schema(src: Path, odd: Path, out: Path, foreign: list[str],
+                        also: list[str] = (), command: str = "") -> None:
     tree = etree.parse(str(src))
     root = tree.getroot()
-    elements = odd_elements(odd) | {"TEI"}
+    elements = odd_elements(odd) | {"TEI"} | set(also)
     defines = {d.get("name"): d for d in root.iterfind("r:define", NS)}
     for name, d in defines.items():
         el = d.find("r:element", NS)
@@ -230,8 +237,10 @@ def make_profile_schema(src: Path, odd: Path, out: Path, foreign: list[str]) -> 
                 f'<zeroOrMore xmlns="{R}"><attribute><choice>{names}</choice></attribute></zeroOrMore>'))
     _prune(root, defines)
     root.insert(0, etree.Comment(
-        f" {out.name}: a subset of TEI P5 (tei_all) with the TEI elements of {odd.name}, generated "
-        "by editio's tools/make_schema.py (odd mode); do not edit by hand. TEI P5 is licensed "
+        f" {out.name}: a subset of TEI P5 (tei_all) with the TEI elements of {odd.name}"
+        + (f" and {' '.join(sorted(also))}" if also else "") + ", generated "
+        "by editio's tools/make_schema.py (odd mode); do not edit by hand"
+        + (f" (options: {command})" if command else "") + ". TEI P5 is licensed "
         "CC-BY 3.0 / BSD-2. "))
     etree.cleanup_namespaces(tree)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -410,10 +419,18 @@ if __name__ == "__main__":
     ap.add_argument("--out", help="where to write it (with --odd)")
     ap.add_argument("--foreign", action="append", default=[],
                     help="a namespace whose elements are allowed as global elements (with --odd)")
+    ap.add_argument("--also", action="append", default=[], metavar="ELEMENTS",
+                    help="TEI elements the project's files use beyond the ODD's (with --odd; "
+                         "space-separated, repeatable), e.g. the FRUS volumes since the 2015 ODD: "
+                         "the date taxonomy in the header, 'classDecl taxonomy category catDesc'")
     a = ap.parse_args()
     if a.odd:
         if not a.out:
             ap.error("--odd needs --out")
-        make_profile_schema(Path(a.tei_all), Path(a.odd), Path(a.out), a.foreign)
+        also = [e for x in a.also for e in x.split()]
+        # (an XML comment may not hold "--": the options by name)
+        command = "; ".join([f"odd {Path(a.odd).name}", *(f"foreign {f}" for f in a.foreign),
+                             *([f"also '{' '.join(also)}'"] if also else [])])
+        make_profile_schema(Path(a.tei_all), Path(a.odd), Path(a.out), a.foreign, also, command)
     else:
         main(Path(a.tei_all))

@@ -204,6 +204,7 @@ class PrintRenderer(HtmlRenderer):
     def page_ref(self, out, href: str, label: str = "", cls: str = "pageref"):
         """``label, p. N`` as a link; N is a :func:`page_number` slot the builder fills in."""
         a = etree.SubElement(out, "a", {"class": cls, "href": href})
+        label = _TIE.sub("\u00a0", label)       # "Doc. 3", "¶ 4", "n. 2" never split at a line's end
         a.text = (label + ", " if label else "") + "p.\u00a0"
         page_number(a, href)
         return a
@@ -240,8 +241,9 @@ class PrintRenderer(HtmlRenderer):
             if label is None:
                 return
             raw = " ".join(plain(el).split())
-            if label == raw:               # "Doc. 3 (p. 37)", not "Doc. 3 (Doc. 3, p. 37)"
-                label = ""
+            if label == raw or self._names_unit(raw, target):
+                label = ""                 # "Doc. 3 (p. 37)", not "Doc. 3 (Doc. 3, p. 37)";
+                                           # "Document 3 (p. 9)", not "Document 3 (Doc. 3, p. 9)"
             elif label.startswith(raw + ", "):
                 label = label[len(raw) + 2:]
             add_text(out, " (")
@@ -334,6 +336,15 @@ class PrintRenderer(HtmlRenderer):
         t = self.edition.target(self.doc, toks[0]) if toks else None
         return t.label if t is not None and t.status == "element" else ""
 
+    def _names_unit(self, raw: str, target: str) -> bool:
+        """Whether a link to a whole unit says which one by its number ("Document 3",
+        "Doc. 3" for the unit numbered 3): its label would only repeat it."""
+        toks = target.split()
+        t = self.edition.target(self.doc, toks[0]) if toks else None
+        if t is None or t.status != "element" or t.kind != "unit" or t.unit is None or not t.unit.n:
+            return False
+        return re.search(rf"(?<![\w.]){re.escape(t.unit.n)}(?!\w)", raw) is not None
+
     def _target_label(self, target: str) -> str | None:
         """"Doc. 3, ¶ 4", "Doc. 3, note 12", "index: Kim Il Sung" for a pointer, or None."""
         toks = target.split()
@@ -402,6 +413,9 @@ class PrintRenderer(HtmlRenderer):
         dt = etree.SubElement(dl, "dt")
         dt.text = label
         return etree.SubElement(dl, "dd")
+
+
+_TIE = re.compile(r"(?<=[.\u00b6]) (?=\d)")
 
 
 def page_number(parent, href: str):
