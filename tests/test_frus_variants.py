@@ -343,6 +343,40 @@ def test_the_book_prints_a_links_address_at_the_foot_of_the_page(modern):
         assert max(gaps) < 5, (" ".join(w for _, _, w in ws), gaps)
 
 
+def test_the_book_keeps_short_tables_whole_and_no_row_alone(root_copy):
+    """A small table split across pages ("Forces in Testland": caption and header on one
+    page, the rest on the next), or left one row alone on a page.  Twenty-four five-row
+    tables, after paragraphs of one to seven lines (so that some of them fall where a page
+    ends: without the rule three of them split, one with its last row alone on the next
+    page), each stand on one page; a table of sixty rows breaks, with two rows at least on
+    each page it is on."""
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed")
+    dest = root_copy("frus-modern")
+    tei = dest / "tei" / "frus-modern.xml"
+    parts = ['<div type="document" xml:id="d4" n="4"><head>4. Tables of the Embassy</head>']
+    for t in range(1, 25):
+        parts.append("<p>" + " ".join(["Filler text of the memorandum."] * (t % 7 + 1)) + "</p>")
+        rows = "".join(f"<row><cell>T{t}R{r}</cell><cell>{r * 100}</cell></row>" for r in range(1, 6))
+        parts.append(f'<table><head>Table {t}</head><row role="label"><cell>Item</cell>'
+                     f"<cell>Figure</cell></row>{rows}</table>")
+    rows = "".join(f"<row><cell>LR{r}</cell><cell>{r}</cell></row>" for r in range(1, 61))
+    parts.append(f"<table><head>Long table</head>{rows}</table></div>")
+    tei.write_text(tei.read_text(encoding="utf-8").replace("</body>", "".join(parts) + "</body>"),
+                   encoding="utf-8")
+    r = run_editio("build", "--project", dest, "--format", "pdf")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    pages = subprocess.run(["pdftotext", str(dest / "build" / "pdf" / "edition.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout.split("\f")
+    words = [set(p.split()) for p in pages]
+    for t in range(1, 25):
+        on = {k for k, w in enumerate(words) for r in range(1, 6) if f"T{t}R{r}" in w}
+        assert len(on) == 1, f"table {t} is on pages {sorted(k + 1 for k in on)}"
+    per_page = [sum(1 for r in range(1, 61) if f"LR{r}" in w) for w in words]
+    assert sum(per_page) == 60 and len([n for n in per_page if n]) >= 2, per_page
+    assert all(n == 0 or n >= 2 for n in per_page), per_page
+
+
 def test_every_contents_entry_of_the_book_has_its_leader(modern):
     """Every entry of the book's contents has dots before its page number, also one whose
     title nearly fills its line; the numbers stand in one column."""

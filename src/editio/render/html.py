@@ -85,6 +85,12 @@ class Links:
         return None
 
 
+# Rows of a table short enough to be kept whole on a page of the book (a page holds about
+# forty rows of a table's type; a longer table breaks between rows, two rows at least on
+# each side).
+SHORT_TABLE = 15
+
+
 def anchor_name(rdoc: ResolvedDoc, el) -> str:
     i = el.get(XML_ID)
     if i:
@@ -431,7 +437,9 @@ class HtmlRenderer:
         outer = self.el(out, "div", el, id=self.links.anchor(self.rdoc, p[0]) if p and not el.get(XML_ID) else None,
                         data_para=str(p[1]) if p else None)
         wrap = etree.SubElement(outer, "div", {"class": "table-wrap"})   # scrolls on a phone
-        table = etree.SubElement(wrap, "table")
+        rows = sum(1 for c in el if isinstance(c.tag, str) and local(c) == "row")
+        # a short table is kept whole on one page of the book (print.css)
+        table = etree.SubElement(wrap, "table", {"class": "table-short"} if rows <= SHORT_TABLE else {})
         for c in el:
             if isinstance(c.tag, str):
                 if local(c) == "row":
