@@ -377,6 +377,23 @@ def test_the_book_keeps_short_tables_whole_and_no_row_alone(root_copy):
     assert all(n == 0 or n >= 2 for n in per_page), per_page
 
 
+def test_the_annotations_page_numbers_notes_as_the_documents_do(modern):
+    """The annotations page called the source note of Doc. 1 "Note 2" (its place in the
+    list) where the document's page calls it 1, and spoke of masks, errors and problems a
+    FRUS volume does not have; the home page's counts said "note" and "source" (the
+    notes' @type)."""
+    ann = page(modern, "annotations.html")
+    lead = text(ann.xpath("//p[@class='lead']")[0])
+    assert "masks" not in lead and "errors" not in lead and "numbered as on each document" in lead
+    d1 = page(modern, "d1.html")
+    shown = {a.get("href").split("#")[1]: a.text for a in d1.xpath("//main//a[@class='note-call']")}
+    heads = ann.xpath("//section[@data-doc='d1']//p[@class='annot-head']/a[1]")
+    assert [text(a) for a in heads] == [f"Note {shown[a.get('href').split('#')[1]]}" for a in heads]
+    assert [text(a) for a in heads][:2] == ["Note *", "Note 1"]
+    counts = text(page(modern, "index.html").xpath("//table[@class='counts-table']")[0])
+    assert "source note" in counts and "footnote" in counts
+
+
 def test_every_contents_entry_of_the_book_has_its_leader(modern):
     """Every entry of the book's contents has dots before its page number, also one whose
     title nearly fills its line; the numbers stand in one column."""
