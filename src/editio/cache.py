@@ -151,7 +151,16 @@ def corpus_files(corpus) -> list[tuple[Path, Path]]:
     once per corpus (the check's context and the site's skeleton both hash them)."""
     memo = corpus.__dict__.get("_project_files")
     if memo is None:
-        memo = corpus.__dict__["_project_files"] = [(p, p.resolve())
+        dirs: dict = {}   # each folder resolved once; a file only when it is a symlink itself
+
+        def real(p: Path) -> Path:
+            if p.is_symlink():
+                return p.resolve()
+            d = dirs.get(p.parent)
+            if d is None:
+                d = dirs[p.parent] = p.parent.resolve()
+            return d / p.name
+        memo = corpus.__dict__["_project_files"] = [(p, real(p))
                                                     for p in project_files(corpus.project)]
     return memo
 
@@ -588,9 +597,10 @@ class SiteCache:
     def related(self, site, name: str) -> set[str]:
         """The documents whose pages a change of ``name`` may change, in the new edition:
         those it points to and those pointing to it, those sharing an event with it."""
-        if not hasattr(self, "_related"):
-            self._related = related_docs(site.corpus)
-        return self._related.get(name, set())
+        memo = self.__dict__.setdefault("_related", {})
+        if name not in memo:   # (asked of a few documents: the changed ones, mostly)
+            memo[name] = related_of(site.corpus, name)
+        return memo[name]
 
     def plan(self, site, jobs: list[tuple[str, object, object]]):
         """Split ``jobs`` ((page, make, unit or None)) into (reuse, first, then): the pages
@@ -822,6 +832,31 @@ def outward_pointers(doc):
     return memo
 
 
+def pointers_naming(doc) -> dict[str, list]:
+    """The file names (the last part of the path, unquoted) the pointers of
+    :func:`outward_pointers` name -> those pointers (``(element, attribute, value)``, in
+    document order): a function of the tree alone, kept with it."""
+    memo = doc.__dict__.get("_pointers_naming")
+    if memo is None:
+        memo = {}
+        for p in outward_pointers(doc):
+            for stem in {posixpath.basename(unquote(t.split("#", 1)[0])) for t in p[2].split()}:
+                memo.setdefault(stem, []).append(p)
+        doc.__dict__["_pointers_naming"] = memo
+    return memo
+
+
+def _naming(doc, stems) -> list:
+    """The pointers of ``doc`` that name a file called one of ``stems``, in document order."""
+    table = pointers_naming(doc)
+    found = [p for s in stems for p in table.get(s, ())]
+    if len(stems) > 1:   # (a pointer naming two of them is listed once)
+        seen, order = set(), {id(p): i for i, p in enumerate(outward_pointers(doc))}
+        found = sorted((p for p in found if not (id(p) in seen or seen.add(id(p)))),
+                       key=lambda p: order[id(p)])
+    return found
+
+
 def related_docs(corpus) -> dict[str, set[str]]:
     """document name -> the documents it points to, that point to it, or that share an
     event with it (each includes itself)."""
@@ -836,6 +871,33 @@ def related_docs(corpus) -> dict[str, set[str]]:
         names = {d.name for d, _ in ps}
         for n in names:
             out.setdefault(n, {n}).update(names)
+    return out
+
+
+def related_of(corpus, name: str) -> set[str]:
+    """:func:`related_docs` of one document (``related_docs(corpus).get(name, set())``),
+    without resolving every pointer of the edition: a pointer of another document is
+    resolved only when its path names a file of ``name``'s (a pointer into another file
+    names it: :func:`doc_interfaces` makes the same test)."""
+    doc = corpus.by_name.get(name)
+    texts = {d.name for d in corpus.texts}
+    if doc is None or name not in texts:
+        return set()
+    out = {name}
+    stem = posixpath.basename(name)
+    for d in corpus.texts:
+        for el, a, v in (outward_pointers(d) if d is doc else _naming(d, (stem,))):
+            for _, r in corpus.targets(d, el, a):
+                if r.doc is None or r.doc is d:
+                    continue
+                if d is doc and r.doc.name in texts:
+                    out.add(r.doc.name)
+                elif r.doc is doc:
+                    out.add(d.name)
+    for ps in corpus.event_passages.values():
+        names = {x.name for x, _ in ps}
+        if name in names:
+            out.update(names)
     return out
 
 
@@ -879,11 +941,8 @@ def doc_interfaces(site, only: set[str] | None = None) -> dict[str, str]:
                  [[path(a.element), a.n, a.label, a.id] for a in rd.annotations]])
     for doc in corpus.texts:
         mine = doc.name in items
-        for el, a, v in outward_pointers(doc):
-            if not mine and not any(  # a pointer into another file names it
-                    posixpath.basename(unquote(t.split("#", 1)[0])) in stems
-                    for t in v.split()):
-                continue
+        # (a pointer into another file names it)
+        for el, a, v in (outward_pointers(doc) if mine else _naming(doc, sorted(stems))):
             for tok, r in corpus.targets(doc, el, a):
                 if r.doc is None or r.doc is doc or r.doc.name not in texts:
                     continue
@@ -942,7 +1001,7 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
     from lxml import etree
 
     from editio.behaviours import local
-    from editio.corpus import NAME_ELEMENTS, T, _in_header
+    from editio.corpus import NAME_ELEMENTS, T
     edition, corpus = site.edition, site.corpus
     quotes = edition.quotes
     units: dict[str, list] = {}
@@ -1003,11 +1062,13 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
                   [[a.kind, a.type] for a in rd.silent]] for rd in rds],
                 doc.root.find(f".//{T}pb") is not None]
         names, events, times = [], [], []
+        # (the names of the header and of standOff are not the text's: skipped as a whole)
+        aside = {e for top in doc.root.iter(T + "teiHeader", T + "standOff") for e in top.iter()}
         for el in doc.root.iter():
             if not isinstance(el.tag, str):
                 continue
             name = local(el)
-            if name in NAME_ELEMENTS and not _in_header(el):
+            if name in NAME_ELEMENTS and el not in aside:
                 names.append([el.getroottree().getpath(el), xml(el), curled(el), *where(el)])
             elif name == "seg" and el.get("corresp"):
                 rd = edition.locate(el)

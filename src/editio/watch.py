@@ -249,6 +249,8 @@ class Rebuilder:
                                       pages=_pages(self._synced))
                     if changed:
                         self._on_pages(outcome)   # pages first: the open pages reload now
+                    site.copy_tei()   # then the published TEI (no page shows it)
+                    outcome.changed += self._sync(scratch / "tei", self.site / "tei")
                     self._warm_up(edition.corpus)   # (beside the search indexer)
                     if (changed or early) and self.search:
                         site.index_search()      # (saves the site's cache record too)
@@ -310,6 +312,7 @@ class Rebuilder:
         site = Site(edition, scratch, report, cache=site_cache(self.project, kept=self._record))
         self._record = None
         site.keep_memory = True   # the parsed files and their text views serve the next rebuild
+        site.tei_later = True     # copied once the pages are in place (_rebuild)
         index = site.index_search
         site.index_search = lambda: None     # later, and only if a page changed
         early = []
@@ -342,7 +345,7 @@ class Rebuilder:
             raise
         site.index_search = index
         self._synced = []
-        changed = self._sync(scratch, self.site, keep={SEARCH_DIR})
+        changed = self._sync(scratch, self.site, keep={SEARCH_DIR, "tei"})
         if not (self.site / SEARCH_DIR).exists() and self.search:
             changed = changed or 1
         return changed, scratch, site, sum(early)

@@ -319,6 +319,8 @@ class Site:
         self.before_fork = None           # called before the page writers fork (a server
         #                                   waits for its validating thread there)
         self.keep_memory = False          # keep the edition's caches after the pages (a server)
+        self.tei_later = False            # the published TEI copied by the caller, after the
+        #                                   pages (:meth:`copy_tei`; a server: pages first)
         self._early = None                # the search indexer, started on the unit pages
         self._runner = None               # the asyncio runner it lives in
 
@@ -431,7 +433,8 @@ class Site:
         jobs = [(self.doc_pages[rd.id], functools.partial(self.document, rd), rd)
                 for rd in self.edition.docs] + [(name, make, None) for name, make in pages]
         done = self._make_pages(jobs)
-        self.copy_tei()   # after the pages: a changed document's page is in place sooner
+        if not self.tei_later:
+            self.copy_tei()   # after the pages: a changed document's page is in place sooner
         for name, _, _ in jobs:   # merged in the order of the pages, however they were made
             records, diagnostics, assets = done[name]
             self.search_records.extend(records)
