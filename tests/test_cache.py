@@ -599,3 +599,77 @@ def test_index_views_change_when_what_an_index_page_shows_of_a_document_does(
         path.write_bytes(source)
     # (most changes of a name or a passage change the interface: every index page is made)
     assert tried > 25 and shown >= 3 * per_kind, (tried, shown)
+
+
+def _units_build(project: Path):
+    """An in-process ``editio build --format html`` (the frus profile of frus-mini's
+    editio.toml): its report's diagnostics, as they read."""
+    from editio.build import build as build_now
+    from editio.config import load
+    r = build_now(load(project), formats=("html",))
+    assert not r.report.errors, [d.format() for d in r.report.items]
+    return sorted(d.format() for d in r.report.items)
+
+
+def test_units_of_a_changed_file_kept_when_theirs_did_not_change(tmp_path):
+    """A FRUS volume is one file holding many units (div[@type=document]): after an edit,
+    the pages of the units whose part of the file is as it was, and that neither point to a
+    changed unit nor are pointed to by one, are taken from the last build (the same file:
+    hard-linked); every other page is made again.  After each edit the output and the
+    warnings are a clean build's, byte for byte: a paragraph's text; a heading (every
+    unit's neighbours show it); a new pointer from one unit into another (its target's page
+    shows a back-link), then removed; an id renamed; a line added above the later units
+    (their warnings' line numbers move)."""
+    project = root_copy("frus-mini", tmp_path / "p")
+    # "Referenced by" links (the frus profile has none): a unit's page shows what points to it
+    with (project / "editio.toml").open("a", encoding="utf-8") as f:
+        f.write("\n[pointers]\nbacklinks = true\n")
+    doc = project / "tei" / "frus-mini.xml"
+    html = project / "build" / "html"
+    _units_build(project)
+    n = 0
+
+    def step(what: str, old: str, new: str) -> tuple[dict, dict]:
+        nonlocal n
+        n += 1
+        text = doc.read_text(encoding="utf-8")
+        assert old in text, what
+        doc.write_text(text.replace(old, new, 1), encoding="utf-8")
+        before = stamps(html)
+        warnings = _units_build(project)
+        dest = tmp_path / f"clean{n}"
+        shutil.copytree(project, dest, ignore=shutil.ignore_patterns(
+            "build", ".editio-cache", ".editio-build.lock"))
+        from editio.build import build as build_now
+        from editio.config import load
+        clean = build_now(load(dest), formats=("html",), cache=False)
+        assert differences(html, dest / "build" / "html") == [], what
+        assert warnings == sorted(d.format() for d in clean.report.items), what
+        return before, stamps(html)
+
+    # d3 points to d1 (a note, a footnote of it); the back-of-book index to d1's and d3's
+    # pages; the preface to d2
+    before, after = step("a paragraph's text", "A second paragraph.", "A second, revised paragraph.")
+    assert after["d3.html"] != before["d3.html"]
+    for page in ("d2.html", "preface.html"):   # not related to d3: kept
+        assert after[page] == before[page], page
+    before, after = step("the same unit again", "A second, revised", "A second, twice revised")
+    assert after["d2.html"] == before["d2.html"] and after["d3.html"] != before["d3.html"]
+    step("a heading", "<head>3. Editorial Note</head>", "<head>3. Editorial Note on Testland</head>")
+    # (the pages of units the change does not touch are kept, however the units point to
+    # each other: the back-links to a unit are made again when a pointer to it comes or goes)
+    # (put where no annotation's place in the tree moves: a moved annotation makes every
+    # page of the file again)
+    # d2, which points to nothing yet, gets a pointer into d1 (in its source note)
+    item = "2 pages of source text not declassified."
+    link = ' See <ref target="#d1fn3">footnote 3 of Document 1</ref>.'
+    before, after = step("a new pointer into another unit", item, item + link)
+    assert after["d3.html"] == before["d3.html"]
+    assert 'href="d2.html#note-1" class="backlink"' in (html / "d1.html").read_text(encoding="utf-8")
+    before, after = step("the pointer removed", link, "")
+    assert after["d3.html"] == before["d3.html"]
+    assert 'href="d2.html#note-1" class="backlink"' not in (html / "d1.html").read_text(
+        encoding="utf-8")
+    step("an id renamed", 'xml:id="d3fn1"', 'xml:id="d3fn1b"')
+    before, after = step("a line added in the first unit", "<p>757. President", "<p>\n757. President")
+    assert after["d1.html"] != before["d1.html"]

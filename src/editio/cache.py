@@ -467,6 +467,10 @@ class SiteCache:
         self.skeleton = ""
         self.docs: dict[str, str] = {}     # document name -> hash of its bytes
         self.changed: set[str] = set()     # documents whose bytes differ from the record's
+        self.units: dict[str, dict] = {}   # file split into units -> unit_parts()
+        self.dirty: set[str] = set()       # units of changed files whose parts changed (or
+        #                                    every unit of them: see :meth:`unit_changed`)
+        self.split: set[str] = set()       # changed files whose unchanged units may be kept
         self.full = True                   # no usable record, or the skeleton changed
         self.reused: set[str] = set()      # pages taken from the previous output
         self.fragments: dict = {}          # page -> {key: html}, of pages taken as they were
@@ -558,13 +562,51 @@ class SiteCache:
         old_docs = self.old.get("docs") or {}
         self.full = self.old.get("skeleton") != self.skeleton or set(old_docs) != set(self.docs)
         self.changed = {n for n, v in self.docs.items() if old_docs.get(n) != v}
+        self._units(site)
+
+    def _units(self, site) -> None:
+        """The parts of each file whose text is split into units (a FRUS volume:
+        :func:`unit_parts`), taken from the record for a file whose bytes are as they were;
+        which units of the changed files changed."""
+        old_units = self.old.get("units") if isinstance(self.old.get("units"), dict) else {}
+        by_doc: dict = {}
+        for rd in site.edition.docs:
+            if not rd.is_file:
+                by_doc.setdefault(rd.doc.name, []).append(rd)
+        for name, rds in by_doc.items():
+            old = old_units.get(name)
+            if name not in self.changed and isinstance(old, dict) \
+                    and set(old.get("units") or ()) == {rd.id for rd in rds}:
+                self.units[name] = old   # (a function of the file's bytes and the skeleton)
+            else:
+                self.units[name] = unit_parts(rds)
+                self.units[name]["links"] = {u: sorted(v)
+                                             for u, v in unit_links(site, name).items()}
+        if self.full:
+            return
+        for name in self.changed & set(by_doc):
+            old, new = old_units.get(name), self.units[name]
+            if not isinstance(old, dict) or old.get("rest") != new["rest"] \
+                    or set(old.get("units") or ()) != set(new["units"]):
+                continue   # what lies outside the units changed: every unit did
+            self.split.add(name)
+            self.dirty |= {u for u, v in new["units"].items()
+                           if not isinstance(old["units"].get(u), list)
+                           or old["units"][u][0] != v[0]}
+
+    def unit_changed(self, rd) -> bool:
+        """``rd``'s page is one of a changed document's, to be made again: its file
+        changed, and either the file is not split into units whose parts were compared, or
+        this unit's part changed."""
+        name = rd.doc.name
+        return name in self.changed and (name not in self.split or rd.id in self.dirty)
 
     def first(self, jobs: list) -> list:
         """The jobs of the changed documents' own pages (none when everything is made):
         made first, before :meth:`plan` works out what the other pages see of the change."""
         if self.full:
             return []
-        return [job for job in jobs if job[2] is not None and job[2].doc.name in self.changed]
+        return [job for job in jobs if job[2] is not None and self.unit_changed(job[2])]
 
     _faced = False
 
@@ -616,11 +658,18 @@ class SiteCache:
             for rd in site.edition.docs:
                 if rd.doc.name == x:
                     touched |= set((old_pages.get(site.doc_pages[rd.id]) or {}).get("deps", ()))
+        near: set[str] = set()   # units of a changed file related to a changed unit
+        old_units = self.old.get("units") if isinstance(self.old.get("units"), dict) else {}
+        for x in self.split:   # (related now, or at the last build: a pointer removed)
+            links = unit_links(site, x)
+            was = (old_units.get(x) or {}).get("links") or {}
+            for u in self.dirty:
+                near |= links.get(u, set()) | set(was.get(u) or ())
         reuse, first, rest = [], [], []
         for job in jobs:
             name, _, rd = job
             rec = old_pages.get(name)
-            if rd is not None and rd.doc.name in self.changed:
+            if rd is not None and self.unit_changed(rd):
                 first.append(job)
             elif rec is None or not self._intact(name, rec):
                 rest.append(job)
@@ -631,9 +680,20 @@ class SiteCache:
             elif rd is None or ALL in rec.get("deps", ()) \
                     or set(rec.get("deps", ())) & self.seen_changed or rd.doc.name in touched:
                 rest.append(job)
+            elif rd.doc.name in self.changed and (
+                    rd.id in near or (rec.get("diagnostics") and self._moved(rd, old_units))):
+                rest.append(job)   # an unchanged unit of a changed file: it points to a changed
+                #                    unit, or one points to it; or its warnings' lines moved
             else:
                 reuse.append(job)
         return reuse, first, rest
+
+    def _moved(self, rd, old_units) -> bool:
+        """The unit starts on another line than at the last build."""
+        old = (old_units.get(rd.doc.name) or {}).get("units") or {}
+        new = (self.units.get(rd.doc.name) or {}).get("units") or {}
+        return not (isinstance(old.get(rd.id), list) and new.get(rd.id)
+                    and old[rd.id][1] == new[rd.id][1])
 
     def also(self, made: dict, first: list, reuse: list) -> list:
         """The pages of ``reuse`` that the pages just ``made`` (those of the changed
@@ -764,6 +824,7 @@ class SiteCache:
         self.ahead()
         used = {k[:2] for k in self.similar_used}
         return {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
+                "units": self.units,
                       "interfaces": self.interfaces, "views": self.views,
                       "pages": self.pages, "fragments": fragments,
                       # of each kind (note pairs compared; "g:" annotation groups), those
@@ -855,6 +916,91 @@ def _naming(doc, stems) -> list:
         found = sorted((p for p in found if not (id(p) in seen or seen.add(id(p)))),
                        key=lambda p: order[id(p)])
     return found
+
+
+def unit_parts(rds: list) -> dict:
+    """The parts of one file split into units (``rds``, its units, in order): ``units``:
+    unit id -> [the hash of its element (without its tail) and of the elements shown with
+    it (:attr:`editio.transforms.ResolvedDoc.leading`, ``trailing``), the line it starts
+    on]; ``rest``: the hash of everything else of the file (the header, the front and back
+    matter, the divisions' headings around the units, every unit's tail), each unit stood
+    for by its id.  A unit whose part is as it was, in a file whose rest is too, reads of
+    its file only its own part, what :func:`doc_interfaces` says of the others (numbers,
+    labels, anchors) and the units it points to or that point to it (:func:`unit_links`)."""
+    from lxml import etree
+    units, tops = {}, {}
+    for rd in rds:
+        h = hashlib.sha256(etree.tostring(rd.element, with_tail=False))
+        for e in (*rd.leading, *rd.trailing):
+            h.update(b"\0" + etree.tostring(e, with_tail=True))
+        units[rd.id] = [h.hexdigest(), rd.element.sourceline]
+        tops[rd.element] = rd.id
+    root = rds[0].doc.root
+    rest = hashlib.sha256()
+    for sib in reversed(list(root.itersiblings(preceding=True))):   # the prolog's PIs, comments
+        rest.update(etree.tostring(sib, with_tail=False) + b"\0")
+
+    def walk(el) -> None:
+        rest.update(repr((el.tag if isinstance(el.tag, str) else str(el),
+                          sorted(el.attrib.items()) if isinstance(el.tag, str) else (),
+                          el.text)).encode() + b"\0")
+        for c in el:
+            unit = tops.get(c)
+            if unit is not None:
+                rest.update(f"<unit {unit}>".encode() + b"\0")
+            else:
+                walk(c)
+            rest.update(repr(c.tail).encode() + b"\1")
+    walk(root)
+    return {"rest": rest.hexdigest(), "units": units}
+
+
+def unit_links(site, name: str) -> dict[str, set[str]]:
+    """unit id -> the units of file ``name`` related to it: those its elements point to
+    (a ``#id`` pointer, or one naming the file itself), those pointing into it, those
+    sharing an event with it (kept with the edition: worked out once per build).  Read from
+    the pointers' text and the units' ids alone (no pointer is resolved): a FRUS volume
+    holds tens of thousands of pointers, most of them to its lists of persons and terms."""
+    memo = site.edition.__dict__.setdefault("_unit_links", {})
+    if name in memo:
+        return memo[name]
+    from editio import XML_ID
+    from editio.corpus import POINTER_ATTRS, SINGLE_POINTER_ATTRS
+    edition, corpus = site.edition, site.corpus
+    doc = corpus.by_name.get(name)
+    out: dict[str, set[str]] = {}
+    memo[name] = out
+    if doc is None:
+        return out
+    rds = [rd for rd in edition.docs if rd.doc is doc and not rd.is_file]
+    stem = posixpath.basename(name)
+    owner: dict[str, str] = {}   # xml:id -> the unit holding it
+    for rd in rds:
+        for top in (rd.element, *rd.leading, *rd.trailing):
+            for i in top.xpath("descendant-or-self::*/@xml:id"):
+                owner.setdefault(str(i), rd.id)
+
+    def tie(a: str | None, b: str | None) -> None:
+        if a is not None and b is not None and a != b:
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+
+    test = " or ".join(f"name()='{a}'" for a in POINTER_ATTRS)
+    for rd in rds:
+        for top in (rd.element, *rd.leading, *rd.trailing):
+            for v in top.xpath(f"descendant-or-self::*/@*[{test}]"):
+                toks = [v.strip()] if v.attrname in SINGLE_POINTER_ATTRS else v.split()
+                for t in toks:
+                    path, _, frag = t.partition("#")
+                    if frag and (not path or posixpath.basename(unquote(path)) == stem):
+                        tie(rd.id, owner.get(unquote(frag)))
+    for passages in corpus.event_passages.values():
+        here = [edition.locate(seg) for d, seg in passages if d is doc]
+        for a in here:
+            for b in here:
+                if a is not None and b is not None:
+                    tie(a.id, b.id)
+    return out
 
 
 def related_docs(corpus) -> dict[str, set[str]]:
