@@ -300,13 +300,15 @@ class _Watched:
     one rebuild and compares the live site with a clean build of the sources then (or,
     when the sources have errors, with the last good site, which must stay as it was)."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, root: str | None = None):
+        """``root``: a project of tests/roots instead of the first edition."""
         import io
 
         from editio.config import load
         from editio.watch import LiveState, Rebuilder, run_once
         self.tmp, self.n = tmp_path, 0
-        self.project = edition_copy(tmp_path / "edition")
+        self.project = edition_copy(tmp_path / "edition") if root is None \
+            else root_copy(root, tmp_path / "edition")
         self.tei = self.project / "tei"
         self.out = io.StringIO()
         self.rb, self.state = Rebuilder(load(self.project), out=self.out, search=False), LiveState()
@@ -673,3 +675,29 @@ def test_units_of_a_changed_file_kept_when_theirs_did_not_change(tmp_path):
     step("an id renamed", 'xml:id="d3fn1"', 'xml:id="d3fn1b"')
     before, after = step("a line added in the first unit", "<p>757. President", "<p>\n757. President")
     assert after["d1.html"] != before["d1.html"]
+
+
+def test_watch_units_of_a_changed_file(tmp_path):
+    """serve --watch on a FRUS-like volume (one file, several units): after each edit the
+    live site is a clean build byte for byte, and the pages of the units the edit does not
+    touch are the live files as they were (the same file: not rewritten)."""
+    w = _Watched(tmp_path, root="frus-mini")
+    doc = w.tei / "frus-mini.xml"
+
+    def edit(old, new):
+        text = doc.read_text(encoding="utf-8")
+        assert old in text
+        doc.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    before = stamps(w.live)
+    edit("A second paragraph.", "A second, revised paragraph.")
+    w.same_as_clean("a paragraph's text", errors=False)
+    after = stamps(w.live)
+    assert after["d3.html"] != before["d3.html"]
+    assert after["d2.html"] == before["d2.html"] and after["preface.html"] == before["preface.html"]
+    edit("<head>3. Editorial Note</head>", "<head>3. Editorial Note on Testland</head>")
+    w.same_as_clean("a heading", errors=False)
+    edit('xml:id="d3fn1"', 'xml:id="d3fn1b"')
+    w.same_as_clean("an id renamed", errors=False)
+    edit("<p>757. President", "<p>\n757. President")
+    w.same_as_clean("a line added in the first unit", errors=False)
