@@ -824,7 +824,7 @@ class SiteCache:
         self.ahead()
         used = {k[:2] for k in self.similar_used}
         return {"format": FORMAT, "skeleton": self.skeleton, "docs": self.docs,
-                "units": self.units,
+                      "units": self.units,
                       "interfaces": self.interfaces, "views": self.views,
                       "pages": self.pages, "fragments": fragments,
                       # of each kind (note pairs compared; "g:" annotation groups), those
