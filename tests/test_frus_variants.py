@@ -431,6 +431,7 @@ def test_the_books_note_on_the_text_speaks_of_this_volume(modern):
     start = flat.rindex("Note on the text", 0, flat.index("Doc. 3, ¶ 4, p. 27"))
     note = flat[start:flat.index("Key to the editorial signs", start)]
     assert "Office of the Historian" in note and "Doc. 3, ¶ 4, p. 27" in note
+    assert "The paragraphs of each document are numbered in the margin" in note   # not "lines of the source"
     for words in ("masks", "diplomatic", "original-script", "description of its source"):
         assert words not in note, words
 
