@@ -473,7 +473,10 @@ def _schema_report(doc, errors, declared, path, report, explained=()) -> None:
     # libxml2 names the element whose attributes fail ("Element corr failed to validate
     # attributes"): the rule's diagnostic already says which one and why
     own = {(el.sourceline, local(el)) for el in explained}
+    emptied = _emptied_by_missing_includes(doc, report)
     for line, msg in schema_errors(doc.tree, errors):
+        if line in emptied:
+            continue   # an include left out (xinclude.missing said so) left this element empty
         if line in skip_lines and not msg.startswith("Element") or (
                 line in skip_lines and ("extra content" in msg or "failed to validate content" in msg)):
             continue
@@ -486,6 +489,25 @@ def _schema_report(doc, errors, declared, path, report, explained=()) -> None:
         if any(line <= ln and names & anc for ln, anc in causes):
             continue  # the cascade of an attribute a rule has already explained
         report.error(doc.rel, line, "schema.invalid", msg)
+
+
+def _emptied_by_missing_includes(doc, report) -> set:
+    """The lines of the elements an ``xi:include`` of a missing file was left out of and
+    that hold no element since (a FRUS volume's ``<classDecl>`` whose taxonomy is in the
+    series' ``../shared/frus-dates.xml``): the schema's "Expecting an element, got
+    nothing" there is the missing file, which ``xinclude.missing`` reports already."""
+    holes = [d.line for d in report.items if d.code == "xinclude.missing" and d.file == doc.rel]
+    if not holes:
+        return set()
+    out = set()
+    els = [el for el in doc.root.iter() if isinstance(el.tag, str) and el.sourceline]
+    for k, el in enumerate(els):
+        if len(el):
+            continue
+        end = els[k + 1].sourceline if k + 1 < len(els) else float("inf")
+        if any(el.sourceline <= h < end for h in holes):
+            out.add(el.sourceline)
+    return out
 
 
 def schema_errors(tree, log) -> list[tuple[int, str]]:
