@@ -810,14 +810,14 @@ class SiteCache:
         self.store.put(self.NAME, self.saved)
 
     def frozen(self) -> "FrozenRecord":
-        """The record :meth:`save` would write, but for the search index's part, made into
-        its JSON text now: the record's many small objects can go before the search index
-        is written (the build's peak of memory); :meth:`FrozenRecord.save` adds that part
-        and writes it."""
+        """Write the record :meth:`save` would write, but with no search index (``search``
+        null, its last key), now: neither the record's many small objects nor its JSON
+        text are in memory while the search index is written (the build's peak of
+        memory); :meth:`FrozenRecord.save` then adds the index's part."""
         record = self._record()
-        record.pop("search")
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        return FrozenRecord(self.store, self.NAME, text)
+        record["search"] = None    # (the last key: _record ends with it)
+        self.store.put(self.NAME, record)
+        return FrozenRecord(self.store, self.NAME)
 
     def _record(self) -> dict:
         fragments = {**self.new_fragments, **self.fragments}
@@ -863,18 +863,27 @@ def search_entry(key: str, out: Path) -> dict:
 
 @dataclass
 class FrozenRecord:
-    """A site's cache record as JSON text, all but its ``search`` part
-    (:meth:`SiteCache.frozen`)."""
+    """A site's cache record written without its ``search`` part (:meth:`SiteCache.frozen`),
+    which :meth:`save` adds once the index is written."""
     store: Store
     name: str
-    text: str
+
+    NO_SEARCH = ',"search":null}'
 
     def save(self, search: dict | None) -> None:
-        """Write the record, with ``search`` (:meth:`SiteCache.searched`'s) as its last key."""
-        assert self.text.endswith("}")
-        tail = json.dumps(search, ensure_ascii=False, separators=(",", ":"))
-        sep = "," if self.text != "{}" else ""
-        self.store.put(self.name, None, text=f'{self.text[:-1]}{sep}"search":{tail}}}')
+        """Write the record again, with ``search`` (:meth:`SiteCache.searched`'s) as its
+        last key (a record that cannot be read back stays as it is: without an index,
+        which the next build then makes again)."""
+        if search is None:
+            return
+        try:
+            text = self.store.path(self.name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return
+        if text.endswith(self.NO_SEARCH):
+            tail = json.dumps(search, ensure_ascii=False, separators=(",", ":"))
+            self.store.put(self.name, None,
+                           text=f'{text[:-len(self.NO_SEARCH)]},"search":{tail}}}')
 
 
 def outward_pointers(doc):

@@ -1491,8 +1491,8 @@ class _SearchWrite:
             return
         from editio.cache import search_entry
         from editio.parallel import give_back_memory
-        # the cache record (thousands of small objects) made into one string first: this
-        # process is as small as it gets while Pagefind writes (the build's peak of memory)
+        # the cache record (thousands of small objects) written first, its index part after:
+        # this process is as small as it gets while Pagefind writes (the build's peak)
         record = self.cache.frozen() if self.cache is not None else None
         self.cache = None
         give_back_memory()
