@@ -49,6 +49,32 @@ def test_background_returns_and_reports_failure():
         Background(boom).result()
 
 
+def test_background_says_when_its_result_is_ready(tmp_path, monkeypatch):
+    """done(): False while the child works (it waits for a file here), True once its result
+    is there; without a child (one core) True at once, fn running when the result is asked."""
+    import time
+    monkeypatch.setenv("EDITIO_JOBS", "2")
+    go = tmp_path / "go"
+
+    def work():
+        while not go.exists():
+            time.sleep(0.01)
+        return 42
+    bg = Background(work)
+    assert not bg.done()
+    go.touch()
+    for _ in range(500):
+        if bg.done():
+            break
+        time.sleep(0.01)
+    assert bg.done() and bg.result() == 42 and bg.done()
+    monkeypatch.setenv("EDITIO_JOBS", "1")
+    ran = []
+    here = Background(lambda: ran.append(1) or 7)
+    assert here.done() and ran == []
+    assert here.result() == 7 and ran == [1]
+
+
 def test_site_is_the_same_with_one_or_two_processes(tmp_path):
     outs = []
     for jobs in ("1", "2"):

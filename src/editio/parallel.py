@@ -181,6 +181,14 @@ class Background:
             os.close(w)
             self.pid, self.fd = pid, r
 
+    def done(self) -> bool:
+        """Whether :meth:`result` would return without waiting (the child has its result
+        ready, or there is no child: ``fn`` runs when asked)."""
+        if self._done or self.fd is None:
+            return True
+        import select
+        return bool(select.select([self.fd], [], [], 0)[0])
+
     def result(self):
         if self._done:
             return self._value
