@@ -457,8 +457,9 @@ def _check_beside(corpus: Corpus, schema, cache: bool):
         try:
             ahead = (resolve(corpus) if corpus.texts else None), None
             if ahead[0] is not None and not child.done():
-                # while the check goes on: the sort keys every builder reads first
+                # while the check goes on: what every builder reads first
                 ahead[0].sort_keys_ahead()
+                ahead[0].glossary_mentions  # noqa: B018
         except Exception as err:  # noqa: BLE001 - raised if the check finds no error
             ahead = None, err
         try:

@@ -519,9 +519,8 @@ class Edition:
             root = rd.text_root
             if root is None:
                 continue
-            for el in root.iter():
-                if not isinstance(el.tag, str):
-                    continue
+            # (only the elements with one of the attributes: XPath finds them in C)
+            for el in root.xpath("descendant-or-self::*[@corresp or @target or @ref]"):
                 for attr in ("corresp", "target", "ref"):
                     tok = (el.get(attr) or "").split()[:1]
                     if not tok:
