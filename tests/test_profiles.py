@@ -310,6 +310,17 @@ def test_frus_volume_site(tmp_path, volume):
     assert "mask.unencoded" not in r.stderr
     persons = lhtml.parse(str(site / "persons.html"))
     assert len(persons.xpath("//dt")) > 20
+    # each person's entry leads to every document that names the person (the list was cut
+    # at thirty, "…", and the rest were nowhere)
+    named: dict = {}
+    for d in tree.xpath("//t:div[@type='document']", namespaces=ns):
+        for ptr in d.xpath(".//t:persName/@corresp", namespaces=ns):
+            named.setdefault(ptr.lstrip("#"), set()).add(d.get("{http://www.w3.org/XML/1998/namespace}id"))
+    busiest = max(named, key=lambda k: len(named[k]))
+    [dt] = persons.xpath(f"//dt[@id='{busiest}']")
+    hrefs = {a.get("href").split("#")[0].removesuffix(".html")
+             for a in dt.xpath("following-sibling::dd[1]//a[@href]")}
+    assert named[busiest] <= hrefs, sorted(named[busiest] - hrefs)[:5]
 
 
 def test_an_edition_adds_an_output_format_and_a_behaviour(tmp_path):
