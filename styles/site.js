@@ -279,6 +279,28 @@
     }
   }
 
-  function ready() { setupLayers(); setupViews(); setupNotes(); setupGlosses(); setupCite(); setupFilters(); setupSearch(); }
+  // a table too wide for the screen scrolls in its box: the box is then a labelled region
+  // the keyboard can reach and scroll (WCAG 2.1.1); a box that fits is no tab stop
+  function setupWideTables() {
+    var wraps = doc.querySelectorAll(".table-wrap");
+    if (!wraps.length) return;
+    function mark() {
+      for (var i = 0; i < wraps.length; i++) {
+        var w = wraps[i];
+        if (w.scrollWidth > w.clientWidth + 1) {
+          w.setAttribute("tabindex", "0");
+          w.setAttribute("role", "region");
+          var cap = w.querySelector("caption");
+          w.setAttribute("aria-label", cap && cap.textContent.trim() ? cap.textContent.trim() : "Table (scrolls sideways)");
+        } else if (w.getAttribute("tabindex") === "0") {
+          w.removeAttribute("tabindex"); w.removeAttribute("role"); w.removeAttribute("aria-label");
+        }
+      }
+    }
+    mark();
+    window.addEventListener("resize", mark);
+  }
+
+  function ready() { setupLayers(); setupViews(); setupNotes(); setupGlosses(); setupCite(); setupFilters(); setupSearch(); setupWideTables(); }
   if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", ready); else ready();
 })();

@@ -365,3 +365,35 @@ def test_nothing_scrolls_sideways_at_phone_width(browser, frus_site, width):
         }""")
         assert found == [], f"{name} at {width}px: {found}"
     ctx.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_every_page_type_of_a_frus_volume(browser, frus_site, axe_js, width):
+    """axe-core on every page type of a FRUS volume (the first edition's are above): a
+    source table's empty corner cell was an empty table header; a table that scrolls in its
+    box at phone width is a region the keyboard reaches."""
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    pg = ctx.new_page()
+    pg.goto(frus_site + "index.html")
+    names = ["index.html", *pg.locator(".site-nav a").evaluate_all("els => els.map(e => e.getAttribute('href'))"),
+             "d1.html", "d2.html", "d3.html"]
+    found = {}
+    for name in dict.fromkeys(names):
+        pg.goto(frus_site + name)
+        if name == "search.html":
+            continue   # the search box is the first edition's test's
+        v = _axe(pg, axe_js)
+        if v:
+            found[name] = v
+    # a table made too wide for the screen scrolls in its box, which the keyboard can reach
+    pg.goto(frus_site + "d1.html")
+    pg.set_viewport_size({"width": 240, "height": 900})
+    pg.evaluate("window.dispatchEvent(new Event('resize'))")
+    wrap = pg.locator(".tei-text .table-wrap").first
+    if wrap.evaluate("w => w.scrollWidth > w.clientWidth"):
+        assert wrap.get_attribute("tabindex") == "0" and wrap.get_attribute("aria-label") == "Forces in Testland"
+        v = _axe(pg, axe_js)
+        if v:
+            found["d1.html at 240px"] = v
+    ctx.close()
+    assert found == {}

@@ -463,6 +463,8 @@ class HtmlRenderer:
     def b_cell(self, el, out):
         row = el.getparent()
         tag = "th" if el.get("role") == "label" or (row is not None and row.get("role") == "label") else "td"
+        if tag == "th" and not "".join(el.itertext()).strip() and not len(el):
+            tag = "td"          # an empty label cell heads nothing (a corner above row labels)
         if out.tag != "tr":
             self.b_inline(el, out)
             return
