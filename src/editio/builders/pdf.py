@@ -20,6 +20,16 @@ are mirrored and of one width, so it breaks into the same pages, and the merge m
 pages that are versos in the book by the difference of the margins.  A part prints no
 page number and no running head of its own: those are drawn by the overlay.
 
+**Chains.**  A group that runs on over several parts would leave the last page of each
+part partly blank where the next part starts on a fresh page.  So the parts of such a
+group are laid out in chains (as many as there are workers, of about equal size:
+:func:`_chains`): inside a chain, one part after the other, each part whose last page is
+more than a little blank gives what that page holds (whole blocks, or the rest of a
+paragraph from the page's first character) to the next part, which begins with it
+(:func:`editio.builders.pdf_layout.carry_cut`); the next part's HTML, with what it was
+given, is its cache key.  Only where one chain ends and the next begins may a page stay
+partly blank.  The chains run in parallel, with the parts of other groups.
+
 **Page numbers are laid over, not laid out.**  Every page number printed in the text
 (contents, "see Doc. 3, ¶ 4, p. 27", the concordance, the redactions appendix) is a
 ``<span class="pn" data-ref="anchor">`` slot.  In the part it holds zeros as wide as the

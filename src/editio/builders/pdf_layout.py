@@ -8,11 +8,14 @@ state and needs nothing but its job, a plain dict that pickles::
            "fetcher": {"project_root", "style_roots", "output"},
            "identifier": "…", "attachments": [{"name", "description", "data", "when"}],
            "write": True,             # False: lay out for the page facts only, no PDF
-           "overlay": False}          # True: the page numbers' document (draws its heads)
+           "overlay": False,          # True: the page numbers' document (draws its heads)
+           "carry_out": False,        # True: the next part of its chain takes its last page
+           "carry_heads": [...]}      # the heads of the pages given by the part before
     result = lay_out(job)
     result = {"key", "pdf": bytes, "pages": 12, "anchors": {"id": page index from 1},
               "folios": ["plain" | "" | None per page], "warnings": [...],
-              "error": None | "message", "seconds", "peak_rss"}
+              "error": None | "message", "seconds", "peak_rss",
+              "carry": {"html", "heads"}}   # what the next part begins with (carry_out)
 
 ``folios`` says, page by page, whether the page carries a page number (the name of its
 CSS page, ``""`` for the default page) or not (``None``: a blank page).  The part never
