@@ -679,6 +679,31 @@ def test_split_tree_keeps_a_heading_with_the_large_child_after_it():
     assert [li.text.split()[1] for p in pieces for li in p.iter("li")] == [str(i) for i in range(10)]
 
 
+def test_chains_split_a_run_on_group_evenly_and_leave_other_groups_alone():
+    """A group that runs on over several parts is split into as many chains as there are
+    workers, of about equal size (a cut before the rest of a unit cut in pieces only if
+    nothing balances as well); a group of one part is no chain."""
+    from editio.builders.pdf import Chapter, Part, _balanced, _chains
+    assert _balanced([10, 10, 10, 10], 2) == {2}
+    assert _balanced([30, 10, 10, 10], 2) == {1}
+    assert _balanced([10, 10, 10, 10], 1) == set()
+    assert _balanced([10, 10, 10, 10, 10, 10], 3) == {2, 4}
+    assert _balanced([10, 10, 10, 10], 2, avoid={2}) == {2}      # (nothing else as good)
+    assert _balanced([10, 10, 11, 10], 2, avoid={2}) in ({2}, {3})
+
+    def part(key, run_on, continued=False):
+        ch = Chapter(id=key, number=1, title="", short="", running="", lang="en", source="", text="",
+                     run_on=run_on, continued=continued)
+        return Part(key, "text", "chapters.html", chapters=[ch])
+    parts = [Part("front", "front", "front.html"), part("a", False), part("b", True), part("c", True),
+             part("d", True), part("e", False), part("f", False), part("g", True)]
+    htmls = {p.key: "x" * 100 for p in parts}
+    after, carry = _chains(parts, htmls, 2)
+    assert after == {"b": "a", "d": "c"} and carry == {"a", "c"}     # (f, g: a chain each)
+    after, carry = _chains(parts, htmls, 1)
+    assert after == {"b": "a", "c": "b", "d": "c", "g": "f"}
+
+
 def test_a_unit_larger_than_a_part_is_laid_out_in_several(tmp_path, monkeypatch):
     """No size limit: a document larger than a part goes on in the following parts."""
     from editio.build import prepare
