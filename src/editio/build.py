@@ -456,10 +456,15 @@ def _check_beside(corpus: Corpus, schema, cache: bool):
     try:
         try:
             ahead = (resolve(corpus) if corpus.texts else None), None
-            if ahead[0] is not None and not child.done():
-                # while the check goes on: what every builder reads first
-                ahead[0].sort_keys_ahead()
-                ahead[0].glossary_mentions  # noqa: B018
+            if ahead[0] is not None:
+                # while the check goes on (its own process did these for itself before):
+                # what the builders read first, and the pointers the cache records read
+                from editio.cache import outward_pointers
+                for step in (ahead[0].sort_keys_ahead, lambda: ahead[0].glossary_mentions,
+                             lambda: [outward_pointers(d) for d in corpus.texts]):
+                    if child.done():
+                        break
+                    step()
         except Exception as err:  # noqa: BLE001 - raised if the check finds no error
             ahead = None, err
         try:
