@@ -704,6 +704,47 @@ def test_chains_split_a_run_on_group_evenly_and_leave_other_groups_alone():
     assert after == {"b": "a", "c": "b", "d": "c", "g": "f"}
 
 
+@pytest.mark.parametrize("kind", ["paragraphs", "index"])
+def test_carry_cut_gives_what_the_last_page_holds_to_the_next_part(kind):
+    """The worker's cut (pdf_layout.carry_cut): a part whose last page is partly blank keeps
+    its pages before the last one that can be cut (a page that begins a block, or goes on
+    with a paragraph or an index entry), and gives the rest as HTML for the next part;
+    nothing is lost and nothing is given twice (every word once: on a page kept or in the
+    HTML given)."""
+    from lxml import html as lhtml
+    from weasyprint import CSS, HTML
+    from weasyprint.formatting_structure.boxes import TextBox
+    from editio.builders.pdf_layout import SLOT_CSS, blank_fraction, carry_cut, keep_pages
+    css = CSS(string="@page { size: 110mm 90mm; margin: 8mm } body { font: 9pt serif; line-height: 1.3 }"
+                     " p, ul { margin: 0 0 2mm } li { margin: 0 } " + SLOT_CSS)
+
+    def body(n):
+        words = lambda k: " ".join(f"w{k}x{j}" for j in range(3 + (k * 7) % 40))
+        if kind == "index":
+            return ("<section class='back' id='s'><h1>Index</h1><ul class='idx'>"
+                    + "".join(f"<li id='e{k}'>{words(k)}</li>" for k in range(n)) + "</ul></section>")
+        return "<section id='s'><div class='text'>" + "".join(f"<p id='p{k}'>{words(k)}</p>" for k in range(n)) \
+            + "</div></section>"
+
+    for n in range(40, 120):
+        html = f"<html><body>{body(n)}</body></html>"
+        doc = HTML(string=html).render(stylesheets=[css])
+        if len(doc.pages) > 3 and blank_fraction(doc.pages[-1]) > 0.4:
+            break
+    cut = carry_cut(doc)
+    assert cut is not None
+    first, given = cut
+    assert 0 < first < len(doc.pages)
+    kept = keep_pages(doc, first)
+    on_pages = [w for page in kept.pages for b in page._page_box.descendants() if isinstance(b, TextBox)
+                for w in b.text.split() if w.startswith("w")]
+    in_given = [w for w in " ".join(lhtml.fragment_fromstring(given, create_parent="div").itertext()).split()
+                if w.startswith("w")]
+    every = [w for w in " ".join(lhtml.fromstring(html).itertext()).split() if w.startswith("w")]
+    assert on_pages + in_given == every
+    assert "data-editio-carried" in given and ' id="' + ("e" if kind == "index" else "p") not in given.split(">")[0]
+
+
 def test_a_unit_larger_than_a_part_is_laid_out_in_several(tmp_path, monkeypatch):
     """No size limit: a document larger than a part goes on in the following parts."""
     from editio.build import prepare

@@ -46,12 +46,16 @@ SLOT_CSS = ".pn { visibility: hidden; white-space: nowrap; } .pn::before { visib
     " [data-editio-carried] { margin-top: 0 !important; padding-top: 0 !important;" \
     " border-top-width: 0 !important; break-before: auto !important; }" \
     " p[data-editio-rest] { text-indent: 0 !important; }" \
-    " [data-editio-rest]::before, [data-editio-rest]::marker { content: none !important; }"
+    " [data-editio-rest]::before, [data-editio-rest]::marker, [data-editio-carried]::before," \
+    " [data-editio-carried]::marker { content: none !important; }" \
+    " li[data-editio-carried], li[data-editio-rest] { list-style: none !important; }"
 # A part whose last page is more than this much blank (between its last line and its
 # footnotes) gives the blocks of its last page(s) to the next part of its chain
 CARRY_BLANK = 0.15
 # the block elements a carried block may sit in (a shell of each is made in the next part)
-CARRY_SHELLS = {"section", "div", "article", "aside", "main", "blockquote"}
+# (an unordered list and its items too: a printed index; never a numbered list, whose
+# count would start again)
+CARRY_SHELLS = {"section", "div", "article", "aside", "main", "blockquote", "ul", "li"}
 CARRIED = "data-editio-carried"      # a shell (the rest of a block that began before)
 WHOLE = "data-editio-whole"          # a whole block carried over
 REST = "data-editio-rest"            # an element whose beginning stayed in the part before
@@ -500,8 +504,8 @@ def carry_cut(document, limit: float = CARRY_BLANK, back: int = 6):
         path, start, rest = found
         if len(path) < 2 or any(el.tag not in CARRY_SHELLS for el in path[2:]):
             continue              # (path: html, body, the blocks around the start)
-        if rest is not None and start.tag != "p":
-            continue              # (the rest of a list item would count again)
+        if rest is not None and not (start.tag == "p" or start.tag == "li" and path[-1].tag == "ul"):
+            continue              # (the rest of an item of a numbered list would count again)
         # what goes: the start and the blocks after it, at every level up to the body
         levels = []               # per ancestor below the body: (shell element, carried children)
         child = start
