@@ -653,7 +653,8 @@ def test_units_of_a_changed_file_kept_when_theirs_did_not_change(tmp_path):
     # pages; the preface to d2
     before, after = step("a paragraph's text", "A second paragraph.", "A second, revised paragraph.")
     assert after["d3.html"] != before["d3.html"]
-    for page in ("d2.html", "preface.html"):   # not related to d3: kept
+    # not related to d3, or pointing into it at what did not change (the index: its pages)
+    for page in ("d2.html", "preface.html", "doc-index.html"):
         assert after[page] == before[page], page
     before, after = step("the same unit again", "A second, revised", "A second, twice revised")
     assert after["d2.html"] == before["d2.html"] and after["d3.html"] != before["d3.html"]
@@ -673,6 +674,10 @@ def test_units_of_a_changed_file_kept_when_theirs_did_not_change(tmp_path):
     assert 'href="d2.html#note-1" class="backlink"' not in (html / "d1.html").read_text(
         encoding="utf-8")
     step("an id renamed", 'xml:id="d3fn1"', 'xml:id="d3fn1b"')
+    # the index points to d3's page breaks: it is made again when what it shows of them does
+    before, after = step("a page break the index points to renamed", 'xml:id="pg_4"',
+                         'xml:id="pg_4b"')
+    assert after["doc-index.html"] != before["doc-index.html"]
     before, after = step("a line added in the first unit", "<p>757. President", "<p>\n757. President")
     assert after["d1.html"] != before["d1.html"]
 

@@ -580,19 +580,25 @@ class SiteCache:
                 self.units[name] = old   # (a function of the file's bytes and the skeleton)
             else:
                 self.units[name] = unit_parts(rds)
-                self.units[name]["links"] = {u: sorted(v)
-                                             for u, v in unit_links(site, name).items()}
-        if self.full:
-            return
-        for name in self.changed & set(by_doc):
+                links = unit_links(site, name)
+                self.units[name].update({k: {u: sorted(v) for u, v in links[k].items()}
+                                         for k in ("to", "ties")})
+        for name in set(by_doc):
             old, new = old_units.get(name), self.units[name]
-            if not isinstance(old, dict) or old.get("rest") != new["rest"] \
-                    or set(old.get("units") or ()) != set(new["units"]):
-                continue   # what lies outside the units changed: every unit did
+            if new is old:
+                continue
+            if self.full or name not in self.changed or not isinstance(old, dict) \
+                    or old.get("rest") != new["rest"] \
+                    or set(old.get("units") or ()) != set(new["units"]) \
+                    or not isinstance(old.get("shown"), dict):
+                # what lies outside the units changed (or nothing to compare): every unit did
+                new["shown"] = unit_shown(site, name, {rd.id for rd in by_doc[name]})
+                continue
             self.split.add(name)
-            self.dirty |= {u for u, v in new["units"].items()
-                           if not isinstance(old["units"].get(u), list)
-                           or old["units"][u][0] != v[0]}
+            dirty = {u for u, v in new["units"].items()
+                     if not isinstance(old["units"].get(u), list) or old["units"][u][0] != v[0]}
+            self.dirty |= dirty
+            new["shown"] = {**old["shown"], **unit_shown(site, name, dirty)}
 
     def unit_changed(self, rd) -> bool:
         """``rd``'s page is one of a changed document's, to be made again: its file
@@ -661,10 +667,15 @@ class SiteCache:
         near: set[str] = set()   # units of a changed file related to a changed unit
         old_units = self.old.get("units") if isinstance(self.old.get("units"), dict) else {}
         for x in self.split:   # (related now, or at the last build: a pointer removed)
-            links = unit_links(site, x)
-            was = (old_units.get(x) or {}).get("links") or {}
-            for u in self.dirty:
-                near |= links.get(u, set()) | set(was.get(u) or ())
+            now, was = unit_links(site, x), old_units.get(x) or {}
+            shown_old, shown_new = was.get("shown") or {}, self.units[x].get("shown") or {}
+            for u in self.dirty:   # what it points to (back-links, notes on their passages),
+                for k in ("to", "ties"):   # what shares an event with it
+                    near |= now[k].get(u, set()) | set((was.get(k) or {}).get(u) or ())
+            moved = {u for u in self.dirty if shown_old.get(u) != shown_new.get(u)}
+            if moved:   # units pointing into a changed unit whose targets show otherwise
+                for links in (now["to"], was.get("to") or {}):
+                    near |= {a for a, to in links.items() if moved & set(to)}
         reuse, first, rest = [], [], []
         for job in jobs:
             name, _, rd = job
@@ -964,20 +975,20 @@ def unit_parts(rds: list) -> dict:
     return {"rest": rest.hexdigest(), "units": units}
 
 
-def unit_links(site, name: str) -> dict[str, set[str]]:
-    """unit id -> the units of file ``name`` related to it: those its elements point to
-    (a ``#id`` pointer, or one naming the file itself), those pointing into it, those
-    sharing an event with it (kept with the edition: worked out once per build).  Read from
-    the pointers' text and the units' ids alone (no pointer is resolved): a FRUS volume
-    holds tens of thousands of pointers, most of them to its lists of persons and terms."""
+def unit_links(site, name: str) -> dict[str, dict[str, set[str]]]:
+    """The units of file ``name`` related to each other: ``to``: unit id -> the units its
+    elements point to (a ``#id`` pointer, or one naming the file itself); ``ties``: unit
+    id -> the units sharing an event with it; ``targeted``: unit id -> its ids other units
+    point to (kept with the edition: worked out once per build).  Read from the pointers'
+    text and the units' ids alone (no pointer is resolved): a FRUS volume holds tens of
+    thousands of pointers, most of them to its lists of persons and terms."""
     memo = site.edition.__dict__.setdefault("_unit_links", {})
     if name in memo:
         return memo[name]
-    from editio import XML_ID
     from editio.corpus import POINTER_ATTRS, SINGLE_POINTER_ATTRS
     edition, corpus = site.edition, site.corpus
     doc = corpus.by_name.get(name)
-    out: dict[str, set[str]] = {}
+    out: dict[str, dict[str, set[str]]] = {"to": {}, "ties": {}, "targeted": {}}
     memo[name] = out
     if doc is None:
         return out
@@ -988,12 +999,6 @@ def unit_links(site, name: str) -> dict[str, set[str]]:
         for top in (rd.element, *rd.leading, *rd.trailing):
             for i in top.xpath("descendant-or-self::*/@xml:id"):
                 owner.setdefault(str(i), rd.id)
-
-    def tie(a: str | None, b: str | None) -> None:
-        if a is not None and b is not None and a != b:
-            out.setdefault(a, set()).add(b)
-            out.setdefault(b, set()).add(a)
-
     test = " or ".join(f"name()='{a}'" for a in POINTER_ATTRS)
     for rd in rds:
         for top in (rd.element, *rd.leading, *rd.trailing):
@@ -1002,13 +1007,38 @@ def unit_links(site, name: str) -> dict[str, set[str]]:
                 for t in toks:
                     path, _, frag = t.partition("#")
                     if frag and (not path or posixpath.basename(unquote(path)) == stem):
-                        tie(rd.id, owner.get(unquote(frag)))
+                        frag = unquote(frag)
+                        there = owner.get(frag)
+                        if there is not None and there != rd.id:
+                            out["to"].setdefault(rd.id, set()).add(there)
+                            out["targeted"].setdefault(there, set()).add(frag)
     for passages in corpus.event_passages.values():
-        here = [edition.locate(seg) for d, seg in passages if d is doc]
+        here = {r.id for r in (edition.locate(seg) for d, seg in passages if d is doc)
+                if r is not None}
         for a in here:
-            for b in here:
-                if a is not None and b is not None:
-                    tie(a.id, b.id)
+            if len(here) > 1:
+                out["ties"].setdefault(a, set()).update(here - {a})
+    return out
+
+
+def unit_shown(site, name: str, only: set[str]) -> dict[str, str]:
+    """unit id (of ``only``) -> the hash of what pages pointing into the unit show of it:
+    each of its elements another unit points to, its fragment and "Doc. 3, p. 5" label."""
+    edition = site.edition
+    doc = site.corpus.by_name.get(name)
+    targeted = unit_links(site, name)["targeted"]
+    by_id = {rd.id: rd for rd in edition.docs if rd.doc is doc and not rd.is_file}
+    out = {}
+    for u in only:
+        rd = by_id.get(u)
+        if rd is None:
+            continue
+        items = []
+        for i in sorted(targeted.get(u, ())):
+            el = doc.ids.get(i)
+            items.append([i, None] if el is None else
+                         [i, site.fragment_for(rd, el), edition.place_label(rd, el)])
+        out[u] = sha(json.dumps(items, default=str, ensure_ascii=False).encode())
     return out
 
 
@@ -1198,9 +1228,13 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
         # the views of a few documents (serve --watch, one changed) while the edition's
         # redactions are not collected (its redactions page is taken as it was): those
         # documents' units only
+        anns_of: dict = {}   # (once per document: a FRUS volume has hundreds of units)
         for unit in all_red_units:
             if unit.doc.name in only:
-                anns = {a.element: a for a in corpus.annotations.get(unit.doc.name, [])}
+                anns = anns_of.get(unit.doc.name)
+                if anns is None:
+                    anns = anns_of[unit.doc.name] = {
+                        a.element: a for a in corpus.annotations.get(unit.doc.name, [])}
                 red_of[unit.element] = list(_collect_unit(unit.doc, unit, rules, anns,
                                                           corpus.behaviour_table))
     else:
