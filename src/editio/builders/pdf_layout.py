@@ -593,7 +593,12 @@ def carried_heads(document, heads: list, carried: list) -> list:
                and c.element.get(WHOLE) is None for c in body.children if c.is_in_normal_flow()):
             own = i
             break
-    return [carried[i] if i < min(own, len(carried)) else h for i, h in enumerate(heads)]
+    out = [carried[i] if i < min(own, len(carried)) else h for i, h in enumerate(heads)]
+    if out and carried and not out[0]:
+        # (a page that begins with what was carried over is no page where a part opens:
+        # it gets the head it had in the part before, not none)
+        out[0] = carried[0]
+    return out
 
 
 def slots(document) -> list[dict]:
