@@ -38,7 +38,7 @@ import traceback
 
 PDF_VARIANT = "pdf/ua-1"
 # what a layout result holds (part of the build cache's key)
-RESULT_FORMAT = "slots-sides-heads-carry 5"
+RESULT_FORMAT = "slots-sides-heads-carry 6"
 # A page-number slot (``<span class="pn" data-slot="k">000</span>``) keeps its room in the
 # line but draws nothing: its number is laid over it when the parts are merged.  (A
 # leader before it, as in the contents, is drawn.)
