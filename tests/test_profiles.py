@@ -419,3 +419,17 @@ def test_the_books_note_on_the_text_of_a_volume_with_withheld_text(tmp_path):
         assert words not in frus, (words, frus)
     ours = _note_on_the_text("pdf-basic", None, tmp_path)
     assert "the words masked in the source are restored where the evidence allows" in ours, ours
+
+
+def test_a_pointer_forms_print_url_must_be_true_or_false(tmp_path):
+    """``print_url`` of a ``[[pointers.external]]`` form (FRUS: false, the book prints no
+    address for another volume of the series) is checked like every profile key: a located
+    error in the file that says it, never a traceback."""
+    proj = tmp_path / "p"
+    shutil.copytree(ROOTS / "frus-mini", proj)
+    (proj / "editio.toml").write_text('profile = "frus"\n[[pointers.external]]\npattern = "abc"\n'
+                                      'url = "https://example.org/{x}"\nprint_url = "no"\n', encoding="utf-8")
+    r = run_editio("check", "--project", proj)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("editio.toml:5:1: error: profile key 'pointers.external.print_url' has the wrong "
+                               "type (expected true or false) [config.type]"), r.stderr

@@ -280,6 +280,7 @@ class Resolved:
     element: object = None
     path: Path | None = None
     url: str = ""
+    print_url: bool = True       # external: the book prints the address (a profile's [[pointers.external]] may not)
 
 
 @dataclass(eq=False)
@@ -457,7 +458,7 @@ class Corpus:
                 url = re.sub(r"\{(\w+)\}", lambda g: groups.get(g.group(1), ""), ext.url)
                 url = re.sub(r"(?<!:)//+", "/", url).rstrip("/")
                 if urlsplit(url).scheme.lower() in SAFE_SCHEMES:
-                    return Resolved("external", url=url)
+                    return Resolved("external", url=url, print_url=ext.print_url)
         return None
 
     def _resolve_file(self, doc: Document, path: str, frag: str, token: str) -> Resolved:

@@ -57,7 +57,7 @@ TABLE_KEYS = {
     "behaviours": {"element", "predicate", "behaviour", "layout", "tag", "output", "params"},
     "glossaries": {"name", "entries", "page", "label", "kind", "description", "heading", "see"},
     "pointers": {"backlinks", "external"},
-    "pointers.external": {"pattern", "url", "label"},
+    "pointers.external": {"pattern", "url", "label", "print_url"},
     "labels": None,
     "signs": {"sample", "meaning", "kinds", "view"},
     "check": {"correction_types", "severity"},
@@ -98,6 +98,7 @@ class ExternalPointer:
     pattern: str                   # a regex with named groups, matched on the whole pointer
     url: str                       # a template with the group names: "…/{volume}/{id}"
     label: str = ""
+    print_url: bool = True         # false: the book prints the pointer's text only (it names the volume)
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def _build(d: dict, chain, root: Path, dirs, diags, origins=None) -> Profile:
         if not isinstance(v, t):
             disp, path = origins.get(key.split(".")[0], (where, chain[0][0]))
             raise EditioError(f"profile key '{key}' has the wrong type (expected "
-                              f"{'a table' if t is dict else 'an array of tables' if t is list else 'a string'})",
+                              f"{'a table' if t is dict else 'an array of tables' if t is list else 'true or false' if t is bool else 'a string'})",
                               file=disp, line=_line_of(path, key.split(".")[-1]), code="config.type")
         return v
 
@@ -374,7 +375,8 @@ def _build(d: dict, chain, root: Path, dirs, diags, origins=None) -> Profile:
         except re.error as err:
             raise EditioError(f"pointer pattern is not a regular expression: {err}", file=where,
                               line=_line_of(chain[0][0], "pattern"), code="config.type") from None
-        external.append(ExternalPointer(str(e.get("pattern", "")), str(e.get("url", "")), str(e.get("label", ""))))
+        external.append(ExternalPointer(str(e.get("pattern", "")), str(e.get("url", "")), str(e.get("label", "")),
+                                        bool(typed(e.get("print_url", True), bool, "pointers.external.print_url"))))
     mask = d.get("mask_pattern", "")
     if mask:
         try:

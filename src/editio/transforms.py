@@ -124,6 +124,7 @@ class Target:
     entity: object = None
     entry: "GlossEntry | None" = None
     path: object = None
+    print_url: bool = True          # external: the book gives the address in a note
 
 
 @dataclass(eq=False)
@@ -318,7 +319,7 @@ class Edition:
     def _resolve_target(self, doc: Document, token: str) -> Target:
         r = self.corpus.resolve(doc, token)
         if r.status != "element":
-            return Target(r.status, url=r.url, path=r.path)
+            return Target(r.status, url=r.url, path=r.path, print_url=r.print_url)
         el = r.element
         name = local(el)
         if name in ("person", "place", "org", "event"):

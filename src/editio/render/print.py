@@ -249,8 +249,16 @@ class PrintRenderer(HtmlRenderer):
             add_text(out, " (")
             self.page_ref(out, href, label)
             add_text(out, ")")
-        elif not _same_url(plain(el), href):
+        elif not _same_url(plain(el), href) and self._prints_url(target):
             self._address(out, href)
+
+    def _prints_url(self, target: str) -> bool:
+        """Whether the book gives a link's address: not for a pointer in a form the profile
+        declares with ``print_url = false`` (FRUS: another volume of the series, whose text
+        names it, as the printed volumes do; a list of the series' volumes would otherwise
+        carry a page of addresses)."""
+        toks = target.split()
+        return not toks or self.edition.target(self.doc, toks[0]).print_url
 
     def _address(self, out, href: str) -> None:
         """A link's address for the reader of the printed page.  In the text, a note at
