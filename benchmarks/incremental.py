@@ -103,75 +103,99 @@ def main(src: Path, formats: tuple) -> None:
         docs = sorted(p for p in project.input_dir.glob("*.xml") if p.name != "authority.xml")
         doc = docs[len(docs) // 2]
 
-        def timed(label, fn, note=lambda r: ""):
-            t, c = time.perf_counter(), cpu()
-            r = fn()
-            s = time.perf_counter() - t
-            rows.append((label, s, note(r), cpu() - c))
-            return r, s
+        clean = measure(project, formats, rows, pages, lambda words: edit(doc, words) or doc.name,
+                        saved=lambda: doc.write_bytes(doc.read_bytes()))
 
-        result, clean = timed("editio build: clean (--no-cache)",
-                              lambda: build(project, formats=formats, cache=False),
-                              lambda r: pages.take())
-        if result.report.errors:
-            sys.exit("the edition does not build: "
-                     + "; ".join(d.format() for d in result.report.sorted()[:3]))
-        timed("editio build: no change", lambda: build(project, formats=formats),
-              lambda r: "up to date, nothing rewritten" if r.up_to_date else pages.take())
-        edit(doc, "Revised. ")
-        timed(f"editio build: one document changed ({doc.name})",
-              lambda: build(project, formats=formats), lambda r: pages.take())
+    show(f"edition: {src} ({len(docs)} documents); {', '.join(formats)}", rows, clean)
 
-        out = io.StringIO()
-        rebuilder, state = Rebuilder(project, out=out), LiveState()
-        timed("serve --watch: first build", lambda: run_once(rebuilder, state, out, force=True),
-              lambda r: f"{r.changed} file(s) of the site written; " + pages.take())
-        # the server's start-up work left in the background (the schema's warm-up, ~0.5 s of
-        # CPU beside the first search index) is done before the first save, as it is long
-        # before a scholar saves a first edit
-        timed("serve --watch: start-up work in the background", rebuilder.settle)
-        doc.write_bytes(doc.read_bytes())       # saved, not edited
+
+def measure(project, formats: tuple, rows: list, pages: Pages, change, saved=None,
+            profile: str | None = None) -> float:
+    """The steps of the module's docstring on ``project``, one row each in ``rows`` (label,
+    wall, note, cpu); ``change(words)`` edits one document and names it, ``saved()`` saves
+    a file with every byte as it was.  Returns the clean build's wall time."""
+    def timed(label, fn, note=lambda r: ""):
+        t, c = time.perf_counter(), cpu()
+        r = fn()
+        s = time.perf_counter() - t
+        rows.append((label, s, note(r), cpu() - c))
+        return r, s
+
+    result, clean = timed("editio build: clean (--no-cache)",
+                          lambda: build(project, formats=formats, cache=False),
+                          lambda r: pages.take())
+    if result.report.errors:
+        sys.exit("the edition does not build: "
+                 + "; ".join(d.format() for d in result.report.sorted()[:3]))
+    timed("editio build: no change", lambda: build(project, formats=formats),
+          lambda r: "up to date, nothing rewritten" if r.up_to_date else pages.take())
+    name = change("Revised. ")
+    timed(f"editio build: one document changed ({name})",
+          lambda: build(project, formats=formats), lambda r: pages.take())
+
+    out = io.StringIO()
+    rebuilder, state = Rebuilder(project, out=out, profile=profile), LiveState()
+    timed("serve --watch: first build", lambda: run_once(rebuilder, state, out, force=True),
+          lambda r: f"{r.changed} file(s) of the site written; " + pages.take())
+    # the server's start-up work left in the background (the schema's warm-up, ~0.5 s of
+    # CPU beside the first search index) is done before the first save, as it is long
+    # before a scholar saves a first edit
+    timed("serve --watch: start-up work in the background", rebuilder.settle)
+    if saved is not None:
+        saved()
         timed("serve --watch: no change", lambda: run_once(rebuilder, state, out),
               lambda r: "nothing rebuilt" if r.skipped else pages.take())
 
-        pages_at = []
-        orig = state.publish
+    pages_at = []           # when a reload was sent (the changed page first)
+    orig = state.publish
 
-        def publish(ok, diagnostics, new_pages, pages=None):
-            if ok and new_pages:
-                pages_at.append((time.perf_counter(), pages, cpu()))
-            orig(ok, diagnostics, new_pages, pages)
-        state.publish = publish
-        # the first save after the server started (what no rebuild needed yet is worked out
-        # now: the unchanged files' text views, the templates of the pages made again …),
-        # then the next one (the loop as a scholar lives it)
-        for k, (what_edit, words) in enumerate((("one document changed", "Again. "),
-                                                ("changed again", "Once more. "))):
-            edit(doc, words)
-            pages_at.clear()
-            t, c = time.perf_counter(), cpu()
-            one = run_once(rebuilder, state, out)
-            total, total_cpu = time.perf_counter() - t, cpu() - c
-            assert one.ok and one.changed, out.getvalue()
-            what = pages.take()
-            label = f"serve --watch: {what_edit}"
-            if len(pages_at) > 1:
-                rows.append((f"{label}, its page in place", pages_at[0][0] - t,
-                             f"reload sent for {', '.join(pages_at[0][1] or ['every page'])}",
-                             pages_at[0][2] - c))
-            last = (pages_at[-1][0] - t) if pages_at else total
-            rows.append((f"{label}, all pages in place", last,
-                         f"{one.changed} file(s) of the site changed; {what}",
-                         (pages_at[-1][2] - c) if pages_at else total_cpu))
-            rows.append((f"{label}, with search index", total,
-                         "search index rebuilt" if one.search else "search index kept", total_cpu))
+    def publish(ok, diagnostics, new_pages, pages=None):
+        if ok and new_pages:
+            pages_at.append((time.perf_counter(), pages, cpu()))
+        orig(ok, diagnostics, new_pages, pages)
+    state.publish = publish
+    synced = []   # when every page is in place (no second reload is sent when only the
+    #               changed document's page changed: it was in place, and told, first)
+    render = rebuilder._render
 
+    def rendered(*a, **k):
+        r = render(*a, **k)
+        synced.append((time.perf_counter(), cpu()))
+        return r
+    rebuilder._render = rendered
+    # the first save after the server started (what no rebuild needed yet is worked out
+    # now: the unchanged files' text views, the templates of the pages made again …),
+    # then the next one (the loop as a scholar lives it)
+    for what_edit, words in (("one document changed", "Again. "), ("changed again", "Once more. ")):
+        change(words)
+        pages_at.clear()
+        synced.clear()
+        t, c = time.perf_counter(), cpu()
+        one = run_once(rebuilder, state, out)
+        total, total_cpu = time.perf_counter() - t, cpu() - c
+        assert one.ok and one.changed, out.getvalue()
+        what = pages.take()
+        label = f"serve --watch: {what_edit}"
+        if pages_at:
+            rows.append((f"{label}, its page in place", pages_at[0][0] - t,
+                         f"reload sent for {', '.join(pages_at[0][1] or ['every page'])}",
+                         pages_at[0][2] - c))
+        done, done_cpu = (synced[-1][0] - t, synced[-1][1] - c) if synced else (total, total_cpu)
+        rows.append((f"{label}, all pages in place", done,
+                     f"{one.changed} file(s) of the site changed; {what}", done_cpu))
+        rows.append((f"{label}, with search index", total,
+                     "search index rebuilt" if one.search else "search index kept", total_cpu))
+    return clean
+
+
+def show(what: str, rows: list, clean: float) -> None:
+    """The rows, each with its ratio to the clean build, under ``what`` and the load average."""
     load_avg = os.getloadavg()
-    print(f"edition: {src} ({len(docs)} documents); {', '.join(formats)}; one run; "
-          f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
-    print(f"  {'':<56} {'wall':>9}  {'ratio':>6}  {'cpu':>7}")
+    print(f"{what}; one run; load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
+    width = max(len(r[0]) for r in rows)
+    print(f"  {'':<{width}} {'wall':>9}  {'ratio':>6}  {'cpu':>7}")
     for label, s, note, c in rows:
-        print(f"  {label:<56} {s:7.3f} s  {s / clean:6.3f}  {c:5.3f} s  {note}")
+        print(f"  {label:<{width}} {s:7.3f} s  {s / clean:6.3f}  {c:5.3f} s  {note}")
 
 
 if __name__ == "__main__":

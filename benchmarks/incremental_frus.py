@@ -22,23 +22,19 @@ a validation cache of the run's own (edits are never found in ~/.cache/editio).
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE / "src"))
 sys.path.insert(0, str(HERE / "benchmarks"))
 
-from incremental import Pages, cpu  # noqa: E402
-from editio.build import build  # noqa: E402
+from incremental import Pages, measure, show  # noqa: E402
 from editio.config import load  # noqa: E402
-from editio.watch import LiveState, Rebuilder, run_once  # noqa: E402
 
 DEFAULT = Path("/work/shared/corpora/frus/frus1955-57v23p2.xml")
 
@@ -61,7 +57,6 @@ def edit(path: Path, words: str) -> str:
 def main(volume: Path, profile: str) -> None:
     pages = Pages()
     rows = []
-    formats = ("html",)
     with tempfile.TemporaryDirectory(prefix="editio-incremental-frus-") as tmp:
         os.environ["EDITIO_CACHE"] = str(Path(tmp) / "cache")
         project_dir = Path(tmp) / "volume"
@@ -70,74 +65,10 @@ def main(volume: Path, profile: str) -> None:
         shutil.copyfile(volume, target)
         project = load(project_dir, profile=profile)
 
-        def timed(label, fn, note=lambda r: ""):
-            t, c = time.perf_counter(), cpu()
-            r = fn()
-            s = time.perf_counter() - t
-            rows.append((label, s, note(r), cpu() - c))
-            return r, s
+        clean = measure(project, ("html",), rows, pages, lambda words: edit(target, words),
+                        profile=profile)
 
-        result, clean = timed("editio build: clean (--no-cache)",
-                              lambda: build(project, formats=formats, cache=False),
-                              lambda r: pages.take())
-        if result.report.errors:
-            sys.exit("the volume does not build: "
-                     + "; ".join(d.format() for d in result.report.sorted()[:3]))
-        timed("editio build: no change", lambda: build(project, formats=formats),
-              lambda r: "up to date, nothing rewritten" if r.up_to_date else pages.take())
-        unit = edit(target, "Revised. ")
-        timed(f"editio build: one document's text changed ({unit})",
-              lambda: build(project, formats=formats), lambda r: pages.take())
-
-        out = io.StringIO()
-        rebuilder, state = Rebuilder(project, out=out, profile=profile), LiveState()
-        timed("serve --watch: first build", lambda: run_once(rebuilder, state, out, force=True),
-              lambda r: f"{r.changed} file(s) of the site written; " + pages.take())
-        timed("serve --watch: start-up work in the background", rebuilder.settle)
-        pages_at = []
-        orig = state.publish
-
-        def publish(ok, diagnostics, new_pages, pages=None):
-            if ok and new_pages:
-                pages_at.append((time.perf_counter(), pages, cpu()))
-            orig(ok, diagnostics, new_pages, pages)
-        state.publish = publish
-        synced = []   # when every page is in place (no reload is sent when only the changed
-        #               document's page changed: it was in place, and told, first)
-        render = rebuilder._render
-
-        def rendered(*a, **k):
-            r = render(*a, **k)
-            synced.append((time.perf_counter(), cpu()))
-            return r
-        rebuilder._render = rendered
-        for what_edit, words in (("one document's text changed", "Again. "),
-                                 ("changed again", "Once more. ")):
-            edit(target, words)
-            pages_at.clear()
-            synced.clear()
-            t, c = time.perf_counter(), cpu()
-            one = run_once(rebuilder, state, out)
-            total, total_cpu = time.perf_counter() - t, cpu() - c
-            assert one.ok and one.changed, out.getvalue()
-            what = pages.take()
-            label = f"serve --watch: {what_edit}"
-            if pages_at:
-                rows.append((f"{label}, its page in place", pages_at[0][0] - t,
-                             f"reload sent for {', '.join(pages_at[0][1] or ['every page'])}",
-                             pages_at[0][2] - c))
-            rows.append((f"{label}, all pages in place", synced[-1][0] - t,
-                         f"{one.changed} file(s) of the site changed; {what}",
-                         synced[-1][1] - c))
-            rows.append((f"{label}, with search index", total,
-                         "search index rebuilt" if one.search else "search index kept", total_cpu))
-
-    load_avg = os.getloadavg()
-    print(f"volume: {volume.name} ({profile}); html; one run; "
-          f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
-    print(f"  {'':<60} {'wall':>9}  {'ratio':>6}  {'cpu':>7}")
-    for label, s, note, c in rows:
-        print(f"  {label:<60} {s:7.3f} s  {s / clean:6.3f}  {c:5.3f} s  {note}")
+    show(f"volume: {volume.name} ({profile}); html", rows, clean)
 
 
 if __name__ == "__main__":
