@@ -277,7 +277,8 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                     out.append((i, sp, rep.items, None, _STALE))
                     continue
                 if not rng.validate(tree):
-                    errors = [(e.line, e.message) for e in rng.error_log]
+                    errors = [(e.line, e.message, e.path or "", e.type_name or "")
+                              for e in rng.error_log]
             declared = schemas.elements.get(sp.resolve())
             if rng is not None and not rep.items:
                 _cache_write(keys[i], errors, declared if errors else None)
@@ -322,6 +323,8 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
     if ccache is not None:
         ccache.prune()
 
+    explainers: dict = {}   # schema -> its grammar read for explaining errors (this run)
+
     def finish() -> Report:
         if threaded:
             results, sch = validation.result() if validation is not None else ([], {})
@@ -336,7 +339,7 @@ def check(corpus: Corpus, schema: Path | None = None, report: Report | None = No
                 report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
             if errors is not None:
                 _schema_report(corpus.documents[i], [_Err(*e) for e in errors], declared, sp,
-                               report, explained_by.get(i, ()))
+                               report, explained_by.get(i, ()), explainers)
         if sch_finish is not None:
             sch_finish({id(doc): run_one(validator, doc.tree) if sch.get(id(doc)) is _STALE
                         else sch.get(id(doc)) for doc, validator in sch_jobs}, already)
@@ -408,7 +411,7 @@ def _validation_key(schema: Path, doc, hashes: dict | None = None,
         h.update(bytes.fromhex(own) if own and len(own) == 64 else
                  hashlib.sha256(gate.open_regular(doc.path)).digest())
         h.update(bytes.fromhex(doc.tree_hash))   # the tree parsed (XIncludes resolved)
-        for part in (repr(etree.LIBXML_VERSION).encode(), b"editio-validation-2"):
+        for part in (repr(etree.LIBXML_VERSION).encode(), b"editio-validation-3"):
             h.update(hashlib.sha256(part).digest())
         return h.hexdigest()
     except (OSError, gate.Refused):
@@ -449,15 +452,20 @@ def _cache_write(key, errors, declared) -> None:
 
 @dataclass(frozen=True)
 class _Err:
-    """One libxml2 validation error, as it comes back from the validating process."""
+    """One libxml2 validation error, as it comes back from the validating process: its
+    line, message, the path of the element it is about, and libxml2's error type."""
     line: int
     message: str
+    path: str = ""
+    kind: str = ""
 
 
-def _schema_report(doc, errors, declared, path, report, explained=()) -> None:
+def _schema_report(doc, errors, declared, path, report, explained=(), explainers=None) -> None:
     """Elements the schema does not declare, said plainly; then libxml2's errors less
     the cascade that those elements (and the ``explained`` ones, whose attributes a rule
-    already reported precisely) cause on their ancestors."""
+    already reported precisely) cause on their ancestors, each said as a mature validator
+    would (:mod:`editio.rng_explain`: the attribute or child at fault, what the schema
+    expects there), located at the element (or attribute) it is about."""
     skip_lines = set()
     for el in explained:
         skip_lines.update(a.sourceline for a in el.iterancestors())
@@ -474,7 +482,8 @@ def _schema_report(doc, errors, declared, path, report, explained=()) -> None:
     # attributes"): the rule's diagnostic already says which one and why
     own = {(el.sourceline, local(el)) for el in explained}
     emptied = _emptied_by_missing_includes(doc, report)
-    for line, msg in schema_errors(doc.tree, errors):
+    said = set()
+    for line, msg, err in schema_errors(doc.tree, errors):
         if line in emptied:
             continue   # an include left out (xinclude.missing said so) left this element empty
         if line in skip_lines and not msg.startswith("Element") or (
@@ -488,7 +497,33 @@ def _schema_report(doc, errors, declared, path, report, explained=()) -> None:
         names = {n for group in named for n in group if n}
         if any(line <= ln and names & anc for ln, anc in causes):
             continue  # the cascade of an attribute a rule has already explained
-        report.error(doc.rel, line, "schema.invalid", msg)
+        for el, attr, text in _explain(doc, err, path, explainers):
+            where = (el.sourceline or line) if el is not None else line
+            col = doc.column(el, attr) if el is not None else 0
+            if (where, col, text) not in said:
+                said.add((where, col, text))
+                report.error(doc.rel, where, "schema.invalid", text, col=col)
+
+
+def _explain(doc, err, path, explainers) -> list[tuple]:
+    """[(element or None, attribute or None, message)] for one libxml2 error: what
+    :mod:`editio.rng_explain` makes of it at the element its path names, else libxml2's
+    message reworded."""
+    from editio import rng_explain
+    el = rng_explain.resolve_path(doc.tree, err.path) if err.path else None
+    if el is not None:
+        explainers = explainers if explainers is not None else {}
+        key = Path(path).resolve()
+        if key not in explainers:
+            try:
+                explainers[key] = rng_explain.Explainer(read(key, display=str(key)))
+            except (EditioError, ValueError, etree.LxmlError):
+                explainers[key] = None
+        if explainers[key] is not None:
+            found = explainers[key].explain(el, err.kind, err.message)
+            if found:
+                return found
+    return [(el, None, rng_explain.reword(err.message.replace("{%s}" % TEI_NS, "")))]
 
 
 def _emptied_by_missing_includes(doc, report) -> set:
@@ -510,20 +545,22 @@ def _emptied_by_missing_includes(doc, report) -> set:
     return out
 
 
-def schema_errors(tree, log) -> list[tuple[int, str]]:
+def schema_errors(tree, log) -> list[tuple[int, str, object]]:
     """libxml2's RELAX NG errors less the cascade.
 
     libxml2 reports an invalid element again on each ancestor ("Did not expect
     element body there" on the line of ``text``) and adds "Expecting element X,
     got Y" alternatives.  An error is dropped when the element starting on its
     line contains a later line with an error of its own, and "Expecting …"
-    lines are dropped when another message stands on the same line."""
-    errs, seen = [], set()
+    lines are dropped when another message stands on the same line.  Each comes back as
+    (line, message, the error itself)."""
+    errs, seen, of = [], set(), {}
     for e in log:
         item = (e.line, e.message.replace("{%s}" % TEI_NS, ""))
         if item not in seen:
             seen.add(item)
             errs.append(item)
+            of[item] = e
     first_on_line: dict[int, object] = {}
     for el in tree.getroot().iter():
         if isinstance(el.tag, str) and el.sourceline and el.sourceline not in first_on_line:
@@ -542,7 +579,7 @@ def schema_errors(tree, log) -> list[tuple[int, str]]:
                                                        for o, m in errs):
             continue
         out.append((ln, msg))
-    return out or errs[:1]
+    return [(ln, msg, of[(ln, msg)]) for ln, msg in (out or errs[:1])]
 
 
 def _last_line(el) -> int:

@@ -1,0 +1,143 @@
+"""`schema.invalid` said as a mature validator says it (jing's manner): the element, the
+attribute or child at fault and what the schema expects there, located at file:line:col;
+for the TEI schema editio ships and for the FRUS profile's frus.rng alike.  No libxml2
+wording ("failed to validate", "Expecting an element , got nothing", "Did not expect")."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from conftest import REPO, run_editio
+
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<TEI xmlns="http://www.tei-c.org/ns/1.0" xmlns:frus="http://history.state.gov/frus/ns/1.0">
+  <teiHeader>
+    <fileDesc>
+      <titleStmt><title>T</title></titleStmt>
+      <publicationStmt><p>x</p></publicationStmt>
+      <sourceDesc><p>x</p></sourceDesc>
+    </fileDesc>
+  </teiHeader>
+  <text>
+    <body>
+"""
+TAIL = """
+    </body>
+  </text>
+</TEI>
+"""
+LINE = HEAD.count("\n") + 1   # the line of the body's content
+
+# name -> (the body's content, the expected message (a regex), the column at fault)
+CASES = {
+    "attribute not allowed": (
+        '<p>a <graphic foo="x" url="a.png"/> b</p>',
+        r'attribute "foo" not allowed on element "graphic"; expected attribute .*"url".*'
+        r'"width" or a global attribute \("ana", .*\)', 'foo="x"'),
+    "misspelt attribute": (
+        '<p>a <hi rendd="italic">b</hi></p>',
+        r'attribute "rendd" not allowed on element "hi" \(did you mean "rend"\?\); expected attribute',
+        'rendd='),
+    "required attribute missing": (
+        "<figure><graphic/></figure>",
+        r'^element "graphic" missing required attribute "url"$', "<graphic"),
+    "value not a number": (
+        '<table rows="many"><row><cell>1</cell></row></table>',
+        r'^value "many" of attribute "rows" on element "table" is invalid; must be a whole number '
+        r'\(0 or more\)$', 'rows='),
+    "value not a language tag": (
+        '<p>He said <quote xml:lang="Vietnamese language">chao</quote></p>',
+        r'^value "Vietnamese language" of attribute "xml:lang" on element "quote" is invalid; '
+        r'must be a language tag such as "en" or "zh-Hant" or empty$', "xml:lang="),
+    "value not from the list": (
+        '<list><item>a</item></list><p><ref target="#a" evaluate="sometimes">x</ref></p>',
+        r'^value "sometimes" of attribute "evaluate" on element "ref" is invalid; must be "all", '
+        r'"one" or "none"$', "evaluate="),
+    "child out of place": (
+        "<list><item>a</item><head>late</head></list>",
+        r'^element "head" not allowed in element "list" after element "item"; expected element '
+        r'"item", .* or the end of "list"$', "<head"),
+    "child after the documents": (
+        '<div type="chapter"><head>h</head><div type="document"><p>b</p></div><p>after</p></div>',
+        r'^element "p" not allowed in element "div" after element "div"; expected element "div", '
+        r'.*the end of "div"$', "<p>after"),
+    "incomplete": (
+        "<table><head>Figures</head></table>",
+        # (a TEI table holds rows, or graphics: either ends it)
+        r'^element "table" incomplete; expected element "row" or "graphic"$', "<table"),
+    "text where only elements go": (
+        "<list><item>a</item>loose words<item>b</item></list>",
+        r'^text not allowed in element "list" after element "item"; expected element "item"',
+        "<list"),
+    "label twice": (
+        "<list><label>1.</label><label>2.</label><item>b</item></list>",
+        r'^element "label" not allowed in element "list" after element "label"; expected element '
+        r'"item"', "<label>2"),
+}
+LIBXML2 = re.compile(r"failed to validate|Expecting|Did not expect|got nothing|Invalid attribute|"
+                     r"extra content|Element \w+ ")
+
+
+def _project(tmp_path, frus: bool):
+    proj = tmp_path / ("frus" if frus else "tei")
+    (proj / "tei").mkdir(parents=True)
+    if frus:
+        (proj / "editio.toml").write_text('title = "T"\nprofile = "frus"\n')
+    else:
+        (proj / "schema").mkdir()
+        shutil.copy(REPO / "schema" / "editio.rng", proj / "schema" / "editio.rng")
+        (proj / "editio.toml").write_text('title = "T"\nschema = "schema/editio.rng"\n')
+    for k, (body, _, _) in enumerate(CASES.values()):
+        (proj / "tei" / f"c{k:02d}.xml").write_text(HEAD + "      " + body + TAIL, encoding="utf-8")
+    return proj
+
+
+@pytest.mark.parametrize("schema", ["editio.rng", "frus.rng"])
+def test_schema_messages_name_what_is_wrong_and_what_is_expected(tmp_path, schema):
+    proj = _project(tmp_path, frus=schema == "frus.rng")
+    r = run_editio("check", "--project", proj)
+    assert "Traceback" not in r.stderr, r.stderr
+    severity = "warning" if schema == "frus.rng" else "error"   # the FRUS profile's choice
+    got = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"^tei/c(\d\d)\.xml:(\d+):(\d+): (\w+): (.*) \[schema\.invalid\]$", line)
+        if m:
+            got.setdefault(int(m.group(1)), []).append(
+                (int(m.group(2)), int(m.group(3)), m.group(4), m.group(5)))
+    for k, (name, (body, expected, at)) in enumerate(CASES.items()):
+        said = got.get(k)
+        assert said, f"{name}: no schema.invalid diagnostic\n{r.stdout}"
+        assert len(said) == 1, f"{name}: {said}"
+        line, col, sev, message = said[0]
+        assert sev == severity
+        assert not LIBXML2.search(message), f"{name}: libxml2's words left: {message}"
+        assert re.search(expected, message), f"{name}: {message!r} !~ {expected!r}"
+        # located at the element (or the attribute) at fault, not at column 1
+        assert line == LINE and col == 7 + body.index(at), f"{name}: {line}:{col} ({message})"
+
+
+def test_an_element_of_another_vocabulary_is_found_and_named_with_its_prefix():
+    """libxml2's path names a prefixed element ("/*/*[2]/*/*/frus:attachment"); the message
+    names it as the file writes it, and lists each element the grammar allows once."""
+    from lxml import etree
+
+    from editio.rng_explain import Explainer, resolve_path
+    tree = etree.ElementTree(etree.fromstring(
+        (HEAD + "      <p>x</p><div><p>y</p><frus:attachment><p>z</p></frus:attachment></div>"
+         + TAIL).split("\n", 1)[1]))
+    rng = etree.RelaxNG(etree.parse(str(REPO / "schema" / "editio.rng")))
+    assert not rng.validate(tree)
+    paths = [e.path for e in rng.error_log]
+    assert any(p.endswith("frus:attachment") for p in paths), paths
+    explainer = Explainer(etree.parse(str(REPO / "schema" / "editio.rng")))
+    el = resolve_path(tree, next(p for p in paths if p.endswith("frus:attachment")))
+    assert el is not None and el.tag == "{http://history.state.gov/frus/ns/1.0}attachment"
+    (at, attr, message), = explainer.explain(el, "RELAXNG_ERR_ELEMWRONG")
+    assert at is el and attr is None
+    assert message.startswith('element "frus:attachment" not allowed in element "div" after '
+                              'element "p"; expected element "div", '), message
+    names = re.findall(r'"([^"]+)"', message.split("expected", 1)[1])
+    assert len(names[:-1]) == len(set(names[:-1])) and names[-1] == "div"   # … or the end of "div"
+    assert resolve_path(tree, "/*/*[2]/*/*[9]") is None and resolve_path(tree, "") is None
