@@ -465,7 +465,7 @@ class Explainer:
             return [DATATYPES.get(typ, f'a value of type "{typ}"')]
         if t == R + "list":
             inner = [w for k in self._children(node) for w in self._describe(k, seen)]
-            return ["a list, separated by spaces, of " + _or(inner)] if inner else []
+            return [_or(inner) + ", or several separated by spaces"] if inner else []
         if t == R + "text":
             return ["any text"]
         if t == R + "empty":
