@@ -521,3 +521,92 @@ def test_the_book_prints_every_division_above_a_document_once(modern):
     # bookmarks: one for each division
     outline = subprocess.run(["pdfinfo", "-dests", str(pdf)], capture_output=True, text=True).stdout
     assert outline.count("group-") >= 4, outline
+
+
+# ----------------------------------------------------------------- odd encodings
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory):
+    """tests/roots/frus-odd (encodings the series uses here and there), built once."""
+    dest = tmp_path_factory.mktemp("frus-odd") / "v"
+    shutil.copytree(ROOTS / "frus-odd", dest)
+    r = run_editio("build", "--project", dest, timeout=600)
+    return dest, r
+
+
+def visible(el) -> str:
+    """What a reader sees of ``el`` (the diplomatic view's twin characters left out)."""
+    import copy
+    el = copy.deepcopy(el)
+    for hidden in el.xpath(".//*[contains(concat(' ', @class, ' '), ' q-dip ')]"):
+        hidden.drop_tree()
+    return " ".join(el.text_content().split())
+
+
+def test_odd_encodings_build_with_located_warnings_in_plain_words(odd):
+    dest, r = odd
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    warnings = [ln for ln in r.stderr.splitlines() if ": warning: " in ln]
+    assert warnings and all(re.match(r"tei/frus-odd\.xml:\d+:\d+: warning: .* \[[a-z.-]+\]$", ln)
+                            for ln in warnings), warnings
+    schema = [ln for ln in warnings if ln.endswith("[schema.invalid]")]
+    # an element the FRUS schema does not have, and an empty @target, said plainly
+    assert any("<foreign> is not allowed by the schema frus.rng" in ln for ln in schema), schema
+    assert any('value "" of attribute "target" on element "ref" is invalid; must be a URI' in ln
+               for ln in schema), schema
+    assert not any(re.search(r"failed to validate|Expecting|Did not expect", ln) for ln in schema)
+    assert broken_links(dest / "build" / "html") == []
+    for p in (dest / "build" / "html").glob("d*.html"):
+        shown = visible(lhtml.parse(str(p)).getroot().xpath("//main")[0])
+        for word in ("frus:attachment", "attachment>", "d1fn", "d2fn", "p_NOBODY", "p_VC1", "t_ODD1",
+                     "comp1", "#ch2", "figDesc", "[[", "]]", "None"):
+            assert word not in shown, (p.name, word)
+
+
+def test_odd_encodings_read_sensibly(odd):
+    d1 = page(odd, "d1.html")
+    # labelled items: each label opens its item's line, and the list numbers nothing itself
+    assert [visible(li) for li in d1.xpath("//div[contains(@class,'labelled-list')]//li")] == \
+        ["(a) That we wait;", "(b) That we do not wait."]
+    assert not d1.xpath("//div[contains(@class,'labelled-list')]/ol")
+    # a source note written after the text: its call ends the last paragraph (no line of
+    # its own), two calls apart ("2,1"); the notes listed by number; a gap's note numbered
+    # after the TEI's notes (it was a second "1"), in the source's brackets once ("[…]")
+    last = d1.xpath("//main//p[.//a[@class='note-call' or contains(@class,'note-call')]]")[-1]
+    assert visible(last).startswith("The source is given at the end.")
+    calls = last.xpath(".//a[contains(@class,'note-call')]")
+    assert [a.text for a in calls] == ["2", "1"] and "call-after-call" in calls[1].get("class")
+    assert not d1.xpath("//main//*[self::p or self::div][normalize-space()='1']")
+    notes = d1.xpath("//ol[@class='annotations']/li")
+    assert [li.get("value") for li in notes] == ["1", "2", "3"]
+    assert visible(notes[0]).startswith("Source: Carter Library") and "Gap" in visible(notes[2])
+    assert "[…3]" in visible(d1.xpath("//main")[0]).replace(" ", "")
+    # a word of another language keeps its language; a document with no number is cited
+    # by its title (it was "document 1")
+    assert d1.xpath("//span[contains(@class,'tei-foreign')][@lang='fr'][.='la langue de Molière']")
+    cite = visible(d1.xpath("//p[@class='cite-text']")[0])
+    assert "“Memorandum From Brzezinski to President Carter”" in cite and "document 1" not in cite
+    d4 = page(odd, "d4.html")
+    cite = visible(d4.xpath("//p[@class='cite-text']")[0])
+    # a line break in a heading is a space in its plain text ("en clairFrom" before)
+    assert "“4. Letter en clair From Vance”, document 4 in" in cite, cite
+    # a chapter of this volume: a link to where it begins; other volumes' chapters and
+    # documents on history.state.gov
+    d2 = page(odd, "d2.html")
+    assert d2.xpath("//main//a[.='the next chapter']/@href") == ["d3.html"]
+    for url in ("frus1977-80v01/ch3", "frus1977-80v01/d5"):
+        assert d2.xpath(f"//main//a[@href='https://history.state.gov/historicaldocuments/{url}']"), url
+    # a figure's title is its caption; a missing image said where it stands
+    assert [visible(c) for c in d2.xpath("//figure/figcaption")] == ["A map of Oddland", "A photograph not included"]
+    assert "[Image not included: figure_0099.png]" in visible(d2)
+    # the table's spans, an attachment in an attachment, set off, with its own source note
+    assert d2.xpath("//th[.='Amount'][@colspan='2']") and d2.xpath("//th[.='Grants'][@rowspan='2']")
+    assert len(d2.xpath("//section[contains(@class,'attachment')]//section[contains(@class,'attachment')]")) == 1
+    assert [li.get("value") for li in d2.xpath("//ol[@class='annotations']/li")] == ["1", "2"]
+    # rend values: classes the styles read (uppercase, spaced, sub/superscript)
+    for cls in ("rend-allcaps", "rend-letterspace", "rend-expanded", "rend-sub", "rend-sup"):
+        assert d1.xpath(f"//*[contains(@class,'{cls}')]"), cls
+    if shutil.which("pdftotext"):
+        flat = " ".join(subprocess.run(["pdftotext", str(odd[0] / "build" / "pdf" / "edition.pdf"), "-"],
+                                       capture_output=True, text=True, check=True).stdout.split())
+        assert "(a) That we wait;" in flat and "A map of Oddland" in flat and "P.S. A postscript." in flat
+        assert re.search(r"the next chapter \(p\. \d+\)", flat), "a chapter: its page in the book"

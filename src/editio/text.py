@@ -247,6 +247,7 @@ def _flat(tv: TextView, el) -> None:
     for c in el:
         if isinstance(c.tag, str) and local(c) != "note":
             _flat(tv, c)
-            tv._emit(" ") if behaviour(c).layout in (LINE, CONTAINER) else None
+            tv._emit(" ") if behaviour(c).layout in (LINE, CONTAINER) or (
+                behaviour(c).name == "linebreak" and c.get("break") != "no") else None
         if c.tail:
             tv._emit(c.tail)

@@ -53,6 +53,7 @@ class ResolvedDoc:
     element: object = None                        # the unit's root (the TEI root for a file)
     unit_id: str = ""                             # page name ("d12"); "" = the document's id
     n: str = ""                                   # the unit's own number (@n), else ``number``
+    numbered: bool = True                         # the number is the TEI's own (False: counted)
     label: str = ""                               # the reader's label: "Doc. 12"
     kind: str = "document"                        # document | section
     heading: str = ""                             # title from the unit (its head), if any
@@ -115,7 +116,7 @@ class ResolvedDoc:
 class Target:
     """A pointer, resolved once for every output: what it reaches and how a reader names it."""
     status: str                     # element | external | file | missing | unsafe
-    kind: str = ""                  # unit | note | page | paragraph | element | entity | event | glossary | work
+    kind: str = ""                  # unit | division | note | page | paragraph | element | entity | event | glossary | work
     unit: "ResolvedDoc | None" = None
     element: object = None
     label: str = ""                 # "Doc. 3", "Doc. 3, ¶ 4", "Doc. 3, note 2"
@@ -220,6 +221,14 @@ class Edition:
     def resolved(self, doc: Document) -> ResolvedDoc | None:
         """The first unit of ``doc`` (its only one when a file is a unit)."""
         return self.by_name.get(doc.name)
+
+    def _first_unit_in(self, el):
+        """The first unit inside ``el`` (a division that holds units), or None."""
+        for rd in self.docs:
+            if rd.element is not None and rd.element is not el and \
+                    any(a is el for a in rd.element.iterancestors()):
+                return rd
+        return None
 
     def locate(self, el):
         """The unit holding any element of a text (a page break just before a unit
@@ -335,6 +344,11 @@ class Edition:
         if rd is None:
             if name == "pb" and el in self.aside:
                 return self._page_aside(el)
+            first = self._first_unit_in(el)
+            if first is not None:   # a chapter holding units: where its first one begins
+                head = el.find(T + "head")
+                return Target("element", "division", first, el,
+                              " ".join(plain(head, "edited").split()) if head is not None else first.label)
             return Target("element", "element", element=el)
         if el is r.doc.root or el is rd.element:
             return Target("element", "unit", rd, el, rd.label)
@@ -908,6 +922,7 @@ def resolve(corpus: Corpus) -> Edition:
                              _numbered(doc, el if el is not doc.root else doc.root.find(T + "text"),
                                        table, title_el),
                              element=el, unit_id=uid if el is not doc.root else "", n=number,
+                             numbered=bool(n) or el is doc.root or not u.number,
                              label=label or heading or uid, kind=u.kind, heading=heading,
                              leading=leading, trailing=trailing, title_element=title_el,
                              context=_context(el) if el is not doc.root else [], silent=quiet)
@@ -1007,8 +1022,28 @@ def letter_mark(k: int) -> str:
 
 
 def _labelled(anns: list, note_number: str) -> list:
-    """Printed note numbers: the TEI's own (``@n``) when the profile says so."""
+    """Printed note numbers: the TEI's own (``@n``) when the profile says so.  The
+    annotations with no number of their own there (an editor's note on a gap, a note
+    without ``@n``) are numbered on after the highest of the TEI's: a call "1" must lead
+    to one note (a gap's note was "1" beside the source note "1")."""
+    own_n = {}
+    if note_number.startswith("@"):
+        for a in anns:
+            own = a.element.get(note_number.lstrip("@")) if a.kind == "note" else None
+            if own and own.strip():
+                own_n[id(a)] = own.strip()
+    if not own_n:
+        for a in anns:
+            a.label = str(a.n)
+        return anns
+    taken = set(own_n.values())
+    nxt = max((int(v) for v in taken if v.isdigit()), default=0)
     for a in anns:
-        own = a.element.get(note_number.lstrip("@")) if note_number.startswith("@") and a.kind == "note" else None
-        a.label = own.strip() if own and own.strip() else str(a.n)
+        if id(a) in own_n:
+            a.label = own_n[id(a)]
+            continue
+        nxt += 1
+        while str(nxt) in taken:
+            nxt += 1
+        a.label = str(nxt)
     return anns

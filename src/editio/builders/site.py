@@ -835,7 +835,9 @@ class Site:
         eds = ", ".join(p.editors)
         return {"editors": eds + (" (eds.)" if eds else ""), "title": rd.title, "edition": p.title,
                 "publisher": p.publisher, "date": p.date, "url": self.url(self.doc_pages[rd.id]),
-                "page": self.doc_pages[rd.id], "number": rd.number if rd.is_file else rd.n}
+                "page": self.doc_pages[rd.id],
+                # a document the TEI gives no number is cited by its title alone
+                "number": rd.number if rd.is_file else rd.n if rd.numbered else ""}
 
     # ------------------------------------------------------------ fixed pages
     def home(self) -> None:

@@ -194,6 +194,7 @@ class HtmlRenderer:
         self.place_backlinks = False   # the page of the unit itself: "Referenced by" boxes
         self._placed: set = set()
         self._line_boxes: list = []    # boxes for omitted targets, placed in their line
+        self._item_label = None        # a list item's label, rendered at the item's start
         self._in_note = 0
         self._allowed = allowed_namespaces(self.corpus.project)   # the rest is never shown
         self._ed_only = 0            # inside a reading only the edited view shows
@@ -366,8 +367,9 @@ class HtmlRenderer:
     def b_blank_line(self, el, out):
         pass
 
-    def line(self, el, out, tag: str, cls: str = ""):
-        """A line-level block: stable anchor and a permalink."""
+    def line(self, el, out, tag: str, cls: str = "", lead=None):
+        """A line-level block: stable anchor and a permalink (``lead``: an element rendered
+        at its start, an item's label)."""
         p = self.rdoc.paragraphs.get(el)
         attrs = {}
         if p and not el.get(XML_ID):
@@ -376,6 +378,10 @@ class HtmlRenderer:
         if p:
             node.set("data-para", str(p[1]))
         outer, self._line_boxes = self._line_boxes, []
+        if lead is not None:
+            box = self.el(node, "span", lead, cls="item-label")
+            self.children(lead, box)
+            box.tail = " "
         self.children(el, node)
         boxes, self._line_boxes = self._line_boxes, outer
         if self.place_backlinks and not self._in_note and el in self.edition.inbound:
@@ -405,6 +411,9 @@ class HtmlRenderer:
             self.line(el, out, "h1", "unit-title")
             return
         parent = el.getparent()
+        if parent is not None and self.behaviour(parent).name == "figure" and out.tag == "figure":
+            self.line(el, out, "figcaption", "heading")   # a figure's title is its caption
+            return
         if parent is not None and self.behaviour(parent).name in ("list", "table", "figure", "quotation"):
             self.line(el, out, "p", "heading")
             return
@@ -413,15 +422,25 @@ class HtmlRenderer:
 
     def b_list(self, el, out):
         ordered = (el.get("type") or "") in ("ordered", "numbered") or "numbered" in (el.get("rend") or "")
-        wrap = self.el(out, "div", el, cls=self.behaviour(el).params.get("class", ""))
+        kids = [c for c in el if isinstance(c.tag, str)]
+        # a list of labelled items (<label>(a)</label><item>…</item>, a glossary, the
+        # numbered points of a memorandum): each label opens its item's line, and the list
+        # numbers nothing itself
+        labelled = {c: nxt for c, nxt in zip(kids, kids[1:])
+                    if local(c) == "label" and self.behaviour(nxt).name == "item"}
+        wrap = self.el(out, "div", el, cls=classes(self.behaviour(el).params.get("class", ""),
+                                                    "labelled-list" if labelled else ""))
         lst = None
         add_text(wrap, None)
-        for c in el:
-            if not isinstance(c.tag, str):
+        lead = None
+        for c in kids:
+            if c in labelled:
+                lead = c
                 continue
             if self.behaviour(c).name == "item":
                 if lst is None:
-                    lst = etree.SubElement(wrap, "ol" if ordered else "ul")
+                    lst = etree.SubElement(wrap, "ol" if ordered and not labelled else "ul")
+                self._item_label, lead = lead, None
                 self.node(c, lst)
             else:
                 lst = None
@@ -430,7 +449,8 @@ class HtmlRenderer:
     def b_item(self, el, out):
         if out.tag not in ("ul", "ol"):
             out = etree.SubElement(out, "ul")
-        self.line(el, out, "li")
+        lead, self._item_label = getattr(self, "_item_label", None), None
+        self.line(el, out, "li", lead=lead)
 
     def b_table(self, el, out):
         p = self.rdoc.paragraphs.get(el)       # a table is one numbered paragraph
@@ -568,7 +588,13 @@ class HtmlRenderer:
 
     def b_gap(self, el, out):
         span = self.el(out, "span", el, cls="gap", title=f"gap: {el.get('reason') or 'omitted'}")
-        span.text = "[…]"
+        # in brackets of the source's own ("[<gap/>]", as FRUS writes an omission): the
+        # ellipsis alone, never "[[…]]"
+        prev = el.getprevious()
+        before = (prev.tail if prev is not None else el.getparent().text if el.getparent() is not None
+                  else "") or ""
+        span.text = "…" if before.rstrip().endswith("[") and (el.tail or "").lstrip().startswith("]") \
+            else "[…]"
 
     def b_supplied(self, el, out):
         if self.view == "diplomatic":
@@ -634,7 +660,7 @@ class HtmlRenderer:
                 return self.links.glossary(t.entry)
             if t.unit is None:
                 return None
-            if t.kind == "unit":
+            if t.kind in ("unit", "division"):   # a chapter: the page of its first unit
                 return self.links.doc(t.unit)
             return self.links.element(t.unit, t.element)
         if t.status == "unsafe":
@@ -870,7 +896,7 @@ class HtmlRenderer:
         if not self.rdoc.annotations:
             return None
         ol = etree.Element("ol", {"class": "annotations"})
-        for ann in self.rdoc.annotations:
+        for ann in _by_number(self.rdoc.annotations):
             li = etree.SubElement(ol, "li", {"id": self.links.anchor(self.rdoc, f"note-{ann.n}"),
                                              "value": str(ann.n), "data-kind": ann.kind,
                                              "data-type": ann.type})
@@ -955,9 +981,62 @@ class HtmlRenderer:
     # b_note: inline notes that are annotations of their own (authorial footnotes)
     def b_note(self, el, out):
         ann = self.rdoc.by_element.get(el)
-        if ann is not None:
+        if ann is None:
+            return
+        line, perma = _line_before(self, el, out)
+        if line is None:
             _trim_layout_space(out)      # "Sisson\n   <note>" -> "Sisson¹", as printed
+            after_call = _ends_with_call(out)
             self.call(ann, out)
+            if after_call and len(out):  # "2,1", never "21"
+                out[-1].set("class", (out[-1].get("class", "") + " call-after-call").strip())
+            return
+        held = etree.Element("span")
+        self.call(ann, held)
+        prev = perma.getprevious() if perma is not None else (line[-1] if len(line) else None)
+        if prev is not None:
+            prev.tail = (prev.tail or "").rstrip() or None
+        else:
+            line.text = (line.text or "").rstrip() or None
+        if len(held) and (prev is not None and not (prev.tail or "").strip() and any(
+                c in (prev.get("class") or "").split() for c in CALL_CLASSES)):
+            held[-1].set("class", (held[-1].get("class", "") + " call-after-call").strip())
+        for c in list(held):
+            if perma is not None:
+                perma.addprevious(c)
+            else:
+                line.append(c)
+
+
+def _line_before(renderer, el, out):
+    """(the line, the permalink in it or None) a note's call goes to when the note stands
+    between blocks (a source note written after a document's last paragraph), where a
+    call alone would make a line of its own: the end of the block before it; else None."""
+    parent = el.getparent()
+    if parent is None or renderer.behaviour(parent).layout != "container" or not len(out):
+        return None, None
+    last = out[-1]
+    if last.tag not in ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "blockquote") \
+            or (last.tail or "").strip():
+        return None, None
+    if last.tag in ("div", "blockquote"):
+        inner = [c for c in last.iter("p", "li")]
+        if not inner:
+            return None, None
+        last = inner[-1]
+    perma = last[-1] if len(last) and last[-1].get("class") == "permalink" else None
+    return last, perma
+
+
+def _by_number(anns: list) -> list:
+    """The notes as their list gives them: a second series (*, † …) first, then by
+    number, where the numbers are the TEI's own (a source note n="1" written after the
+    text, a footnote 2 before it: 1, then 2, as the printed page lists them); in their
+    order otherwise."""
+    def key(a):
+        lab = a.label or str(a.n)
+        return (0, 0) if not lab.isdigit() else (1, int(lab))
+    return sorted(anns, key=key)
 
 
 # punctuation that closes up to the word before it

@@ -114,8 +114,8 @@ class PrintRenderer(HtmlRenderer):
         heading itself (print/chapters.html) before its first unit."""
         super().division_text([e for e in els if local(e) != "head"], out)
 
-    def line(self, el, out, tag: str, cls: str = ""):
-        node = super().line(el, out, tag, cls)
+    def line(self, el, out, tag: str, cls: str = "", lead=None):
+        node = super().line(el, out, tag, cls, lead=lead)
         if tag[:1] == "h" and tag[1:].isdigit():
             node.set("data-bookmark", plain(el, "diplomatic") if self.view == "diplomatic"
                      else curl(plain(el, "edited")))
@@ -370,6 +370,8 @@ class PrintRenderer(HtmlRenderer):
             return None
         if t.kind == "unit":
             return rd.label
+        if t.kind == "division":        # a chapter: its page alone ("the next chapter (p. 9)")
+            return ""
         parts = [] if rd is self.rdoc else [rd.label]
         p = rd.paragraph_of(t.element)
         if p:
