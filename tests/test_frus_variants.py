@@ -589,6 +589,12 @@ def test_odd_encodings_read_sensibly(odd):
     cite = visible(d4.xpath("//p[@class='cite-text']")[0])
     # a line break in a heading is a space in its plain text ("en clairFrom" before)
     assert "“4. Letter en clair From Vance”, document 4 in" in cite, cite
+    # a footnote called twice (<note n="1" target="d4fn1"> with its words): its number
+    # twice, leading to one note, listed once
+    calls = d4.xpath("//main//a[contains(@class,'note-call')]")
+    assert [a.text for a in calls] == ["1", "1"] and calls[0].get("href") == calls[1].get("href")
+    assert "call-again" in calls[1].get("class") and not calls[1].get("id")
+    assert len(d4.xpath("//ol[@class='annotations']/li")) == 1
     # a chapter of this volume: a link to where it begins; other volumes' chapters and
     # documents on history.state.gov
     d2 = page(odd, "d2.html")

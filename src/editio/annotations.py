@@ -97,6 +97,23 @@ def classify(el) -> tuple[str, str, object] | None:
     return None
 
 
+def repeat_of(corpus, doc, el):
+    """The note ``el`` calls again, or None: a ``note`` whose ``@target`` names (with or
+    without "#") another note of the file with the same ``@n`` and the same words is a
+    second call of that footnote, as a printed volume sets one footnote's number at two
+    places (FRUS v23p2 Doc. 28: ``<note n="5" target="d28fn5">`` repeating note 5).  It is
+    no note of its own: its call leads to the first."""
+    tok = (el.get("target") or "").split()
+    if local(el) != "note" or len(tok) != 1 or not el.get("n"):
+        return None
+    other = doc.ids.get(tok[0].lstrip("#"))
+    if other is None or other is el or local(other) != "note" or other.get("n") != el.get("n"):
+        return None
+    if " ".join(corpus.note_text(other, doc).split()) != " ".join(corpus.note_text(el, doc).split()):
+        return None
+    return other
+
+
 def collect(corpus, doc) -> list[Annotation]:
     """The annotations of ``doc`` in text order, numbered from 1."""
     text = doc.root.find(T + "text")
@@ -126,6 +143,8 @@ def collect(corpus, doc) -> list[Annotation]:
                 continue  # attached notes are read with what they annotate
             if table.behaviour(el).name != "note":
                 continue  # a note the edition prints in the text (FRUS's document summary)
+            if el.get("target") and repeat_of(corpus, doc, el) is not None:
+                continue  # a second call of a footnote: the renderers call the first
             kind, typ, carrier = "note", el.get("type") or "note", el
             notes = [el]
             corpus._note_owner.setdefault(el, doc)

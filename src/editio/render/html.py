@@ -22,7 +22,7 @@ import re
 from lxml import etree
 
 from editio import XML_ID, XML_LANG
-from editio.annotations import Annotation
+from editio.annotations import Annotation, repeat_of
 from editio.typography import curl
 from editio.behaviours import is_tei, local
 from editio.dates import dates_in_words, iso_in_words
@@ -790,6 +790,14 @@ class HtmlRenderer:
                                                       + (f": {self.label(ann)}" if self.label(ann) else "")})
         a.text = ann.label or str(ann.n)
 
+    def call_again(self, ann: Annotation, out):
+        """A second call of a note (the same footnote number at a second place): a link to
+        the note, with no anchor of its own (the note's ↩ leads to its first call)."""
+        a = etree.SubElement(out, "a", {"class": "note-call call-again", "href": self.links.note(self.rdoc, ann),
+                                        "role": "doc-noteref", "data-note": ann.label or str(ann.n),
+                                        "aria-label": f"Note {ann.label or ann.n} (again)"})
+        a.text = ann.label or str(ann.n)
+
     # notes -----------------------------------------------------------------
     def note_body(self, ann: Annotation, out) -> None:
         """The explanation of an annotation: label, readings, note text, related passages."""
@@ -982,6 +990,11 @@ class HtmlRenderer:
     def b_note(self, el, out):
         ann = self.rdoc.by_element.get(el)
         if ann is None:
+            first = repeat_of(self.corpus, self.doc, el) if el.get("target") else None
+            ann = self.rdoc.by_element.get(first) if first is not None else None
+            if ann is not None:      # a footnote called a second time: its number again
+                _trim_layout_space(out)
+                self.call_again(ann, out)
             return
         line, perma = _line_before(self, el, out)
         if line is None:

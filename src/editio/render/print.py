@@ -141,6 +141,12 @@ class PrintRenderer(HtmlRenderer):
         self.children(el, node)
 
     # --------------------------------------------------------- footnotes
+    def call_again(self, ann: Annotation, out):
+        """A second call of a footnote: its number, set as a call, leading to the note
+        (the footnote is printed once, at its first call)."""
+        a = etree.SubElement(out, "a", {"class": "note-again", "href": self.links.note(self.rdoc, ann)})
+        a.text = ann.label or str(ann.n)
+
     def call(self, ann: Annotation, out):
         """The footnote itself, at the place of its call (WeasyPrint moves it to the foot)."""
         if self._in_footnote:
