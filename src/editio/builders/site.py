@@ -17,7 +17,6 @@ that allows scripts and styles from the site only and no inline script.
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import difflib
@@ -1256,6 +1255,7 @@ class Site:
         With ``later``: the pages and records are read (and the cache record's work done)
         now; writing the index and saving the record is a :class:`editio.builders.Later`
         step appended to ``later``, which holds nothing of the edition."""
+        import asyncio
         key = self._search_key() if self.cache is not None else None
         if key is not None and self.cache.search_reusable(key, self.out):
             self._stop_early()
@@ -1309,6 +1309,7 @@ class Site:
         Records are small HTML files in a temporary folder (outside the site) whose
         ``url`` meta points at the document's notes or the entry: adding them as HTML is
         fast, where Pagefind's ``add_custom_record`` costs a round trip of 0.1 s each."""
+        import asyncio
         import tempfile
 
         early, self._early = self._early, None
@@ -1407,6 +1408,7 @@ class Site:
         reads them while this process makes the other pages; :meth:`_pagefind` adds the
         rest (records, and any other page an edition's templates mark for indexing) and
         has it write the index."""
+        import asyncio
         names = self._indexed([self.doc_pages[rd.id] for rd in self.edition.docs
                                if (self.out / self.doc_pages[rd.id]).exists()])
         if not names:
@@ -1519,6 +1521,7 @@ class _SearchWrite:
 
 async def _pagefind_kill(index) -> None:
     """Stop Pagefind's helper process and the library's task that reads its answers."""
+    import asyncio
     service = getattr(index, "_service", None)
     backend = getattr(service, "_backend", None)
     if backend is not None and backend.returncode is None:
@@ -1535,6 +1538,7 @@ async def _pagefind_done(index) -> None:
     "written" while some files are still being written, and the library's ``close()``
     terminates it then, which could leave ``pagefind-ui.js`` cut short.  Told that no more
     requests come (its input closed), it finishes its writes and exits."""
+    import asyncio
     service = index._service
     backend = service._backend
     backend.stdin.close()

@@ -130,6 +130,7 @@ def add_text(out, s: str | None) -> None:
         out.text = (out.text or "") + s
 
 
+_DIGIT = re.compile(r"\d")
 _ID_TOKEN = re.compile(r"(?<![\w#/.-])[A-Za-z_][\w.-]*\d[\w.-]*(?<![.-])")
 
 
@@ -155,7 +156,7 @@ def reader_ids(edition, out) -> None:
     reference whose text is its target's id) read as the reader's labels ("Doc. 3 gives
     …"). Only tokens with a digit that are ids of the edition are replaced."""
     def sub(text):
-        if not text or not any(c.isdigit() for c in text):
+        if not text or not _DIGIT.search(text):   # (a token is replaced only if it has one)
             return text
         return _ID_TOKEN.sub(lambda m: id_label(edition, m.group(0)) or m.group(0), text)
     for el in out.iter():
@@ -201,6 +202,10 @@ class HtmlRenderer:
         # annotation -> (text, children) of its note as notes_list rendered it (copies),
         # kept when a caller sets a dict here (the site reuses them elsewhere)
         self.note_bodies: dict | None = None
+        # (tag, @rend, extra class) -> an element's class; behaviour -> its handler
+        self._classes: dict = edition.__dict__.setdefault("_html_classes", {})
+        self._handlers: dict = {}
+        self._entry_of: dict = {}      # element -> its glossary entry (None: none)
 
     # ---------------------------------------------------------------- driver
     def behaviour(self, el):
@@ -288,9 +293,12 @@ class HtmlRenderer:
         if beh.fallback:
             self.report.warning(self.doc.rel, el.sourceline or 0, "element.unknown",
                                 f"<{_display_name(el)}> has no behaviour; rendered as a generic {beh.name}")
-        handler = getattr(self, "b_" + beh.name.replace("-", "_"), None)
+        handler = self._handlers.get((beh.name, beh.layout))
         if handler is None:
-            handler = self.b_block if beh.layout == "container" else self.b_inline
+            handler = getattr(self, "b_" + beh.name.replace("-", "_"), None)
+            if handler is None:
+                handler = self.b_block if beh.layout == "container" else self.b_inline
+            self._handlers[beh.name, beh.layout] = handler
         ann = self.rdoc.by_element.get(el)
         if ann is not None and beh.name not in ("note",):
             self.annotated(el, out, handler, ann)
@@ -312,8 +320,13 @@ class HtmlRenderer:
         """Append an HTML element for TEI element ``src``."""
         a = {}
         if src is not None:
-            name = _display_name(src)
-            a["class"] = classes(f"tei-{_CLASS_OK.sub('-', name)}", cls, rend_classes(src))
+            key = (src.tag, src.get("rend"), cls)    # the class is a function of these
+            c = self._classes.get(key)
+            if c is None:
+                name = _display_name(src)
+                c = self._classes[key] = classes(f"tei-{_CLASS_OK.sub('-', name)}", cls,
+                                                 rend_classes(src))
+            a["class"] = c
             i = src.get(XML_ID)
             if i and tag not in ("a",):
                 a["id"] = self.links.anchor(self.rdoc, i)
@@ -678,12 +691,21 @@ class HtmlRenderer:
         gl = self.edition.glossary
         if not gl:
             return None
+        try:
+            return self._entry_of[el]   # (asked first by node(), then by b_glossary)
+        except KeyError:
+            pass
+        found = None
         for attr in ("corresp", "target", "ref"):
             for tok in (el.get(attr) or "").split()[:1]:
                 r = self.corpus.resolve(self.doc, tok)
                 if r.status == "element" and r.element in gl:
-                    return gl[r.element]
-        return None
+                    found = gl[r.element]
+                    break
+            if found is not None:
+                break
+        self._entry_of[el] = found
+        return found
 
     def b_glossary(self, el, out):
         """A name or term linked to its glossary entry; the entry's description goes in
