@@ -312,15 +312,29 @@ def frus_site(tmp_path_factory):
     srv.shutdown()
 
 
-def test_a_note_call_never_starts_a_line(browser, frus_site):
+@pytest.fixture(scope="module")
+def odd_site(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("browser") / "frus-odd"
+    shutil.copytree(ROOTS / "frus-odd", dest)
+    r = run_editio("build", "--project", dest, "--format", "html")
+    assert r.returncode == 0, r.stderr
+    srv, url = serve(dest / "build" / "html")
+    yield url
+    srv.shutdown()
+
+
+@pytest.mark.parametrize("volume", ["frus-modern", "frus-odd"])
+def test_a_note_call_never_starts_a_line(browser, request, volume):
     """A note call stays on the line of the word it follows at any width (frus1964-68v29p2
-    Doc. 91 at 390 px: "… to Secretary of State Rusk" then "1" alone on the next line): each
-    call stands right of the text just before it, on the same line."""
+    Doc. 91 at 390 px: "… to Secretary of State Rusk" then "1" alone on the next line; a
+    call after an ellipsis, "[…" then "3]" at 384-396 px): each call stands right of the
+    text just before it, on the same line."""
+    site = request.getfixturevalue("frus_site" if volume == "frus-modern" else "odd_site")
     ctx = browser.new_context(viewport={"width": 390, "height": 800})
     pg = ctx.new_page()
-    pg.goto(frus_site + "d1.html")
+    pg.goto(site + "d1.html")
     calls = 0
-    for width in range(240, 400, 4):
+    for width in range(240, 400, 4 if volume == "frus-modern" else 2):
         pg.set_viewport_size({"width": width, "height": 800})
         bad = pg.evaluate("""() => [...document.querySelectorAll('main a.note-call')].map(a => {
             const block = a.closest('p, h1, h2, h3, li, td, th, div');
