@@ -141,3 +141,30 @@ def test_an_element_of_another_vocabulary_is_found_and_named_with_its_prefix():
     names = re.findall(r'"([^"]+)"', message.split("expected", 1)[1])
     assert len(names[:-1]) == len(set(names[:-1])) and names[-1] == "div"   # … or the end of "div"
     assert resolve_path(tree, "/*/*[2]/*/*[9]") is None and resolve_path(tree, "") is None
+
+
+@pytest.mark.parametrize("schema", ["schema/editio.rng", "src/editio/profiles/frus/frus.rng"])
+def test_the_root_and_a_word_value_are_explained(schema):
+    """A file whose root forgot the TEI namespace is told so; a value that must be one word
+    ("a b" for div/@type, the TEI's teidata.word) says so in words, not as a regex."""
+    from lxml import etree
+
+    from editio.rng_explain import Explainer, resolve_path
+    grammar = etree.parse(str(REPO / schema))
+    rng, explainer = etree.RelaxNG(grammar), Explainer(grammar)
+
+    def explain(xml):
+        tree = etree.ElementTree(etree.fromstring(xml))
+        assert not rng.validate(tree)
+        out = []
+        for e in rng.error_log:
+            el = resolve_path(tree, e.path)
+            out += [m for _, _, m in explainer.explain(el, e.type_name, e.message)]
+        return out
+    said = explain("<TEI><teiHeader/><text><body><p>x</p></body></text></TEI>")
+    assert said and said[0].startswith('element "TEI" not allowed as the root of the file; expected element ')
+    assert said[0].endswith('(the schema has "TEI" in namespace "http://www.tei-c.org/ns/1.0"; this one is '
+                            'in no namespace)'), said
+    said = explain((HEAD + '      <div type="a b"><p>x</p></div>' + TAIL).split("\n", 1)[1])
+    assert said == ['value "a b" of attribute "type" on element "div" is invalid; must be a value of '
+                    'one word, without spaces'], said

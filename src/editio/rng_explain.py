@@ -461,6 +461,8 @@ class Explainer:
                     DATATYPES.get(typ, "a value")
                 if (pat.text or "").strip() == r"\S+":
                     return [f"{kind} without spaces"]
+                if (pat.text or "").strip() == r"[^\p{C}\p{Z}]+":     # the TEI's teidata.word
+                    return [f"{kind} of one word, without spaces"]
                 return [f'{kind} matching "{pat.text}"']
             return [DATATYPES.get(typ, f'a value of type "{typ}"')]
         if t == R + "list":
@@ -475,6 +477,10 @@ class Explainer:
     # ------------------------------------------------------------ explaining
     def explain(self, el, kind: str = "", message: str = "") -> list[tuple]:
         """[(element, attribute name or None, message)] for libxml2's error at ``el``."""
+        if el.getparent() is None:
+            found = self.check_root(el)
+            if found:
+                return found
         if kind in ("RELAXNG_ERR_ELEMWRONG", "RELAXNG_ERR_EXTRACONTENT", "RELAXNG_ERR_ELEMNAME",
                     "RELAXNG_ERR_INTEREXTRA", "RELAXNG_ERR_ELEMEXTRANS", "RELAXNG_ERR_NOTELEM",
                     "RELAXNG_ERR_ELEMNONS", "RELAXNG_ERR_ELEMWRONGNS") and el.getparent() is not None:
@@ -489,6 +495,28 @@ class Explainer:
             if found:
                 return found
         return []
+
+    def check_root(self, el) -> list[tuple]:
+        """The file's root against the grammar's ``start``."""
+        start = self.root.find(R + "start")
+        if start is None:
+            return []
+        p = self._seq(self._children(start))
+        if self.deriv(p, _split(el.tag)) is not self.NA:
+            return []
+        expected = self._expected(p, el)
+        return [(el, None, f'element "{_shown(el)}" not allowed as the root of the file; expected '
+                 + _expectation(expected, el, end=False) + self._ns_hint(el, p))]
+
+    def _ns_hint(self, el, p) -> str:
+        """" (the schema has it in namespace …)" for an element whose name the grammar
+        expects there in another namespace (a TEI file without its xmlns)."""
+        ns, loc = _split(el.tag)
+        other = sorted({n for q in self.first(p)[0] for n, l in _names(q.nc) if l == loc and n != ns})
+        if not other:
+            return ""
+        return f' (the schema has "{loc}" in namespace "{other[0]}"; this one is in ' + \
+            (f'namespace "{ns}")' if ns else "no namespace)")
 
     def check_element(self, el, depth: int = 0) -> list[tuple]:
         """The first thing wrong with ``el``: an attribute, then its content."""
@@ -577,8 +605,8 @@ class Explainer:
         where = f'element "{_shown(el)}"'
         if bad is None:
             closing = [n for n in expected[0] if n in self._closing]
-            if len(closing) == 1:
-                return [(el, None, f"{where} incomplete; missing required element {closing[0]}")]
+            if len(closing) == 1 or (not closing and len(expected[0]) == 1 and not expected[1]):
+                return [(el, None, f"{where} incomplete; missing required element {(closing or expected[0])[0]}")]
             if closing:
                 expected = (closing, False)
             return [(el, None, f"{where} incomplete; expected " + _expectation(expected, el, end=False))]
@@ -588,7 +616,7 @@ class Explainer:
             return [(el, None, f"text not allowed in {where}{after}; expected "
                      + _expectation(expected, el, end=self.nullable(p)))]
         return [(bad, None, f'element "{_shown(bad)}" not allowed in {where}{after}; expected '
-                 + _expectation(expected, el, end=self.nullable(p)))]
+                 + _expectation(expected, el, end=self.nullable(p)) + self._ns_hint(bad, p))]
 
     def _run(self, el, node):
         """None if ``el``'s children fit the element pattern ``node``, else (how many fit,
