@@ -562,28 +562,26 @@ class Book:
         return "styles/fonts", 0
 
     # ---------------------------------------------------------------- layout
-    def digits_estimate(self, cache: "PartCache") -> int:
-        """How many digits the book's page numbers have: the last build's, or else an
-        estimate from the TEI's text (before anything is rendered): a page holds about
-        2,500 characters of text with its notes; estimated at 1,800 a page for headroom.
-        If the book needs more digits after all, the parts are laid out again with wider
-        slots (a second pass, on a first build only)."""
-        digits = (cache.load_map() or {}).get("digits")
-        if not digits:
-            chars = sum(len(" ".join("".join(d.root.itertext()).split())) for d in self.edition.corpus.documents)
-            digits = len(str(max(10, chars // 1800 + 12)))
-        return digits
+    def page_guess(self, cache: "PartCache") -> "PageGuess":
+        """The guess of each anchor's page before the parts are laid out (:class:`PageGuess`):
+        the previous build's page map, else an estimate from the input.  An anchor nobody
+        can place gets the room of the book's last page as estimated from the TEI's text
+        (a page holds about 2,500 characters with its notes; 1,800 for headroom)."""
+        prev = cache.load_map() or {}
+        chars = sum(len(" ".join("".join(d.root.itertext()).split())) for d in self.edition.corpus.documents)
+        return PageGuess(len(self.edition.docs), prev.get("pages") if isinstance(prev.get("pages"), dict) else None,
+                         fallback=len(str(max(10, chars // 1800 + 12))))
 
     def make(self, executor, target: Path, cache: "PartCache", progress=None, early=None) -> int:
         """Lay the parts out (in parallel, once), then the index with the pages they have,
         then one overlay of every page number; merge it all into ``target``.  Returns the
-        number of layout passes over the parts (1; 2 when the slots were too narrow for the
-        book's page numbers)."""
+        number of layout passes over the parts (1; 2 when a slot's room, guessed, was not
+        its number's: those parts only are laid out again)."""
         import time
         from editio.builders.pdf_layout import lay_out
         from editio.builders.pdf_merge import merge_apart
         clock = {"start": time.perf_counter()}
-        digits = early.digits if early is not None else self.digits_estimate(cache)
+        guess = early.guess if early is not None else self.page_guess(cache)
         results: dict[str, dict] = {}
         laid: dict[str, str] = {}          # part key -> the HTML its result was laid out from
         ctx_attachments = self.attachments()
@@ -613,15 +611,23 @@ class Book:
                     keys.add(part.key)
                     held.append(part)
             first = [part for part in body if part.key not in keys]
-            htmls = {part.key: self.fill(raw[part.key], digits) for part in first}
+            if n == 1:
+                for part in body:           # (in book order; the parts of the text placed early stay)
+                    guess.place(part, raw[part.key])
+            # a pass after the first gives each slot the room of its number (the pages of the
+            # pass before); a third only widens rooms (so the layouts settle)
+            exact = pages if n > 1 else None
+            floors = {k: {i: r for i, (_, _, r) in _rooms(h).items()} for k, h in laid.items()} if n > 2 else {}
+            htmls = {part.key: self.fill(raw[part.key], guess, exact, floors.get(part.key)) for part in first}
 
             def known_pages(before=before):
                 offs, _ = _offsets(before, results)
                 return self._page_map(before, results, offs)
 
-            def later(known, rest=held, raw=raw, htmls=htmls, chains=chains):
+            def later(known, rest=held, raw=raw, htmls=htmls, chains=chains, exact=exact, floors=floors):
                 for part in rest:
-                    htmls[part.key] = self.fill(raw[part.key], digits, known)
+                    htmls[part.key] = self.fill(raw[part.key], guess, {**(exact or {}), **known},
+                                                floors.get(part.key))
                 return _with_chains([part for part in rest if laid.get(part.key) != htmls[part.key]], rest, chains)
 
             # (a part laid out again may carry other blocks over: the next in its chain too)
@@ -634,16 +640,19 @@ class Book:
             for p in todo + more:
                 laid[p.key] = htmls[p.key]
             offsets, total = _offsets(body, results)
-            # the largest number a slot prints: the last page of the parts, or the first
-            # page of the index after them
-            if len(str(total + 1)) <= digits:
+            pages = self._page_map(body, results, offsets)
+            # a slot whose number came out of another width than its room: its part is laid
+            # out again with the rooms of the real numbers (after the first pass: only a
+            # number wider than its room; one narrower is set at the room's end)
+            wrong = {p.key for p in body if any(n == 1 or len(need) > len(room)
+                                                for _, room, need in self.wrong_rooms(laid.get(p.key, ""), pages))}
+            if not wrong:
                 break
             if n == MAX_PASSES:
                 self.report.warning("build/pdf/edition.pdf", 0, "pdf.pages",
                                     f"the parts' layout did not settle after {MAX_PASSES} passes; "
                                     "some page numbers may be too wide for their room")
                 break
-            digits = max(digits, len(str(total + 1)))
         self.passes = n
         clock["parts"] = time.perf_counter()
         pages = self._page_map(body, results, offsets)
@@ -653,7 +662,7 @@ class Book:
         index = [p for p in self.back_matter(pages, known=set(pages)) if p.key == INDEX]
         if index:
             part = index[0]
-            htmls[INDEX] = self.fill(self.part_html(part, self.context(pages, known=set(pages))), digits)
+            htmls[INDEX] = self.fill(self.part_html(part, self.context(pages, known=set(pages))), guess, pages)
             self._lay_out(executor, lay_out, [part], htmls, results, cache, ctx_attachments, progress, n + 1)
             parts = body + [part]
             offsets, total = _offsets(parts, results)
@@ -769,7 +778,10 @@ class Book:
                         + ", ".join(f"{k} {v:.1f} s" for k, v in self.stats["seconds"].items())
                         + f"; CPU of the layouts {self.stats['layout_cpu']:.1f} s, of the stamps "
                         f"{self._stamps_cpu:.1f} s, of the merge {merge_cpu:.1f} s")
-        cache.save_map({"digits": digits})
+        # the pages of the anchors that slots point at: the next build's guess (PageGuess)
+        pointed = {r for h in list(laid.values()) + [htmls.get(INDEX, "")] for ref, to, _ in _rooms(h).values()
+                   for r in (ref, to) if r}
+        cache.save_map({"pages": {r: pages[r] for r in sorted(pointed) if r in pages}})
         cache.prune()
         for part in parts:
             for w in results[part.key]["warnings"]:
@@ -1027,27 +1039,50 @@ class Book:
                     "error": res["error"]}
         return res
 
-    def fill(self, html: str, digits: int, known: dict | None = None) -> str:
-        """Give every page-number slot its room (zeros as wide as the book's page numbers,
-        in tabular figures; where ``known`` (anchor -> page) has its number, as wide as
-        that number, or range) and its number in the part (``data-slot``: the layout reports
-        where each one is, and the number is laid over it); turn links to anchors of other
-        parts into ``editio-dest:`` links that the merge points at the named destination."""
+    def fill(self, html: str, guess: "PageGuess", known: dict | None = None, floor: dict | None = None) -> str:
+        """Give every page-number slot its room and its number in the part (``data-slot``:
+        the layout reports where each one is, and the number is laid over it); turn links to
+        anchors of other parts into ``editio-dest:`` links that the merge points at the
+        named destination.
+
+        A slot's room is zeros (tabular figures) as many as its number has figures: the
+        number itself where ``known`` (anchor -> page of the book) has it (a range slot:
+        "50–56", or "50" when its ends share a page), else as ``guess`` guesses it
+        (:class:`PageGuess`).  ``floor`` (slot number -> the room it had in the layout
+        before): no room narrower than that (a third pass only widens rooms, so the
+        layouts settle)."""
         count = iter(range(1 << 30))
 
         ids = self.known_ids() if known is not None else set()
 
         def sub(m):
-            room = "0" * digits + ("\u2013" + "0" * digits if " data-to=" in m.group(2) else "")
-            if known is not None and m.group(1) in known:
-                to = TO.search(m.group(2))
-                if to is None or to.group(1) in known or to.group(1) not in ids:
-                    room = re.sub(r"\d", "0", _slot_text({"ref": m.group(1), "to": to and to.group(1)}, known))
-            return (f'<span class="pn" data-ref="{m.group(1)}"{m.group(2)} data-slot="{next(count)}">'
+            to = TO.search(m.group(2))
+            to = to and to.group(1)
+            room = None
+            if known is not None and m.group(1) in known and (to is None or to in known or to not in ids):
+                room = _room(_slot_text({"ref": m.group(1), "to": to}, known))
+            if room is None:
+                room = guess.room(m.group(1), to)
+            k = next(count)
+            if floor is not None and len(floor.get(k, "")) > len(room):
+                room = floor[k]
+            return (f'<span class="pn" data-ref="{m.group(1)}"{m.group(2)} data-slot="{k}">'
                     + room + "</span>")
         html = PN.sub(sub, html)
         own = set(IDS.findall(html))
         return HREFS.sub(lambda m: m.group(0) if m.group(1) in own else f'href="editio-dest:{m.group(1)}"', html)
+
+    def wrong_rooms(self, html: str, pages: dict) -> list:
+        """The slots of a filled part whose room is not the room of the number they print
+        (``pages``: the book's): [(slot, room, the number's room)]."""
+        out = []
+        for k, (ref, to, room) in _rooms(html).items():
+            if ref not in pages:          # (not known yet: an anchor of the index)
+                continue
+            need = _room(_slot_text({"ref": ref, "to": to}, pages))
+            if need != room:
+                out.append((k, room, need))
+        return out
 
     @staticmethod
     def anchor_pages(pdf_path: Path) -> dict[str, int]:
@@ -1074,6 +1109,110 @@ def _slot_text(slot: dict, pages: dict) -> str:
     return f"{p}\u2013{q}" if q is not None and q != p else str(p)
 
 
+# A first estimate of the book's pages, before anything is laid out (measured on the first
+# edition and three FRUS volumes: a page of text holds 2,300-2,900 characters with its notes,
+# a page of a printed index about 1,100, of the contents about 1,000; the front matter takes
+# about 9 pages and a line of contents per unit)
+TEXT_PER_PAGE = 2600
+INDEX_PER_PAGE = 1100
+FRONT_PER_PAGE = 1000
+FRONT_PAGES = 9
+FRONT_PER_UNIT = 0.06
+# a guess this close below a power of ten is given the room of the wider number (the
+# estimate errs by about this much; a slot too narrow and one too wide both cost a layout)
+GUESS_MARGIN = 0.03
+TAG = re.compile(r"<[^>]+>")
+
+
+class PageGuess:
+    """The page each slot's anchor is guessed to be on before the parts are laid out, so
+    that each slot is given the room of its own number ("p. 32": two figures), not that
+    of the book's widest.
+
+    The guess is the page the anchor had in the previous build (its page map, kept in the
+    build cache), or else an estimate from the input only: the front matter's size from
+    the number of units, then the parts in book order, each starting on a recto unless it
+    runs on, an anchor on the page its position in its part's text (the characters before
+    it, tags left out) gives at :data:`TEXT_PER_PAGE`.  The parts are placed in order as
+    they are known (:class:`EarlyParts` places each part of the text as it is closed;
+    :meth:`Book.make` the rest): an anchor's guess depends only on the parts up to its
+    own, so a part filled early gets the rooms it would get later.  A number that comes
+    out of another width than its room is given its real room in a second layout of its
+    part (:meth:`Book.make`)."""
+
+    def __init__(self, units: int, previous: dict | None = None, fallback: int = 3):
+        self.previous = previous or {}
+        self.fallback = fallback              # digits for an anchor nobody knows
+        front = int(FRONT_PAGES + FRONT_PER_UNIT * units)
+        self.next = front + front % 2         # pages before the next part placed
+        self.pages: dict[str, int] = {}
+        self.placed: list[str] = []
+
+    def place(self, part: "Part", html: str) -> None:
+        """Guess the pages of the anchors of ``part`` (the next part of the book, in order;
+        the front matter is not placed: its size is estimated)."""
+        if part.key in self.placed:
+            return
+        self.placed.append(part.key)
+        front = part.kind == "front"
+        if front:                  # (its size is estimated apart: it comes first, placed last)
+            start, per = 0, FRONT_PER_PAGE
+        else:
+            self.next += 0 if _runs_on(part) else self.next % 2
+            start, per = self.next, INDEX_PER_PAGE if LOCATOR in html else TEXT_PER_PAGE
+        pos, last = 0, 0
+        for m in TAG.finditer(html):
+            pos += m.start() - last
+            last = m.end()
+            i = IDS.search(m.group(0))
+            if i is not None:
+                self.pages.setdefault(i.group(1), start + 1 + pos // per)
+        pos += len(html) - last
+        if not front:
+            self.next += max(1, -(-pos // per))
+
+    def page(self, ref: str) -> int | None:
+        return self.previous.get(ref) or self.pages.get(ref)
+
+    def room_of(self, ref: str) -> str:
+        p = self.page(ref)
+        if p is None:      # an anchor in no part placed yet: after them (the index)
+            p = self.next + 1 if self.placed else None
+        if p is None:
+            return "0" * self.fallback
+        n = len(str(p))
+        if ref not in self.previous and p * (1 + GUESS_MARGIN) >= 10 ** n:
+            n += 1
+        return "0" * n
+
+    def knows(self, ref: str) -> bool:
+        return self.page(ref) is not None
+
+    def room(self, ref: str, to: str | None = None) -> str:
+        """The room of a slot: zeros as many as its guessed number has figures (a range
+        slot: both ends)."""
+        out = [self.room_of(r) for r in ((ref, to) if to else (ref,))]
+        return "\u2013".join(out)
+
+
+def _room(text: str) -> str:
+    """The room a slot's text takes (tabular figures: each figure as wide as a zero; "?",
+    an anchor not in the book, as one figure)."""
+    return re.sub(r"\d", "0", text).replace("?", "0")
+
+
+ROOMS = re.compile(r'<span class="pn" data-ref="([^"]*)"([^>]*) data-slot="(\d+)">([^<]*)</span>')
+
+
+def _rooms(html: str) -> dict:
+    """slot number -> (ref, to, room) of a filled part's HTML."""
+    out = {}
+    for m in ROOMS.finditer(html):
+        to = TO.search(m.group(2))
+        out[int(m.group(3))] = (m.group(1), to and to.group(1), m.group(4))
+    return out
+
+
 class EarlyParts:
     """The parts of the text laid out while the book is still being rendered: a part goes
     to the layout processes as soon as the unit after it is rendered (its HTML is then
@@ -1084,7 +1223,7 @@ class EarlyParts:
     def __init__(self, book: "Book", executor, cache: "PartCache"):
         from editio.builders.pdf_layout import lay_out
         self.book, self.executor, self.cache, self.fn = book, executor, cache, lay_out
-        self.digits = book.digits_estimate(cache)
+        self.guess = book.page_guess(cache)
         self.sent: dict = {}
         self._ctx = None
         self._seen = 0
@@ -1101,12 +1240,14 @@ class EarlyParts:
             if self._ctx is None:
                 self._ctx = self.book.base_context()
             raw = self.book.part_html(part, self._ctx)
+            self.guess.place(part, raw)
             # (laid out when the pages it points to are known: make(); a part that runs on
-            # in a chain begins with what the part before it carries over: make())
-            if LOCATOR in raw or _runs_on(part):
+            # in a chain begins with what the part before it carries over: make(); a part
+            # pointing at a page not guessed yet (further on, or in the back matter): make())
+            if LOCATOR in raw or _runs_on(part) or not all(self.guess.knows(m.group(1)) for m in PN.finditer(raw)):
                 self.sent[part.key] = (None, None)
                 continue
-            html = self.book.fill(raw, self.digits)
+            html = self.book.fill(raw, self.guess)
             job = self.book._job(part.key, html)
             if i + 1 < len(parts) and _runs_on(parts[i + 1]):
                 job["carry_out"] = True   # (as make() will have it, unless a chain ends here)
