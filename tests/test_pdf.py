@@ -229,6 +229,27 @@ def printed_numbers_checked(pdf: Pdf) -> int:
 
 
 @needs_poppler
+def test_a_page_number_follows_its_p_by_a_word_space(book):
+    """A page-number slot has the room of its own number ("p. 28"), not the room of the
+    book's widest number with the number set at its end ("p.   28"): the space between
+    "p." and the number is the line's word space (lines are justified: measured against
+    the other spaces of the same line)."""
+    _, pdf = book
+    seen = 0
+    for page, (_, ws) in pdf.words().items():
+        for a, b in zip(ws, ws[1:]):
+            if a[4] not in ("p.", "pp.") or abs(a[1] - b[1]) > 1 or not re.fullmatch(r"\d+([–-]\d+)?\W*", b[4]):
+                continue
+            line = [w for w in ws if abs(w[1] - a[1]) < 1]
+            spaces = sorted(y[0] - x[2] for x, y in zip(line, line[1:]) if y[0] - x[2] > 0.5)
+            space = spaces[len(spaces) // 2]
+            assert b[0] - a[2] <= space + 0.5, f"p. {page}: {a[4]} {b[4]}: {b[0] - a[2]:.1f} pt apart, " \
+                                               f"the line's word space {space:.1f} pt"
+            seen += 1
+    assert seen >= 15
+
+
+@needs_poppler
 def test_cross_references_print_see_page(basic_pdf):
     pageref_links = [(p, r, d) for p, r, d in basic_pdf.links() if d.startswith(("a--", "b--"))]
     texts = [basic_pdf.text_in(p, r) for p, r, _ in pageref_links]
@@ -552,8 +573,8 @@ def test_page_numbers_are_artifacts_laid_over(basic_pdf):
 
 
 def test_rebuild_takes_parts_from_the_cache(tmp_path):
-    """A cold build lays every part out once (one pass: page numbers are laid over, not
-    laid out); a second build lays nothing out again and gives the same bytes; after one
+    """A cold build lays every part out once (page numbers are laid over, not laid out; a
+    part whose guessed numbers came out a figure wider or narrower once more); a second build lays nothing out again and gives the same bytes; after one
     document changes, only its part is laid out again (and the index, laid out with the
     real pages), even when its page count changes: the parts after it keep their layout."""
     from editio.build import build as run_build
@@ -568,7 +589,9 @@ def test_rebuild_takes_parts_from_the_cache(tmp_path):
 
     first = stats(run_build(load(dest), formats=("pdf",), workers=1))
     cold = (dest / "build/pdf/edition.pdf").read_bytes()
-    assert first["passes"] == 1 and first["cached"] == 0 and first["layouts"] == first["parts"]
+    # (a cold build guesses each slot's number; a part where a guess was off by a figure is
+    # laid out once more with the real numbers' rooms)
+    assert first["passes"] <= 2 and first["cached"] == 0 and first["parts"] <= first["layouts"] <= 2 * first["parts"]
     # nothing changed: the build cache (editio.cache) does nothing at all
     assert run_build(load(dest), formats=("pdf",), workers=1).up_to_date
     # a change the book does not read (a file beside the edition): every part from the cache

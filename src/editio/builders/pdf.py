@@ -570,7 +570,8 @@ class Book:
         prev = cache.load_map() or {}
         chars = sum(len(" ".join("".join(d.root.itertext()).split())) for d in self.edition.corpus.documents)
         return PageGuess(len(self.edition.docs), prev.get("pages") if isinstance(prev.get("pages"), dict) else None,
-                         fallback=len(str(max(10, chars // 1800 + 12))))
+                         fallback=len(str(max(10, chars // 1800 + 12))),
+                         introduction=len(self.project.introduction or ""))
 
     def make(self, executor, target: Path, cache: "PartCache", progress=None, early=None) -> int:
         """Lay the parts out (in parallel, once), then the index with the pages they have,
@@ -1112,11 +1113,11 @@ def _slot_text(slot: dict, pages: dict) -> str:
 # A first estimate of the book's pages, before anything is laid out (measured on the first
 # edition and three FRUS volumes: a page of text holds 2,300-2,900 characters with its notes,
 # a page of a printed index about 1,100, of the contents about 1,000; the front matter takes
-# about 9 pages and a line of contents per unit)
+# about 7 pages, a line of contents per unit and the introduction)
 TEXT_PER_PAGE = 2600
 INDEX_PER_PAGE = 1100
 FRONT_PER_PAGE = 1000
-FRONT_PAGES = 9
+FRONT_PAGES = 7
 FRONT_PER_UNIT = 0.06
 # a guess this close below a power of ten is given the room of the wider number (the
 # estimate errs by about this much; a slot too narrow and one too wide both cost a layout)
@@ -1140,10 +1141,10 @@ class PageGuess:
     out of another width than its room is given its real room in a second layout of its
     part (:meth:`Book.make`)."""
 
-    def __init__(self, units: int, previous: dict | None = None, fallback: int = 3):
+    def __init__(self, units: int, previous: dict | None = None, fallback: int = 3, introduction: int = 0):
         self.previous = previous or {}
         self.fallback = fallback              # digits for an anchor nobody knows
-        front = int(FRONT_PAGES + FRONT_PER_UNIT * units)
+        front = int(FRONT_PAGES + FRONT_PER_UNIT * units + introduction / FRONT_PER_PAGE)
         self.next = front + front % 2         # pages before the next part placed
         self.pages: dict[str, int] = {}
         self.placed: list[str] = []
