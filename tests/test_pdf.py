@@ -233,20 +233,46 @@ def test_a_page_number_follows_its_p_by_a_word_space(book):
     """A page-number slot has the room of its own number ("p. 28"), not the room of the
     book's widest number with the number set at its end ("p.   28"): the space between
     "p." and the number is the line's word space (lines are justified: measured against
-    the other spaces of the same line)."""
+    the other spaces of the same line).  Only a number just below a power of ten (its
+    room guessed a figure wider on a first build) may have room to spare, and it is set
+    against its "p." when a space follows."""
     _, pdf = book
-    seen = 0
+    seen, spare = 0, []
     for page, (_, ws) in pdf.words().items():
-        for a, b in zip(ws, ws[1:]):
-            if a[4] not in ("p.", "pp.") or abs(a[1] - b[1]) > 1 or not re.fullmatch(r"\d+([–-]\d+)?\W*", b[4]):
+        for i, (a, b) in enumerate(zip(ws, ws[1:])):
+            m = re.fullmatch(r"(\d+)([–-]\d+)?(\W*)", b[4])
+            if a[4] not in ("p.", "pp.") or abs(a[1] - b[1]) > 1 or not m:
                 continue
             line = [w for w in ws if abs(w[1] - a[1]) < 1]
             spaces = sorted(y[0] - x[2] for x, y in zip(line, line[1:]) if y[0] - x[2] > 0.5)
             space = spaces[len(spaces) // 2]
-            assert b[0] - a[2] <= space + 0.5, f"p. {page}: {a[4]} {b[4]}: {b[0] - a[2]:.1f} pt apart, " \
-                                               f"the line's word space {space:.1f} pt"
             seen += 1
-    assert seen >= 15
+            if b[0] - a[2] <= space + 0.5:
+                continue
+            n = int(m.group(1))
+            assert n * 1.15 >= 10 ** len(m.group(1)) and m.group(3), \
+                f"p. {page}: {a[4]} {b[4]}: {b[0] - a[2]:.1f} pt apart, the line's word space {space:.1f} pt"
+            spare.append((page, b[4]))
+    assert seen >= 15 and len(spare) <= seen // 10, spare
+
+
+@needs_poppler
+def test_running_heads_on_every_page_but_where_a_chapter_or_section_opens(basic_pdf):
+    """As in a printed book: every page of text has a running head (versos the book's
+    title, rectos the document's) except a page where a chapter or a section opens (and
+    the title pages and blank pages)."""
+    pdf = basic_pdf
+    sections = {"contents", "introduction", "principles", "key", "concordance", "index", "redactions"}
+    opens = {p for k, p in pdf.dests.items() if k in sections or re.fullmatch(r"(chapter|group)-[\w]+", k)}
+    assert len(opens) >= 6
+    seen = 0
+    for i, (_, ws) in pdf.words().items():
+        if i <= 2 or not ws:
+            continue
+        head = [w[4] for w in ws if w[3] < 20 * 72 / 25.4 and not w[4].isdigit()]
+        assert bool(head) == (i not in opens), (i, head)
+        seen += bool(head)
+    assert seen >= 6
 
 
 @needs_poppler
@@ -888,6 +914,11 @@ def test_a_run_on_chapter_cut_into_parts_has_no_half_blank_page(tmp_path, monkey
         # (the chapter's last page may end where it ends)
         blank = [(i, round(_gaps(pdf, i), 2)) for i in text[:-1] if _gaps(pdf, i) > 1 / 3]
         assert len(blank) <= 1, blank
+        # a running head on every page of the chapter but its opening page, also on the
+        # first page of each part and on the pages where a document begins
+        heads = {i: [w[4] for w in pdf.words()[i][1] if w[3] < 20 * 72 / 25.4 and not w[4].isdigit()] for i in text}
+        assert not heads[first], heads[first]
+        assert [i for i in text[1:] if not heads[i]] == []
         # every document is there, in order, once
         chapters = sorted((p, int(k.split("-d")[-1])) for k, p in pdf.dests.items() if re.fullmatch(r"chapter-d\d+", k))
         assert [n for _, n in chapters] == list(range(1, 29))
@@ -911,7 +942,7 @@ def test_a_run_on_chapter_cut_into_parts_has_no_half_blank_page(tmp_path, monkey
         return parts, laid
 
     parts, laid = build_and_check()
-    assert laid == parts
+    assert parts <= laid <= 2 * parts      # (a part whose guessed page numbers were a figure off: twice)
     tei = dest / "tei" / "frus-runon.xml"
     src = tei.read_text(encoding="utf-8")
     at = src.index("</p>", src.index('xml:id="d2"'))

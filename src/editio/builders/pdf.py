@@ -32,19 +32,23 @@ partly blank.  The chains run in parallel, with the parts of other groups.
 
 **Page numbers are laid over, not laid out.**  Every page number printed in the text
 (contents, "see Doc. 3, ¶ 4, p. 27", the concordance, the redactions appendix) is a
-``<span class="pn" data-ref="anchor">`` slot.  In the part it holds zeros as wide as the
-book's page numbers (tabular figures) and draws nothing; the layout reports where each
-slot is (page, box, baseline, font, colour).  Once the parts are laid out, every anchor's
-page is known.  Each distinct number (in each font) and each running head is then laid
-out once, on a sheet (:func:`pdf_layout.lay_out_stamps`), with two reference pages of
+``<span class="pn" data-ref="anchor">`` slot.  In the part it holds zeros (tabular figures)
+as many as the number it stands for has figures, guessed before the layout
+(:class:`PageGuess`: the room the anchor had in the previous build, or an estimate of its
+page from its place in the book), and draws nothing; the layout reports where each slot
+is (page, box, baseline, font, colour).  Once the parts are laid out, every anchor's page
+is known.  Each distinct number (in each font) and each running head is then laid out
+once, on a sheet (:func:`pdf_layout.lay_out_stamps`), with two reference pages of
 ``folio.html``/``folio.css`` per CSS page name that say where a folio and a head go on a
-recto and on a verso and in which font; the merge copies each stamp's drawing
-operators onto every page where it stands (in the slot, on its baseline; the folio and
-head where the margin boxes put them), as an artifact, with the sheet's fonts, and gives
-the link around each slot the alternative text "page N".  So every part is laid out once: a second pass happens only
-on a first build whose estimate of the digits was short.  A number shorter than its
-slot is set at the slot's end, so the spare room reads as a wider word space before it
-("p.  87)"), never as a gap before the punctuation that follows ("p. 87 )").
+recto and on a verso and in which font; the merge copies each stamp's drawing operators
+onto every page where it stands (in the slot, on its baseline; the folio and head where
+the margin boxes put them), as an artifact, with the sheet's fonts, and gives the link
+around each slot the alternative text "page N".  So every part is laid out once: a
+second pass lays out again only a part where a number came out wider than its guessed
+room.  A number narrower than its room (a guess a figure too wide, near a power of ten,
+on a first build) is set against the word before it where a space or the line's end
+follows, so the spare room reads as a word space ("p. 99 and"), else at the room's end
+("p.  99)"), never as a gap before the punctuation that follows ("p. 99 )").
 The index comes last and nothing points into it: it is laid out after the parts, with
 its page numbers merged into runs (``3, 7–9``).
 
@@ -94,6 +98,9 @@ KINDS = (("person", "Persons"), ("place", "Places"), ("org", "Organisations"))
 MAX_PASSES = 4
 PN = re.compile(r'<span class="pn" data-ref="([^"]*)"([^>]*)>[^<]*</span>')
 TO = re.compile(r' data-to="([^"]*)"')
+# what follows a slot: the first character after its closing tags (a tag that opens: "<";
+# the end of the part: "")
+AFTER = re.compile(r"(?:</[^>]+>)*(.?)", re.S)
 # the class of a page locator of a printed index (editio.render.print: a page link of the
 # source's index, "521", printed as the book's page)
 LOCATOR = "page-of-book"
@@ -569,7 +576,7 @@ class Book:
         (a page holds about 2,500 characters with its notes; 1,800 for headroom)."""
         prev = cache.load_map() or {}
         chars = sum(len(" ".join("".join(d.root.itertext()).split())) for d in self.edition.corpus.documents)
-        return PageGuess(len(self.edition.docs), prev.get("pages") if isinstance(prev.get("pages"), dict) else None,
+        return PageGuess(len(self.edition.docs), prev,
                          fallback=len(str(max(10, chars // 1800 + 12))),
                          introduction=len(self.project.introduction or ""))
 
@@ -585,6 +592,7 @@ class Book:
         guess = early.guess if early is not None else self.page_guess(cache)
         results: dict[str, dict] = {}
         laid: dict[str, str] = {}          # part key -> the HTML its result was laid out from
+        wrong: set = set()                 # the parts with a number wider than its room
         ctx_attachments = self.attachments()
         ctx = self.context(None, known=self.known_ids())
         for n in range(1, MAX_PASSES + 1):
@@ -615,20 +623,24 @@ class Book:
             if n == 1:
                 for part in body:           # (in book order; the parts of the text placed early stay)
                     guess.place(part, raw[part.key])
-            # a pass after the first gives each slot the room of its number (the pages of the
-            # pass before); a third only widens rooms (so the layouts settle)
+            # a pass after the first gives the slots of the parts where a number came out
+            # wider than its room the room of their numbers (the pages of the pass before),
+            # never less than they had (so the layouts settle); the other parts stay as
+            # they were laid out
             exact = pages if n > 1 else None
-            floors = {k: {i: r for i, (_, _, r) in _rooms(h).items()} for k, h in laid.items()} if n > 2 else {}
-            htmls = {part.key: self.fill(raw[part.key], guess, exact, floors.get(part.key)) for part in first}
+            floors = {k: {i: r for i, (_, _, r) in _rooms(h).items()} for k, h in laid.items()} if n > 1 else {}
+            htmls = {part.key: laid[part.key] if n > 1 and part.key not in wrong
+                     else self.fill(raw[part.key], guess, exact, floors.get(part.key)) for part in first}
 
             def known_pages(before=before):
                 offs, _ = _offsets(before, results)
                 return self._page_map(before, results, offs)
 
-            def later(known, rest=held, raw=raw, htmls=htmls, chains=chains, exact=exact, floors=floors):
+            def later(known, rest=held, raw=raw, htmls=htmls, chains=chains, exact=exact, floors=floors,
+                      wrong=wrong):
                 for part in rest:
-                    htmls[part.key] = self.fill(raw[part.key], guess, {**(exact or {}), **known},
-                                                floors.get(part.key))
+                    htmls[part.key] = laid[part.key] if exact and part.key not in wrong else \
+                        self.fill(raw[part.key], guess, {**(exact or {}), **known}, floors.get(part.key))
                 return _with_chains([part for part in rest if laid.get(part.key) != htmls[part.key]], rest, chains)
 
             # (a part laid out again may carry other blocks over: the next in its chain too)
@@ -642,10 +654,9 @@ class Book:
                 laid[p.key] = htmls[p.key]
             offsets, total = _offsets(body, results)
             pages = self._page_map(body, results, offsets)
-            # a slot whose number came out of another width than its room: its part is laid
-            # out again with the rooms of the real numbers (after the first pass: only a
-            # number wider than its room; one narrower is set at the room's end)
-            wrong = {p.key for p in body if any(n == 1 or len(need) > len(room)
+            # a number wider than its room: its part is laid out again with room for it
+            # (a narrower one is set against the word before it: Book.fill)
+            wrong = {p.key for p in body if any(len(need) > len(room)
                                                 for _, room, need in self.wrong_rooms(laid.get(p.key, ""), pages))}
             if not wrong:
                 break
@@ -735,6 +746,8 @@ class Book:
                     if f is not None:
                         roles = refs.get((f, side), {})
                         for role, text in (("folio", str(i + 1)), ("head", head)):
+                            if text is None:        # (a page where a chapter opens: no head)
+                                continue
                             r = roles.get(role)
                             text = r and (r["text"] if r["text"] is not None else text)
                             st = stamps.get((text, r["font"])) if text else None
@@ -780,9 +793,14 @@ class Book:
                         + f"; CPU of the layouts {self.stats['layout_cpu']:.1f} s, of the stamps "
                         f"{self._stamps_cpu:.1f} s, of the merge {merge_cpu:.1f} s")
         # the pages of the anchors that slots point at: the next build's guess (PageGuess)
-        pointed = {r for h in list(laid.values()) + [htmls.get(INDEX, "")] for ref, to, _ in _rooms(h).values()
-                   for r in (ref, to) if r}
-        cache.save_map({"pages": {r: pages[r] for r in sorted(pointed) if r in pages}})
+        # the next build's rooms (PageGuess): each anchor a slot points at, its page and the
+        # widest room a slot pointing at it had
+        rooms: dict = {}
+        for h in laid.values():
+            for ref, to, room in _rooms(h).values():
+                if not to and ref in pages:
+                    rooms[ref] = max(rooms.get(ref, 0), len(room))
+        cache.save_map({"pages": {r: pages[r] for r in sorted(rooms)}, "rooms": {r: rooms[r] for r in sorted(rooms)}})
         cache.prune()
         for part in parts:
             for w in results[part.key]["warnings"]:
@@ -1067,7 +1085,14 @@ class Book:
             k = next(count)
             if floor is not None and len(floor.get(k, "")) > len(room):
                 room = floor[k]
-            return (f'<span class="pn" data-ref="{m.group(1)}"{m.group(2)} data-slot="{k}">'
+            attrs = m.group(2)
+            if " data-align=" not in attrs:
+                # a number narrower than its room is set against the word before it when a
+                # space or the end of the line follows ("p. 99 and": the spare room reads as
+                # a word space), else at the room's end ("p.  99)", never "p. 99 )")
+                nxt = AFTER.match(m.string, m.end()).group(1)
+                attrs += ' data-align="start"' if not nxt or nxt.isspace() else ' data-align="end"'
+            return (f'<span class="pn" data-ref="{m.group(1)}"{attrs} data-slot="{k}">'
                     + room + "</span>")
         html = PN.sub(sub, html)
         own = set(IDS.findall(html))
@@ -1111,38 +1136,50 @@ def _slot_text(slot: dict, pages: dict) -> str:
 
 
 # A first estimate of the book's pages, before anything is laid out (measured on the first
-# edition and three FRUS volumes: a page of text holds 2,300-2,900 characters with its notes,
+# edition and three FRUS volumes: a page of text holds 2,300-2,900 characters with its notes
+# (FRUS 2,300-2,500),
 # a page of a printed index about 1,100, of the contents about 1,000; the front matter takes
 # about 7 pages, a line of contents per unit and the introduction)
-TEXT_PER_PAGE = 2600
+TEXT_PER_PAGE = 2450
 INDEX_PER_PAGE = 1100
 FRONT_PER_PAGE = 1000
 FRONT_PAGES = 7
 FRONT_PER_UNIT = 0.06
-# a guess this close below a power of ten is given the room of the wider number (the
-# estimate errs by about this much; a slot too narrow and one too wide both cost a layout)
-GUESS_MARGIN = 0.03
+# The estimate errs by a few hundredths on a FRUS volume (by up to a tenth on other
+# books): a guess this close below a power of ten is given the room of the wider number.  (A room a figure too wide costs a little space
+# beside the number; one too narrow costs a second layout of its part.)
+GUESS_MARGIN = 0.06
 TAG = re.compile(r"<[^>]+>")
 
 
 class PageGuess:
-    """The page each slot's anchor is guessed to be on before the parts are laid out, so
-    that each slot is given the room of its own number ("p. 32": two figures), not that
-    of the book's widest.
+    """The room each page-number slot is given before the parts are laid out, so that a
+    slot has the room of its own number ("p. 32": two figures), not that of the book's
+    widest.
 
-    The guess is the page the anchor had in the previous build (its page map, kept in the
-    build cache), or else an estimate from the input only: the front matter's size from
-    the number of units, then the parts in book order, each starting on a recto unless it
-    runs on, an anchor on the page its position in its part's text (the characters before
-    it, tags left out) gives at :data:`TEXT_PER_PAGE`.  The parts are placed in order as
+    The room is the one the slot's anchor had in the previous build (the build cache
+    keeps each anchor's page and room), widened if its page there needed more; or else
+    from an estimate of its page from the input only: the front matter's size from the
+    number of units and the introduction, then the parts in book order, each starting on
+    a recto unless it runs on, an anchor on the page its position in its part's text
+    (the characters before it, tags left out) gives at :data:`TEXT_PER_PAGE`, biased
+    wide near a power of ten (:data:`GUESS_MARGIN`).  The parts are placed in order as
     they are known (:class:`EarlyParts` places each part of the text as it is closed;
     :meth:`Book.make` the rest): an anchor's guess depends only on the parts up to its
-    own, so a part filled early gets the rooms it would get later.  A number that comes
-    out of another width than its room is given its real room in a second layout of its
-    part (:meth:`Book.make`)."""
+    own, so a part filled early gets the rooms it would get later.
+
+    A number that comes out wider than its room is given its room in a second layout of
+    its part (:meth:`Book.make`); one narrower (a guess a figure too wide) is set against
+    the word before it, the spare room falling where the text goes on (``data-align``,
+    :meth:`Book.fill`).  The room is kept on later builds while the number fits it, so a
+    part is never laid out again only to take in a figure's room: a cold build and a
+    rebuild give the same bytes."""
 
     def __init__(self, units: int, previous: dict | None = None, fallback: int = 3, introduction: int = 0):
-        self.previous = previous or {}
+        previous = previous or {}
+        pages, rooms = previous.get("pages"), previous.get("rooms")
+        self.previous = pages if isinstance(pages, dict) else {}
+        self.rooms = rooms if isinstance(rooms, dict) else {}
         self.fallback = fallback              # digits for an anchor nobody knows
         front = int(FRONT_PAGES + FRONT_PER_UNIT * units + introduction / FRONT_PER_PAGE)
         self.next = front + front % 2         # pages before the next part placed
@@ -1151,7 +1188,7 @@ class PageGuess:
 
     def place(self, part: "Part", html: str) -> None:
         """Guess the pages of the anchors of ``part`` (the next part of the book, in order;
-        the front matter is not placed: its size is estimated)."""
+        the front matter, whose size is estimated apart, at any time)."""
         if part.key in self.placed:
             return
         self.placed.append(part.key)
@@ -1172,28 +1209,28 @@ class PageGuess:
         if not front:
             self.next += max(1, -(-pos // per))
 
-    def page(self, ref: str) -> int | None:
-        return self.previous.get(ref) or self.pages.get(ref)
+    def knows(self, ref: str) -> bool:
+        return ref in self.previous or ref in self.pages
 
     def room_of(self, ref: str) -> str:
-        p = self.page(ref)
+        p = self.previous.get(ref)
+        if p is not None:
+            n = max(len(str(p)), int(self.rooms.get(ref) or 0))
+            return "0" * n
+        p = self.pages.get(ref)
         if p is None:      # an anchor in no part placed yet: after them (the index)
             p = self.next + 1 if self.placed else None
         if p is None:
             return "0" * self.fallback
         n = len(str(p))
-        if ref not in self.previous and p * (1 + GUESS_MARGIN) >= 10 ** n:
+        if p * (1 + GUESS_MARGIN) >= 10 ** n:
             n += 1
         return "0" * n
-
-    def knows(self, ref: str) -> bool:
-        return self.page(ref) is not None
 
     def room(self, ref: str, to: str | None = None) -> str:
         """The room of a slot: zeros as many as its guessed number has figures (a range
         slot: both ends)."""
-        out = [self.room_of(r) for r in ((ref, to) if to else (ref,))]
-        return "\u2013".join(out)
+        return "\u2013".join(self.room_of(r) for r in ((ref, to) if to else (ref,)))
 
 
 def _room(text: str) -> str:
@@ -1202,7 +1239,7 @@ def _room(text: str) -> str:
     return re.sub(r"\d", "0", text).replace("?", "0")
 
 
-ROOMS = re.compile(r'<span class="pn" data-ref="([^"]*)"([^>]*) data-slot="(\d+)">([^<]*)</span>')
+ROOMS = re.compile(r'<span class="pn" data-ref="([^"]*)"([^>]*?) data-slot="(\d+)">([^<]*)</span>')
 
 
 def _rooms(html: str) -> dict:

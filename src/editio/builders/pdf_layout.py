@@ -38,7 +38,7 @@ import traceback
 
 PDF_VARIANT = "pdf/ua-1"
 # what a layout result holds (part of the build cache's key)
-RESULT_FORMAT = "slots-sides-heads-carry 6"
+RESULT_FORMAT = "slots-sides-heads-carry 7"
 # A page-number slot (``<span class="pn" data-slot="k">000</span>``) keeps its room in the
 # line but draws nothing: its number is laid over it when the parts are merged.  (A
 # leader before it, as in the contents, is drawn.)
@@ -641,9 +641,11 @@ def page_facts(document, strip: bool = True) -> tuple[list, list]:
     """Per page: the side it was laid out on and the x of its content box (CSS px), so the
     merge can move a page that lands on the other side in the book (mirrored margins of
     the same width); and the text of its running head, whose margin box is taken out of
-    the part (it is drawn with the page numbers, on the page's real side)."""
+    the part (it is drawn with the page numbers, on the page's real side), or None on a
+    page that opens a chapter or section (:func:`opens`): none is drawn there."""
     from weasyprint.formatting_structure.boxes import MarginBox, TextBox
     sides, heads = [], []
+    opened: set = set()
     for page in document.pages:
         pb = page._page_box
         sides.append([pb.page_type.side, pb.page_type.name or "", round(pb.content_box_x(), 3)])
@@ -656,8 +658,31 @@ def page_facts(document, strip: bool = True) -> tuple[list, list]:
                 keep.append(child)
         if strip:
             pb.children = keep
-        heads.append(head)
+        heads.append(None if opens(pb, opened) else head)
     return sides, heads
+
+
+# a box that begins with one of these begins on a page of its own: a chapter or section
+# opens there (print.css: .chapter, .group-head, .contents, .back-matter …)
+FORCED = {"page", "left", "right", "recto", "verso"}
+
+
+def opens(pb, opened: set) -> bool:
+    """Whether the page (its page box) opens a chapter or section: the first box down from
+    its root is an element that is forced onto a new page and that no page before it held
+    (``opened``: the ids of such elements seen so far in the part).  As a printed book,
+    such a page has no running head; every other page of text has one, also the pages
+    where a document begins below the end of the one before (a run-on chapter)."""
+    from weasyprint.formatting_structure.boxes import MarginBox
+    box = next((c for c in pb.children if not isinstance(c, MarginBox)), None)
+    out = False
+    while box is not None and box.element is not None:
+        if box.style["break_before"] in FORCED and id(box.element) not in opened:
+            opened.add(id(box.element))
+            out = True
+        kids = [c for c in getattr(box, "children", ()) if c.is_in_normal_flow() and c.element is not None]
+        box = kids[0] if kids else None
+    return out
 
 
 def font_css(st, tabular: bool = True) -> str:
