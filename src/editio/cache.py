@@ -1216,7 +1216,7 @@ def index_views(site, only: set[str] | None = None) -> dict[str, dict[str, str]]
         rd = edition.locate(el)
         if rd is None:
             return [None]
-        note = next((a for a in el.iterancestors() if local(a) == "note"), None)
+        note = next(el.iterancestors("{*}note"), None)   # (a note of any namespace)
         return [rd.id, rd.paragraph_of(el),
                 site._note_of[note][1].n if note is not None and note in site._note_of else None,
                 site.fragment_for(rd, el), edition.place_label(rd, el)]

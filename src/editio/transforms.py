@@ -891,6 +891,9 @@ def resolve(corpus: Corpus) -> Edition:
                 owner[a] = holder.get(x) if x is not None else None
                 if x is not None and x is not holder[x]:
                     aside_text.add(a.element)
+        by_owner: dict = {}          # unit element -> its annotations, in their order
+        for a in anns:
+            by_owner.setdefault(owner.get(a), []).append(a)
         for el, u, leading, trailing in units:
             i += 1
             if el is doc.root:
@@ -898,7 +901,7 @@ def resolve(corpus: Corpus) -> Edition:
                 if len(units) > 1:
                     mine = []
             else:
-                mine = [a for a in anns if owner.get(a) is el]
+                mine = list(by_owner.get(el, ()))
             quiet = [a for a in mine if silent_kind(a, profile.silent)]
             if quiet:      # declared once in the Note on the text; the others are numbered on
                 mine = [a for a in mine if a not in quiet]
