@@ -31,6 +31,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 import posixpath
 from urllib.parse import unquote
 import shutil
@@ -196,8 +197,10 @@ def inputs_digest(project, options: dict | None = None, files: list[Path] | None
     return h.hexdigest()
 
 
-def tree_manifest(folder: Path) -> dict[str, str]:
-    """``{relative path: sha256}`` of every file under ``folder`` (symlinks as themselves)."""
+def tree_manifest(folder: Path, known: dict | None = None) -> dict[str, str]:
+    """``{relative path: sha256}`` of every file under ``folder`` (symlinks as themselves).
+    ``known``: what :func:`hashed_ahead` found of the same files earlier in the run; a
+    file whose size, times and inode are still those it hashed is not read again."""
     out = {}
     folder = Path(folder)
     if not folder.is_dir():
@@ -207,7 +210,42 @@ def tree_manifest(folder: Path) -> dict[str, str]:
         here = Path(dirpath)
         for name in sorted(filenames):
             p = here / name
-            out[p.relative_to(folder).as_posix()] = file_hash(p)
+            rel = p.relative_to(folder).as_posix()
+            seen = known.get(rel) if known else None
+            if seen is not None and _stat_key(p) == seen[0]:
+                out[rel] = seen[1]
+            else:
+                out[rel] = file_hash(p)
+    return out
+
+
+def _stat_key(p: Path):
+    """What changes when a regular file is written (None for anything else)."""
+    try:
+        st = os.lstat(p)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def hashed_ahead(folder: Path) -> dict:
+    """``{relative path: (stat key, sha256)}`` of the regular files under ``folder`` now,
+    for a later :func:`tree_manifest` of it (e.g. while a helper process writes more files
+    into it: the files written or changed since are hashed then)."""
+    out: dict = {}
+    folder = Path(folder)
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        for name in filenames:
+            p = here / name
+            before = _stat_key(p)
+            if before is None:
+                continue
+            h = file_hash(p)
+            if _stat_key(p) == before:   # (not written while it was read)
+                out[p.relative_to(folder).as_posix()] = (before, h)
     return out
 
 
