@@ -133,7 +133,7 @@ def lay_out(job: dict) -> dict:
         from weasyprint import CSS, Attachment
         from weasyprint.text.fonts import FontConfiguration
         with _collect_log(warnings), footnotes_stay_with_their_calls(warnings), \
-                _page_references_once():
+                _page_references_once(), _footnotes_measured_once():
             fc = FontConfiguration()
             fetch = fetcher(job.get("fetcher"))
             css = [CSS(filename=s, font_config=fc, url_fetcher=fetch) for s in job["stylesheets"]]
@@ -810,3 +810,84 @@ def footnotes_stay_with_their_calls(warnings: list):
     finally:
         block._linebox_layout = original
 
+
+
+@contextlib.contextmanager
+def _footnotes_measured_once():
+    """Each footnote of a page laid out once while the page is filled, not once for every
+    footnote added after it.
+
+    WeasyPrint (``LayoutContext._update_footnote_area``) lays the whole footnote area out
+    again each time a footnote is added to the page (or taken off it), only to learn the
+    area's height, and once more when the page is finished: a page with n notes laid its
+    first note out n + 1 times (a part of a FRUS volume spent a fifth of its layout in
+    these area layouts).  Here the layout of a note in the footnote area is kept (on the
+    page's footnote area: a new page, a new memo) and a copy of it is given whenever the
+    same note is laid out again at the same place, with the same margins above it, the
+    same floats on the page, the same page and break state, and nothing positioned inside
+    it; anything else is laid out by WeasyPrint as before.  The heights, hence the page
+    breaks, and the boxes drawn are the ones WeasyPrint computes (the parts' PDFs are the
+    same bytes).  If a WeasyPrint release changes that code, nothing is patched.  For one
+    layout in this (worker) process, like :func:`footnotes_stay_with_their_calls`."""
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.layout import LayoutContext, block
+    original = LayoutContext._update_footnote_area
+    real = block.block_level_layout
+    try:
+        src = inspect.getsource(original)
+    except (OSError, TypeError):
+        src = ""
+    if "footnote_area = block_level_layout(" not in src or "deepcopy()" not in src or \
+            list(inspect.signature(real).parameters)[:9] != [
+                "context", "box", "bottom_space", "skip_stack", "containing_block",
+                "page_is_empty", "absolute_boxes", "fixed_boxes", "adjoining_margins"]:
+        yield
+        return
+    NOTE = "_editio_note"
+
+    def measured(context, box, bottom_space, skip_stack, containing_block, page_is_empty=True,
+                 absolute_boxes=None, fixed_boxes=None, adjoining_margins=None, *more, **kw):
+        note = box.__dict__.get(NOTE)
+        if note is None or not isinstance(containing_block, boxes.FootnoteAreaBox) or \
+                any(v is not None and v is not False for v in (*more, *kw.values())):
+            return real(context, box, bottom_space, skip_stack, containing_block, page_is_empty,
+                        absolute_boxes, fixed_boxes, adjoining_margins, *more, **kw)
+        shapes = context.excluded_shapes
+        key = (note, box.position_x, box.position_y, bottom_space, repr(skip_stack),
+               containing_block.width, page_is_empty, tuple(adjoining_margins or ()), more,
+               tuple(sorted(kw.items())),
+               context.current_page, context.forced_break, context.in_column,
+               tuple((s.position_x, s.position_y, s.margin_width(), s.margin_height()) for s in shapes))
+        memo = containing_block.__dict__.get("_editio_memo")
+        hit = memo.get(key) if memo is not None else None
+        if hit is not None:
+            new_child, resume_at, next_page, margins, through, lines = hit
+            return (new_child.deepcopy(), resume_at, dict(next_page), list(margins), through, lines)
+        absolute_boxes = [] if absolute_boxes is None else absolute_boxes
+        fixed_boxes = [] if fixed_boxes is None else fixed_boxes
+        counts = len(absolute_boxes), len(fixed_boxes), len(shapes)
+        out = real(context, box, bottom_space, skip_stack, containing_block, page_is_empty,
+                   absolute_boxes, fixed_boxes, adjoining_margins, *more, **kw)
+        new_child, resume_at, next_page, margins, through, lines = out
+        if memo is not None and new_child is not None and resume_at is None and \
+                counts == (len(absolute_boxes), len(fixed_boxes), len(context.excluded_shapes)):
+            memo[key] = (new_child.deepcopy(), None, dict(next_page), list(margins), through, lines)
+        return out
+
+    def update(self):
+        area = self.current_footnote_area
+        if "_editio_memo" not in area.__dict__:      # (shared by the area's copies)
+            area._editio_memo = {}
+        for note in self.current_page_footnotes:
+            if NOTE not in note.__dict__:
+                note.__dict__[NOTE] = self.__dict__["_editio_notes"] = \
+                    self.__dict__.get("_editio_notes", 0) + 1
+        return original(self)
+
+    LayoutContext._update_footnote_area = update
+    block.block_level_layout = measured
+    try:
+        yield
+    finally:
+        LayoutContext._update_footnote_area = original
+        block.block_level_layout = real
