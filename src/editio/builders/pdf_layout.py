@@ -133,7 +133,7 @@ def lay_out(job: dict) -> dict:
         from weasyprint import CSS, Attachment
         from weasyprint.text.fonts import FontConfiguration
         with _collect_log(warnings), footnotes_stay_with_their_calls(warnings), \
-                _page_references_once(), _footnotes_measured_once():
+                _page_references_once(), _footnotes_measured_once(), _pdf_objects_written_once():
             fc = FontConfiguration()
             fetch = fetcher(job.get("fetcher"))
             css = [CSS(filename=s, font_config=fc, url_fetcher=fetch) for s in job["stylesheets"]]
@@ -891,3 +891,52 @@ def _footnotes_measured_once():
     finally:
         LayoutContext._update_footnote_area = original
         block.block_level_layout = real
+
+
+@contextlib.contextmanager
+def _pdf_objects_written_once():
+    """pydyf's ``PDF.write`` serialises every object (and compresses every stream) twice
+    when the file gets an identifier: once to write it, once more to hash all objects for
+    the identifier's second half (a FRUS index part spent 8 % of its time there).  For the
+    duration of one ``write`` here, an object's bytes are made once and kept (with the
+    object, so that no other object can take its id) and given again when asked for
+    again: the same bytes (nothing changes an object while the file is written).  If
+    pydyf changes, nothing is patched.  For one layout in this (worker) process."""
+    import pydyf
+    classes = [c for c in (pydyf.Dictionary, pydyf.Array, pydyf.Stream, pydyf.String)
+               if isinstance(c.__dict__.get("data"), property)]
+    real_write = pydyf.PDF.__dict__.get("write")
+    if len(classes) != 4 or not callable(real_write):
+        yield
+        return
+    props = {c: c.__dict__["data"] for c in classes}
+
+    def once(prop):
+        def data(obj):
+            memo = obj_memo[-1] if obj_memo else None
+            if memo is None:
+                return prop.fget(obj)
+            got = memo.get(id(obj))
+            if got is None:
+                got = memo[id(obj)] = (obj, prop.fget(obj))
+            return got[1]
+        return property(data)
+
+    obj_memo: list = []
+
+    def write(self, *args, **kwargs):
+        obj_memo.append({})
+        try:
+            return real_write(self, *args, **kwargs)
+        finally:
+            obj_memo.pop()
+
+    for c in classes:
+        setattr(c, "data", once(props[c]))
+    pydyf.PDF.write = write
+    try:
+        yield
+    finally:
+        pydyf.PDF.write = real_write
+        for c, prop in props.items():
+            setattr(c, "data", prop)
