@@ -133,7 +133,8 @@ def lay_out(job: dict) -> dict:
         from weasyprint import CSS, Attachment
         from weasyprint.text.fonts import FontConfiguration
         with _collect_log(warnings), footnotes_stay_with_their_calls(warnings), \
-                _page_references_once(), _footnotes_measured_once(), _pdf_objects_written_once():
+                _page_references_once(), _footnotes_measured_once(), _pdf_objects_written_once(), \
+                _font_descriptions_once():
             fc = FontConfiguration()
             fetch = fetcher(job.get("fetcher"))
             css = [CSS(filename=s, font_config=fc, url_fetcher=fetch) for s in job["stylesheets"]]
@@ -940,3 +941,53 @@ def _pdf_objects_written_once():
         pydyf.PDF.write = real_write
         for c, prop in props.items():
             setattr(c, "data", prop)
+
+
+_FONT_KEYS = ("font_family", "font_style", "font_stretch", "font_weight", "font_size",
+              "font_variant_caps", "font_variation_settings")
+
+
+@contextlib.contextmanager
+def _font_descriptions_once():
+    """WeasyPrint makes a Pango font description and the OpenType feature list afresh for
+    every text layout (``text/line_break.py``: ~20,000 of each for a text part), from the
+    same few styles.  For one layout in this (worker) process each distinct one is made
+    once and given again (Pango copies a description into the layout it is set on; the
+    feature lists are only read): the same text, the same bytes.  If WeasyPrint changes
+    those functions, nothing is patched."""
+    from weasyprint.text import fonts, line_break
+    real_desc, real_feat = line_break.__dict__.get("get_font_description"), line_break.__dict__.get("font_features")
+    if real_desc is not fonts.get_font_description or real_feat is not fonts.font_features or \
+            list(inspect.signature(real_desc).parameters) != ["style"]:
+        yield
+        return
+    descs: dict = {}
+    feats: dict = {}
+
+    def description(style):
+        try:
+            key = tuple(style[k] for k in _FONT_KEYS)
+            hash(key)
+        except (KeyError, TypeError):
+            return real_desc(style)
+        got = descs.get(key)
+        if got is None:
+            got = descs[key] = real_desc(style)
+        return got
+
+    def features(*args, **kwargs):
+        try:
+            key = (args, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            return real_feat(*args, **kwargs)
+        got = feats.get(key)
+        if got is None:
+            got = feats[key] = real_feat(*args, **kwargs)
+        return dict(got)
+
+    line_break.get_font_description, line_break.font_features = description, features
+    try:
+        yield
+    finally:
+        line_break.get_font_description, line_break.font_features = real_desc, real_feat
