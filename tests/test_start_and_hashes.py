@@ -27,6 +27,18 @@ def test_a_zip_on_the_path_is_left_to_importlib_metadata(tmp_path, monkeypatch):
     z.write_bytes(b"PK\x05\x06" + b"\0" * 18)
     monkeypatch.setattr(sys, "path", [str(z)])
     assert builders._may_declare("editio.builders")
+    egg = tmp_path / "plugin-0.1-py3.11.egg"
+    (egg / "EGG-INFO").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(egg)])
+    assert builders._may_declare("editio.builders")
+
+
+def test_metadata_folders_are_matched_in_any_case(tmp_path, monkeypatch):
+    (tmp_path / "Plugin-0.1.DIST-INFO").mkdir()
+    (tmp_path / "Plugin-0.1.DIST-INFO" / "entry_points.txt").write_text(
+        "[editio.builders]\njson = plugin:BUILDER\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    assert builders._may_declare("editio.builders")
 
 
 def test_the_registry_without_plugins_has_editios_formats():

@@ -109,16 +109,16 @@ def _may_declare(group: str) -> bool:
     head = f"[{group}]".encode()
     for entry in sys.path:
         path = entry or "."
-        if not os.path.isdir(path):
+        if not os.path.isdir(path) or path.lower().endswith(".egg"):
             if os.path.exists(path):
-                return True   # a zip or egg on the path: importlib.metadata reads it
+                return True   # a zip or an egg on the path: importlib.metadata reads it
             continue
         try:
             names = os.listdir(path)
         except OSError:
             continue
         for d in names:
-            if d.endswith((".dist-info", ".egg-info")):
+            if d.lower().endswith((".dist-info", ".egg-info")):   # (as importlib.metadata)
                 try:
                     with open(os.path.join(path, d, "entry_points.txt"), "rb") as f:
                         if head in f.read():
