@@ -611,8 +611,21 @@ def test_odd_encodings_read_sensibly(odd):
     # rend values: classes the styles read (uppercase, spaced, sub/superscript)
     for cls in ("rend-allcaps", "rend-letterspace", "rend-expanded", "rend-sub", "rend-sup"):
         assert d1.xpath(f"//*[contains(@class,'{cls}')]"), cls
+    # a paragraph holding a list (TEI allows it, HTML's <p> does not: the browser closed it
+    # before the list, and its margin number stood at the top of the page): one block
+    d5 = page(odd, "d5.html")
+    para = d5.xpath("//main//*[@data-para='3']")[0]
+    assert para.tag == "div" and para.xpath(".//ol/li") and visible(para).startswith("The points are these:")
+    assert "I hope you agree." in visible(para)
+    # a page break between the rows of a table: where it stands, a row of its own
+    mark = d5.xpath("//table//tr[@class='table-milestone']/td[@colspan='2']/span[@id='pg_13']")
+    assert mark and mark[0].xpath("ancestor::tr[1]/preceding-sibling::tr[1][contains(.,'Aid')]") \
+        and mark[0].xpath("ancestor::tr[1]/following-sibling::tr[1][contains(.,'Loans')]")
+    # a note in a note: on the site in the list; in the book after the note that calls it
+    assert [visible(li).rstrip(" ↩") for li in d5.xpath("//ol[@class='annotations']/li")][2] == "A note in a note."
     if shutil.which("pdftotext"):
         flat = " ".join(subprocess.run(["pdftotext", str(odd[0] / "build" / "pdf" / "edition.pdf"), "-"],
                                        capture_output=True, text=True, check=True).stdout.split())
         assert "(a) That we wait;" in flat and "A map of Oddland" in flat and "P.S. A postscript." in flat
+        assert "3. A note in a note." in flat, "a note in a note was printed nowhere in the book"
         assert re.search(r"the next chapter \(p\. \d+\)", flat), "a chapter: its page in the book"

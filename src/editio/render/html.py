@@ -414,7 +414,11 @@ class HtmlRenderer:
                                      "aria-label": f"Paragraph {p[1]} (link)", "data-n": str(p[1])})
 
     def b_paragraph(self, el, out):
-        self.line(el, out, "p", self.behaviour(el).params.get("class", ""))
+        # a paragraph holding a list, a table, verse or a block quotation (TEI allows them
+        # in <p>; HTML does not: a browser closes the <p> before them, and the paragraph's
+        # number and the text after the list fell out of it) is a block of its own kind
+        tag = "div" if _holds_blocks(self, el) else "p"
+        self.line(el, out, tag, self.behaviour(el).params.get("class", ""))
 
     def b_byline(self, el, out):
         self.line(el, out, "p", "byline")
@@ -480,6 +484,13 @@ class HtmlRenderer:
                 elif local(c) == "head":
                     cap = etree.SubElement(table, "caption")
                     self.children(c, cap)
+                elif local(c) in ("pb", "cb", "milestone", "anchor") and len(table):
+                    # a page break between rows stays where it stands: a row of its own
+                    width = max((sum(int(x.get("cols") or 1) if (x.get("cols") or "1").isdigit() else 1
+                                     for x in r if isinstance(x.tag, str))
+                                 for r in el if isinstance(r.tag, str) and local(r) == "row"), default=1)
+                    tr = etree.SubElement(table, "tr", {"class": "table-milestone"})
+                    self.node(c, etree.SubElement(tr, "td", {"colspan": str(width)}))
                 else:
                     self.node(c, wrap)
         if p:
@@ -1061,6 +1072,23 @@ def _line_before(renderer, el, out):
         last = inner[-1]
     perma = last[-1] if len(last) and last[-1].get("class") == "permalink" else None
     return last, perma
+
+
+_BLOCK_NAMES = tuple("{http://www.tei-c.org/ns/1.0}" + n for n in (
+    "list", "table", "lg", "quote", "q", "figure", "floatingText", "listBibl", "cit", "sp", "p", "ab"))
+
+
+def _holds_blocks(renderer, el) -> bool:
+    """Whether ``el`` holds, outside its notes, an element rendered as a block."""
+    for d in el.iterdescendants(*_BLOCK_NAMES):
+        a = d.getparent()
+        while a is not None and a is not el and local(a) != "note":
+            a = a.getparent()
+        if a is not el:
+            continue            # inside a note: only the note's call stands in the text
+        if renderer.behaviour(d).layout == "container" or local(d) in ("p", "ab"):
+            return True
+    return False
 
 
 def _by_number(anns: list) -> list:

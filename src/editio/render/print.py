@@ -87,6 +87,7 @@ class PrintRenderer(HtmlRenderer):
         self._seq = 0
         self._in_footnote = False
         self._footnote = None            # the footnote being written
+        self._inner: list = []           # notes called inside the footnote being written
         self._link_notes = 0             # the notes that give a link's address (a, b …)
         self._ids: set[str] = set()
         self.endnotes: list = []     # the commentary of long notes, for the end of the document
@@ -153,6 +154,7 @@ class PrintRenderer(HtmlRenderer):
             # a note cannot hold a footnote: refer to the annotation's own footnote instead
             a = etree.SubElement(out, "a", {"class": "note-ref", "href": self.links.note(self.rdoc, ann)})
             a.text = f"[n. {ann.label or ann.n}]"
+            self._inner.append(ann)      # printed right after the note that calls it
             return
         etree.SubElement(out, "span", {"class": "note-anchor",
                                        "id": self.links.anchor(self.rdoc, f"call-{ann.n}")})
@@ -173,6 +175,14 @@ class PrintRenderer(HtmlRenderer):
         _trim_tail(fn)
         if len("".join(fn.itertext())) > LONG_NOTE:
             self._to_endnote(ann, fn)
+        # a note in a note (its call "[n. 3]" in the note): its own footnote follows, with
+        # no call in the text (it was printed nowhere)
+        inner, self._inner = self._inner, []
+        for a in inner:
+            self.call(a, out)
+            for node in out.iterchildren("span"):
+                if node.get("id") == self.links.anchor(self.rdoc, f"note-{a.n}"):
+                    node.set("class", node.get("class", "") + " fn-inner")
 
     def _to_endnote(self, ann: Annotation, fn) -> None:
         """Split a long note: the apparatus (label and readings) stays a footnote on the
