@@ -580,6 +580,10 @@ def test_odd_encodings_read_sensibly(odd):
     assert [li.get("value") for li in notes] == ["1", "2", "3"]
     assert visible(notes[0]).startswith("Source: Carter Library") and "Gap" in visible(notes[2])
     assert "[…3]" in visible(d1.xpath("//main")[0]).replace(" ", "")
+    # a dateline dated by a range (@from/@to; @notBefore/@notAfter): the page's date is the
+    # range (it had none)
+    assert visible(d1.xpath("//p[@class='doc-source-summary']")[0]) == "1–3 March 1977"
+    assert visible(page(odd, "d2.html").xpath("//p[@class='doc-source-summary']")[0]) == "1–30 April 1977"
     # a word of another language keeps its language; a document with no number is cited
     # by its title (it was "document 1")
     assert d1.xpath("//span[contains(@class,'tei-foreign')][@lang='fr'][.='la langue de Molière']")

@@ -268,7 +268,8 @@ class Edition:
 
     def _source(self, rd: ResolvedDoc) -> Source:
         if not rd.is_file:
-            return Source(date=_unit_date(rd.element)[:10])
+            # a day (a time of day left out), or a range of days "1977-03-01/1977-03-03"
+            return Source(date="/".join(x[:10] for x in _unit_date(rd.element).split("/")))
         sd = rd.doc.root.find(f"{T}teiHeader/{T}fileDesc/{T}sourceDesc")
         bibl = sd.find(T + "bibl") if sd is not None else None
         src = Source(holder=bibl if bibl is not None else sd, date=rd.doc.date)
@@ -640,10 +641,14 @@ def _unit_date(unit) -> str:
             if local(a) in _NESTED_TEXTS:
                 return False
         return False
+    for d in unit.iter(T + "date"):     # the dateline's: a day, or a range ("March 1–3")
+        if own(d) and any(local(a) == "dateline" for a in d.iterancestors()):
+            if d.get("when"):
+                return d.get("when")
+            a, b = d.get("from") or d.get("notBefore"), d.get("to") or d.get("notAfter")
+            if a or b:
+                return f"{a}/{b}" if a and b else a or b
     dates = [d for d in unit.iter(T + "date") if d.get("when") and own(d)]
-    for d in dates:
-        if any(local(a) == "dateline" for a in d.iterancestors()):
-            return d.get("when")
     return dates[0].get("when") if dates else ""
 
 

@@ -194,7 +194,11 @@ def insert_after(node, new) -> None:
 
 
 def fmt_date(iso: str) -> str:
-    """ISO 8601 (YYYY, YYYY-MM, YYYY-MM-DD) -> "26 October 1958"; anything else as is."""
+    """ISO 8601 (YYYY, YYYY-MM, YYYY-MM-DD) -> "26 October 1958", a range
+    ("1977-03-01/1977-03-03") -> "1–3 March 1977"; anything else as is."""
+    if iso and iso.count("/") == 1:
+        from editio.dates import range_in_words
+        return range_in_words(*iso.split("/"))
     m = re.fullmatch(r"(-?\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", iso or "")
     if not m:
         return iso or ""
