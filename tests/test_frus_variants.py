@@ -582,6 +582,12 @@ def test_odd_encodings_read_sensibly(odd):
     assert "[…3]" in visible(d1.xpath("//main")[0]).replace(" ", "")
     # a dateline dated by a range (@from/@to; @notBefore/@notAfter): the page's date is the
     # range (it had none)
+    # the redactions page heads a document by its heading when that begins with its number
+    # ("Doc. 2: 2. Telegram …" before), else by its label
+    red = page(odd, "redactions.html")
+    assert [visible(h) for h in red.xpath("//section[@class='redaction-doc']/h2")] == \
+        ["Doc. 1: Memorandum From Brzezinski to President Carter",
+         "2. Telegram From the Embassy in Oddland to the Department of State"]
     assert visible(d1.xpath("//p[@class='doc-source-summary']")[0]) == "1–3 March 1977"
     assert visible(page(odd, "d2.html").xpath("//p[@class='doc-source-summary']")[0]) == "1–30 April 1977"
     # a word of another language keeps its language; a document with no number is cited
