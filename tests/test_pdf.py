@@ -427,6 +427,38 @@ def test_same_input_same_bytes(basic, tmp_path):
     assert (again / "build/pdf/edition.pdf").read_bytes() == (basic / "build/pdf/edition.pdf").read_bytes()
 
 
+def test_a_copied_project_takes_its_parts_from_the_build_cache(basic, tmp_path):
+    """The build cache (``<project>/.editio-cache/pdf``) keys a part on its content, not on
+    where the project is: a copy of a built project elsewhere lays out nothing again and
+    writes the same bytes."""
+    copy = tmp_path / "moved" / "copy"
+    shutil.copytree(basic, copy)
+    shutil.rmtree(copy / "build")                     # (else the whole build is up to date)
+    from editio.build import build as run_build
+    from editio.config import load
+    res = run_build(load(copy), formats=("pdf",), workers=1)
+    [d] = [d for d in res.report.items if d.code == "pdf.parts"]
+    m = re.search(r"in (\d+) parts: (\d+) layouts in \d+ pass\(es\), (\d+) taken from the build cache", d.message)
+    assert m[2] == "0" and m[3] == m[1], d.message
+    assert (copy / "build/pdf/edition.pdf").read_bytes() == (basic / "build/pdf/edition.pdf").read_bytes()
+
+
+def test_the_cache_key_holds_the_images_bytes_not_the_projects_path(tmp_path):
+    """An image of the project named in a part's HTML counts by its bytes: the same image
+    in a project elsewhere gives the same key, an image changed in place another."""
+    from editio.builders.pdf import PartCache
+    keys = []
+    for name, data in (("a", b"\x89PNG one"), ("b", b"\x89PNG one"), ("b", b"\x89PNG two")):
+        root = tmp_path / name
+        (root / "img").mkdir(parents=True, exist_ok=True)
+        (root / "img" / "f.png").write_bytes(data)
+        cache = PartCache(root / ".editio-cache/pdf", tmp_path / "styles", project=root)
+        html = f'<img src="{(root / "img" / "f.png").as_uri()}">'
+        keys.append(cache.key({"key": "p", "html": html, "fetcher": {"project_root": str(root)},
+                               "stylesheets": [str(root / "styles/print.css")]}))
+    assert keys[0] == keys[1] != keys[2]
+
+
 def test_source_date_epoch(tmp_path):
     dest = tmp_path / "sde"
     shutil.copytree(ROOTS / "pdf-basic", dest)

@@ -72,6 +72,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from lxml import etree
@@ -124,7 +125,7 @@ def build_pdf(edition: Edition, out_dir: Path, report: Report, view: str = "edit
     book = Book(edition, report, view=view)
     target = out_dir / "edition.pdf"
     with open_executor(executor, workers) as ex:
-        parts = PartCache(edition.project.root / CACHE_DIR, book.styles, enabled=cache)
+        parts = PartCache(edition.project.root / CACHE_DIR, book.styles, enabled=cache, project=edition.project.root)
         # each part of the text is laid out as soon as it is rendered, while the main
         # process renders the next ones
         early = EarlyParts(book, ex, parts)
@@ -848,7 +849,9 @@ class Book:
                 "fetcher": {"project_root": str(self.project.root), "style_roots": roots,
                             "output": str(self.project.output_dir)},
                 "stylesheets": stylesheets or [str(style_file(self.project, "print.css"))],
-                "tagged": tagged, "overlay": overlay, "identifier": hashlib.sha256(html.encode()).hexdigest()[:32],
+                "tagged": tagged, "overlay": overlay,
+                # (the same for the same content wherever the project is)
+                "identifier": hashlib.sha256(unplaced(html, str(self.project.root)).encode()).hexdigest()[:32],
                 "attachments": list(attachments)}
 
     def _lay_out(self, executor, fn, todo, htmls, results, cache, attachments, progress, n,
@@ -1434,14 +1437,31 @@ def _offsets(parts: list[Part], results: dict) -> tuple[dict, int]:
     return out, total + total % 2
 
 
+PROJECT_URL, PROJECT_PATH = "editio-project-url:", "editio-project-path:"
+
+
+def unplaced(text: str, root: str | None) -> str:
+    """``text`` without the project's path (as a file URL and as a path): what the build
+    cache keys and keeps does not say where the project is."""
+    if not root:
+        return text
+    return text.replace(Path(root).as_uri(), PROJECT_URL).replace(str(root), PROJECT_PATH)
+
+
+def placed(text: str, root: str) -> str:
+    """What :func:`unplaced` took out, put back for the project at ``root``."""
+    return text.replace(PROJECT_URL, Path(root).as_uri()).replace(PROJECT_PATH, str(root))
+
+
 class PartCache:
     """The parts laid out by earlier builds (``<project>/.editio-cache/pdf``): a part's PDF
     and its page facts under a hash of everything its layout depends on."""
 
-    def __init__(self, root: Path, styles: Path, enabled: bool = True):
+    def __init__(self, root: Path, styles: Path, enabled: bool = True, project: Path | None = None):
         from importlib.metadata import version
         wv = version("weasyprint")
         self.root = Path(root)
+        self.project = str(project) if project else None
         self.enabled = enabled
         self.used: set[str] = set()
         from editio.builders.pdf_layout import RESULT_FORMAT
@@ -1453,10 +1473,24 @@ class PartCache:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def key(self, job: dict) -> str:
+        """The hash of what a layout job depends on: its content, not where the project is
+        (a project copied or moved elsewhere takes its parts from its cache): the
+        project's path in the job and its HTML is left out, and the bytes of each file of
+        the project the HTML names (an image) are hashed instead (an image changed in
+        place lays its part out again)."""
+        root = (job.get("fetcher") or {}).get("project_root")
         h = hashlib.sha256(self.env.encode())
-        h.update(json.dumps({k: v for k, v in job.items() if k not in ("html", "attachments", "key")},
-                            sort_keys=True).encode())
-        h.update(job["html"].encode())
+        h.update(unplaced(json.dumps({k: v for k, v in job.items() if k not in ("html", "attachments", "key")},
+                                     sort_keys=True), root).encode())
+        h.update(unplaced(job["html"], root).encode())
+        if root:
+            base = Path(root).as_uri() + "/"
+            for url in sorted(set(re.findall(r'"(%s[^"]+)"' % re.escape(base), job["html"]))):
+                path = Path(unquote(urlsplit(url).path))
+                try:
+                    h.update(url[len(base):].encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+                except OSError:
+                    h.update(url[len(base):].encode() + b"\0missing")
         for a in job.get("attachments", ()):
             h.update(a["name"].encode() + b"\0" + a["description"].encode() + b"\0" + a["data"]
                      + str(a["when"]).encode())
@@ -1473,6 +1507,8 @@ class PartCache:
         self.used.add(key)
         res["path"] = str(pdf)
         res["warnings"] = res.get("warnings", [])
+        if (res.get("carry") or {}).get("html") and self.project:
+            res["carry"] = {**res["carry"], "html": placed(res["carry"]["html"], self.project)}
         return res
 
     def put(self, key: str, res: dict) -> dict:
@@ -1482,7 +1518,10 @@ class PartCache:
         tmp.write_bytes(res["pdf"])
         os.replace(tmp, pdf)
         meta = {k: v for k, v in res.items() if k != "pdf"}
-        (self.root / f"{key}.json").write_text(json.dumps(meta), encoding="utf-8")
+        stored = meta
+        if (meta.get("carry") or {}).get("html") and self.project:   # (the project may move)
+            stored = {**meta, "carry": {**meta["carry"], "html": unplaced(meta["carry"]["html"], self.project)}}
+        (self.root / f"{key}.json").write_text(json.dumps(stored), encoding="utf-8")
         self.used.add(key)
         return {**meta, "path": str(pdf), "warnings": res.get("warnings", [])}
 
