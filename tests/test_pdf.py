@@ -234,8 +234,7 @@ def test_a_page_number_follows_its_p_by_a_word_space(book):
     book's widest number with the number set at its end ("p.   28"): the space between
     "p." and the number is the line's word space (lines are justified: measured against
     the other spaces of the same line).  Only a number just below a power of ten (its
-    room guessed a figure wider on a first build) may have room to spare, and it is set
-    against its "p." when a space follows."""
+    room guessed a figure wider on a first build, and kept) may have room to spare."""
     _, pdf = book
     seen, spare = 0, []
     for page, (_, ws) in pdf.words().items():
@@ -250,7 +249,7 @@ def test_a_page_number_follows_its_p_by_a_word_space(book):
             if b[0] - a[2] <= space + 0.5:
                 continue
             n = int(m.group(1))
-            assert n * 1.15 >= 10 ** len(m.group(1)) and m.group(3), \
+            assert n * 1.2 >= 10 ** len(m.group(1)), \
                 f"p. {page}: {a[4]} {b[4]}: {b[0] - a[2]:.1f} pt apart, the line's word space {space:.1f} pt"
             spare.append((page, b[4]))
     assert seen >= 15 and len(spare) <= seen // 10, spare
