@@ -570,6 +570,21 @@ class Book:
         return "styles/fonts", 0
 
     # ---------------------------------------------------------------- layout
+    def tei_size(self, part: "Part") -> float:
+        """The characters of TEI text a part of the text prints: each of its units' (the
+        share of its pieces a unit cut in pieces has here); 0 for other parts."""
+        if part.kind != "text" or not part.chapters:
+            return 0
+        if getattr(self, "_unit_chars", None) is None:
+            self._unit_chars = {}
+            for rd in self.edition.docs:
+                el = rd.element if rd.element is not None else rd.doc.root
+                self._unit_chars[self.links.chapter_id(rd)] = len(" ".join("".join(el.itertext()).split()))
+        html: dict = {}
+        for ch in self.chapters:
+            html[ch.id] = html.get(ch.id, 0) + len(ch.text)
+        return sum(self._unit_chars.get(ch.id, 0) * len(ch.text) / max(1, html.get(ch.id, 0)) for ch in part.chapters)
+
     def page_guess(self, cache: "PartCache") -> "PageGuess":
         """The guess of each anchor's page before the parts are laid out (:class:`PageGuess`):
         the previous build's page map, else an estimate from the input.  An anchor nobody
@@ -623,7 +638,7 @@ class Book:
             first = [part for part in body if part.key not in keys]
             if n == 1:
                 for part in body:           # (in book order; the parts of the text placed early stay)
-                    guess.place(part, raw[part.key])
+                    guess.place(part, raw[part.key], self.tei_size(part))
             # a pass after the first gives the slots of the parts where a number came out
             # wider than its room the room of their numbers (the pages of the pass before),
             # never less than they had (so the layouts settle); the other parts stay as
@@ -1139,11 +1154,12 @@ def _slot_text(slot: dict, pages: dict) -> str:
 
 
 # A first estimate of the book's pages, before anything is laid out (measured on the first
-# edition and three FRUS volumes: a page of text holds 2,300-2,900 characters with its notes
-# (FRUS 2,300-2,500),
+# edition and three FRUS volumes: a page of text holds 2,300-2,900 characters of print HTML
+# with its notes, 2,330 (FRUS) to 2,500 characters of the TEI's text,
 # a page of a printed index about 1,100, of the contents about 1,000; the front matter takes
 # about 7 pages, a line of contents per unit and the introduction)
 TEXT_PER_PAGE = 2450
+TEI_PER_PAGE = 2400
 INDEX_PER_PAGE = 1100
 FRONT_PER_PAGE = 1000
 FRONT_PAGES = 7
@@ -1164,9 +1180,10 @@ class PageGuess:
     keeps each anchor's page and room), widened if its page there needed more; or else
     from an estimate of its page from the input only: the front matter's size from the
     number of units and the introduction, then the parts in book order, each starting on
-    a recto unless it runs on, an anchor on the page its position in its part's text
-    (the characters before it, tags left out) gives at :data:`TEXT_PER_PAGE`, biased
-    wide near a power of ten (:data:`GUESS_MARGIN`).  The parts are placed in order as
+    a recto unless it runs on, as long as the TEI text it prints takes at
+    :data:`TEI_PER_PAGE` (a part of other matter: its HTML's text), an anchor on the page
+    its position in its part's text (the characters before it, tags left out) gives,
+    biased wide near a power of ten (:data:`GUESS_MARGIN`).  The parts are placed in order as
     they are known (:class:`EarlyParts` places each part of the text as it is closed;
     :meth:`Book.make` the rest): an anchor's guess depends only on the parts up to its
     own, so a part filled early gets the rooms it would get later.
@@ -1189,28 +1206,32 @@ class PageGuess:
         self.pages: dict[str, int] = {}
         self.placed: list[str] = []
 
-    def place(self, part: "Part", html: str) -> None:
+    def place(self, part: "Part", html: str, tei: float = 0) -> None:
         """Guess the pages of the anchors of ``part`` (the next part of the book, in order;
-        the front matter, whose size is estimated apart, at any time)."""
+        the front matter, whose size is estimated apart, at any time).  ``tei``: the
+        characters of the TEI text the part prints (its units' share), which give its
+        pages better than its HTML (:data:`TEI_PER_PAGE`)."""
         if part.key in self.placed:
             return
         self.placed.append(part.key)
         front = part.kind == "front"
+        text = len(TAG.sub("", html))
         if front:                  # (its size is estimated apart: it comes first, placed last)
-            start, per = 0, FRONT_PER_PAGE
+            start, pages = 0, text / FRONT_PER_PAGE
         else:
             self.next += 0 if _runs_on(part) else self.next % 2
-            start, per = self.next, INDEX_PER_PAGE if LOCATOR in html else TEXT_PER_PAGE
+            start = self.next
+            pages = text / INDEX_PER_PAGE if LOCATOR in html else tei / TEI_PER_PAGE if tei \
+                else text / TEXT_PER_PAGE
         pos, last = 0, 0
         for m in TAG.finditer(html):
             pos += m.start() - last
             last = m.end()
             i = IDS.search(m.group(0))
             if i is not None:
-                self.pages.setdefault(i.group(1), start + 1 + pos // per)
-        pos += len(html) - last
+                self.pages.setdefault(i.group(1), start + 1 + int(pages * pos / max(1, text)))
         if not front:
-            self.next += max(1, -(-pos // per))
+            self.next += max(1, -int(-pages // 1))
 
     def knows(self, ref: str) -> bool:
         return ref in self.previous or ref in self.pages
@@ -1281,7 +1302,7 @@ class EarlyParts:
             if self._ctx is None:
                 self._ctx = self.book.base_context()
             raw = self.book.part_html(part, self._ctx)
-            self.guess.place(part, raw)
+            self.guess.place(part, raw, self.book.tei_size(part))
             # (laid out when the pages it points to are known: make(); a part that runs on
             # in a chain begins with what the part before it carries over: make(); a part
             # pointing at a page not guessed yet (further on, or in the back matter): make())
