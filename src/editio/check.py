@@ -520,7 +520,10 @@ def _explain(doc, err, path, explainers) -> list[tuple]:
             except (EditioError, ValueError, etree.LxmlError):
                 explainers[key] = None
         if explainers[key] is not None:
-            found = explainers[key].explain(el, err.kind, err.message)
+            try:
+                found = explainers[key].explain(el, err.kind, err.message)
+            except (RecursionError, ValueError, TypeError, KeyError, IndexError, etree.LxmlError):
+                found = None   # a grammar the explainer cannot follow: libxml2's error, reworded
             if found:
                 return found
     return [(el, None, rng_explain.reword(err.message.replace("{%s}" % TEI_NS, "")))]
