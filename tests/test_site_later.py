@@ -109,3 +109,27 @@ def test_a_schema_error_cancels_the_index_write(tmp_path, monkeypatch):
     assert calls == ["cancel"]
     assert not (proj / "build" / "html").exists()
     assert not list(proj.glob(".build.tmp-*")) and not list((proj).glob("build/.html*"))
+
+
+def test_an_index_write_that_fails_leaves_no_half_written_index(tmp_path, monkeypatch):
+    """Pagefind stopping in the middle of its write (killed, out of memory, too slow): the
+    build warns, the site is whole, and no partial index is left for the search page to load."""
+    proj = tmp_path / "p"
+    shutil.copytree(ROOTS / "site-basic", proj)
+    real = site_mod._pagefind_write
+
+    async def broken(index):
+        await real(index)
+        # cut the entry file short, wherever the staging folder is
+        for entry in (tmp_path / "p").rglob("pagefind-entry.json"):
+            entry.write_text('{"version": ')
+        raise RuntimeError("Pagefind stopped with status -9")
+
+    monkeypatch.setattr(site_mod, "_pagefind_write", broken)
+    result = build_mod.build(load(proj), formats=("html",))
+    assert not result.report.errors, result.report.items
+    warned = [d for d in result.report.items if d.code == "html.search"]
+    assert warned and "status -9" in warned[0].message
+    out = proj / "build" / "html"
+    assert (out / "t001.html").is_file()
+    assert not (out / "pagefind").exists()

@@ -1511,6 +1511,8 @@ class _SearchWrite:
         except Exception as err:
             self.failed(err)
             search = None
+            # no half-written index beside the pages: the site's search says it has none
+            shutil.rmtree(self.out / "pagefind", ignore_errors=True)
         if record is not None:
             record.save(search)
 
