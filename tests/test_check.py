@@ -154,3 +154,22 @@ def test_test_roots_are_self_contained():
     for p in copies:
         assert p.read_bytes() == (REPO / "schema" / "editio.rng").read_bytes(), \
             f"{p.relative_to(ROOTS)} is not schema/editio.rng: cp schema/editio.rng {p.relative_to(REPO)}"
+
+
+def test_pointers_into_a_file_that_cannot_be_read_are_one_warning(tmp_path):
+    """A syntax error in the authority file: its own located error, and for each file that
+    points into it one warning naming how many pointers were not checked (not 20 ref.missing
+    errors that would go away once the file is mended)."""
+    dest = tmp_path / "p"
+    shutil.copytree(ROOTS / "site-basic", dest)
+    auth = dest / "tei" / "authority.xml"
+    auth.write_text(auth.read_text().replace("<listPerson", "<listPerson <", 1))
+    r = run_editio("check", "--project", dest)
+    assert r.returncode == 1
+    out = r.stdout + r.stderr
+    assert "tei/authority.xml:" in out and "[read.syntax]" in out
+    assert "[ref.missing]" not in out
+    unchecked = [ln for ln in out.splitlines() if "[ref.unchecked]" in ln]
+    assert sorted(ln.split(":")[0] for ln in unchecked) == ["tei/t001.xml", "tei/t002.xml"]
+    assert all(": warning: " in ln and "pointers into tei/authority.xml are not checked" in ln
+               and "could not be read" in ln for ln in unchecked), unchecked

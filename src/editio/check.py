@@ -8,6 +8,7 @@ tei.root               the root is not a TEI element in the TEI namespace
 schema.invalid         RELAX NG validation error;  schema.missing / schema.unreadable
 id.duplicate           an xml:id used twice in the edition
 ref.missing            a pointer (@ref @target @corresp @sameAs @resp @who @source) resolves to nothing
+ref.unchecked          pointers into a file that could not be read (one warning for them per file)
 ref.unsafe             a pointer with a scheme that is not allowed, or a path leaving the project
 annot.cert-missing     a restoration or correction without @cert
 annot.resp-missing     a restoration or correction without @resp
@@ -639,6 +640,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
     mask = re.compile(profile.mask_pattern) if profile.mask_pattern else None
     corr_types = profile.correction_types
     facs_missing: list = []
+    unchecked: dict = {}     # a file that could not be read -> the pointers into it here
     allowed = publish.allowed_namespaces(corpus.project)
     for el in doc.root.iter():
         if not isinstance(el.tag, str):
@@ -688,6 +690,8 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                                        col=doc.column(el, attr))
                     else:
                         facs_missing.append((tok, line, el))   # the column of the first only
+                elif r.status == "missing" and r.path is not None and r.path in corpus.unread:
+                    unchecked.setdefault(r.path, []).append((tok, line, el, attr))
                 elif r.status == "missing":
                     hint = ""
                     if tok[:1] not in "#." and "/" not in tok and "#" not in tok \
@@ -760,6 +764,14 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                        f"{len(facs_missing)} page images named by @facs are not in the project "
                        f'("{tok}" … "{facs_missing[-1][0]}"); page breaks show their page numbers '
                        "only", col=doc.column(first, "facs"))
+    for path, ptrs in unchecked.items():   # its read error says why; not one error a pointer
+        tok, ln, first, attr = ptrs[0]
+        n = len(ptrs)
+        report.warning(doc.rel, ln, "ref.unchecked",
+                       (f'@{attr} "{tok}" is not checked' if n == 1 else
+                        f'{n} pointers into {corpus.project.rel(path)} are not checked (the first: '
+                        f'@{attr} "{tok}")') + f": {corpus.project.rel(path)} could not be read",
+                       col=doc.column(first, attr))
     for name, els in unknown.items():
         more = f" ({len(els)} occurrences)" if len(els) > 1 else ""
         beh = table.behaviour(els[0])

@@ -294,6 +294,9 @@ class Corpus:
     parsed: dict = field(default_factory=dict)
     """Resolved path -> (hash of its bytes, :class:`Document`) of the files read: what a
     later run (``serve --watch``) may take as it is when a file's bytes did not change."""
+    unread: set = field(default_factory=set)
+    """The files (resolved paths) that could not be read (their ``read.*`` error is in
+    :attr:`report`): a pointer into one is not checked (:mod:`editio.check`)."""
     before: dict = field(default_factory=dict, repr=False)
     """An earlier corpus's resolved pointers (``serve --watch``: :meth:`resolve`'s memo of
     the last rebuild), taken again where they lead into a document of this corpus that is
@@ -335,6 +338,7 @@ class Corpus:
             except EditioError as err:
                 d = err.diagnostic
                 corpus.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
+                corpus.unread.add(real)
                 continue
             for d in missing:         # includes of files that are not there, left out
                 corpus.report.add(d.file, d.line, d.col, d.severity, d.code, d.message)
