@@ -646,7 +646,10 @@ class Book:
             exact = pages if n > 1 else None
             floors = {k: {i: r for i, (_, _, r) in _rooms(h).items()} for k, h in laid.items()} if n > 1 else {}
             htmls = {part.key: laid[part.key] if n > 1 and part.key not in wrong
-                     else self.fill(raw[part.key], guess, exact, floors.get(part.key)) for part in first}
+                     else self.fill(raw[part.key], guess, exact, floors.get(part.key)) if n > 1
+                     or part.key in chains[0]          # (a part given blocks by the one before: as kept)
+                     else self.kept_or_tight(part, raw[part.key], guess, cache, part.key in chains[1], ctx_attachments)
+                     for part in first}
 
             def known_pages(before=before):
                 offs, _ = _offsets(before, results)
@@ -1076,7 +1079,8 @@ class Book:
                     "error": res["error"]}
         return res
 
-    def fill(self, html: str, guess: "PageGuess", known: dict | None = None, floor: dict | None = None) -> str:
+    def fill(self, html: str, guess: "PageGuess", known: dict | None = None, floor: dict | None = None,
+             tight: bool = False) -> str:
         """Give every page-number slot its room and its number in the part (``data-slot``:
         the layout reports where each one is, and the number is laid over it); turn links to
         anchors of other parts into ``editio-dest:`` links that the merge points at the
@@ -1099,7 +1103,7 @@ class Book:
             if known is not None and m.group(1) in known and (to is None or to in known or to not in ids):
                 room = _room(_slot_text({"ref": m.group(1), "to": to}, known))
             if room is None:
-                room = guess.room(m.group(1), to)
+                room = guess.room(m.group(1), to, tight)
             k = next(count)
             if floor is not None and len(floor.get(k, "")) > len(room):
                 room = floor[k]
@@ -1115,6 +1119,23 @@ class Book:
         html = PN.sub(sub, html)
         own = set(IDS.findall(html))
         return HREFS.sub(lambda m: m.group(0) if m.group(1) in own else f'href="editio-dest:{m.group(1)}"', html)
+
+    def kept_or_tight(self, part: "Part", raw: str, guess: "PageGuess", cache: "PartCache", carry_out: bool,
+                      attachments=()) -> str:
+        """A part's HTML filled for this build: with the rooms the last build kept (a room a
+        figure wider than its number, from a first build's guess, is kept while the part is
+        in the cache: it is not laid out again for that alone), or, when the part is to be
+        laid out anyway, with the rooms of its numbers as the last build found them."""
+        html = self.fill(raw, guess)
+        if not guess.rooms:
+            return html
+        tight = self.fill(raw, guess, tight=True)
+        if tight == html:
+            return html
+        job = self._job(part.key, html, attachments=attachments if part.kind == "front" else ())
+        if carry_out:
+            job["carry_out"] = True
+        return html if cache.get(cache.key(job)) is not None else tight
 
     def wrong_rooms(self, html: str, pages: dict) -> list:
         """The slots of a filled part whose room is not the room of the number they print
@@ -1192,8 +1213,9 @@ class PageGuess:
     its part (:meth:`Book.make`); one narrower (a guess a figure too wide) is set against
     the word before it, the spare room falling where the text goes on (``data-align``,
     :meth:`Book.fill`).  The room is kept on later builds while the number fits it, so a
-    part is never laid out again only to take in a figure's room: a cold build and a
-    rebuild give the same bytes."""
+    part is never laid out again only to take in a figure's room (a cold build and a
+    rebuild give the same bytes); a part laid out anyway takes its numbers' own rooms
+    (:meth:`Book.kept_or_tight`)."""
 
     def __init__(self, units: int, previous: dict | None = None, fallback: int = 3, introduction: int = 0):
         previous = previous or {}
@@ -1236,10 +1258,10 @@ class PageGuess:
     def knows(self, ref: str) -> bool:
         return ref in self.previous or ref in self.pages
 
-    def room_of(self, ref: str) -> str:
+    def room_of(self, ref: str, tight: bool = False) -> str:
         p = self.previous.get(ref)
         if p is not None:
-            n = max(len(str(p)), int(self.rooms.get(ref) or 0))
+            n = max(len(str(p)), 0 if tight else int(self.rooms.get(ref) or 0))
             return "0" * n
         p = self.pages.get(ref)
         if p is None:      # an anchor in no part placed yet: after them (the index)
@@ -1251,10 +1273,10 @@ class PageGuess:
             n += 1
         return "0" * n
 
-    def room(self, ref: str, to: str | None = None) -> str:
+    def room(self, ref: str, to: str | None = None, tight: bool = False) -> str:
         """The room of a slot: zeros as many as its guessed number has figures (a range
-        slot: both ends)."""
-        return "\u2013".join(self.room_of(r) for r in ((ref, to) if to else (ref,)))
+        slot: both ends); ``tight``: not the room the last build kept if wider."""
+        return "\u2013".join(self.room_of(r, tight) for r in ((ref, to) if to else (ref,)))
 
 
 def _room(text: str) -> str:
@@ -1309,10 +1331,11 @@ class EarlyParts:
             if LOCATOR in raw or _runs_on(part) or not all(self.guess.knows(m.group(1)) for m in PN.finditer(raw)):
                 self.sent[part.key] = (None, None)
                 continue
-            html = self.book.fill(raw, self.guess)
+            carry_out = i + 1 < len(parts) and _runs_on(parts[i + 1])  # (as make() will have it,
+            html = self.book.kept_or_tight(part, raw, self.guess, self.cache, carry_out)   # unless a chain ends here)
             job = self.book._job(part.key, html)
-            if i + 1 < len(parts) and _runs_on(parts[i + 1]):
-                job["carry_out"] = True   # (as make() will have it, unless a chain ends here)
+            if carry_out:
+                job["carry_out"] = True
             ck = self.cache.key(job)
             job["write"] = True
             hit = self.cache.get(ck)
