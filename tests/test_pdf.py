@@ -1213,3 +1213,46 @@ def test_a_page_range_is_one_slot_set_tight_and_one_page_when_its_ends_meet(tmp_
     # room of the book's widest number)
     line = next(t.strip() for t in text.splitlines() if t.strip().startswith("Testland,"))
     assert line.startswith(f"Testland, {want}, {b}"), (line, want)
+
+
+def test_footnotes_laid_out_once_give_the_same_pages(monkeypatch):
+    """pdf_layout._footnotes_measured_once (a note of a page laid out once per place, not
+    once for every note added after it): the part's PDF and page facts are the same bytes
+    as WeasyPrint's own layout, on pages with many notes (several lines each, one of them
+    with a float and one too long for its page) and fewer lines are laid out."""
+    import contextlib
+    import hashlib
+    from weasyprint.layout import inline
+    from editio.builders import pdf_layout
+    from editio.resources import STYLES
+    notes = lambda k: "".join(
+        f"<span class='footnote' data-n='{k}{j}'>Note {k}.{j}: " + "some words of the note " * (3 + (k * j) % 9)
+        + ("<span style='float: right'>[float]</span>" if (k, j) == (3, 1) else "")
+        + ("more words " * 400 if (k, j) == (5, 2) else "") + "</span>" for j in range(1, 4))
+    body = "".join(f"<p class='tei-p' data-para='{k}'>" + "Text of the paragraph goes on. " * (8 + k % 5)
+                   + notes(k) + " and ends here.</p>" for k in range(1, 25))
+    job = {"key": "notes", "html": f"<!DOCTYPE html><html lang='en'><body><div class='tei-text'>{body}</div></body></html>",
+           "base_url": str(STYLES) + "/", "stylesheets": [str(STYLES / "print.css")], "tagged": True,
+           "identifier": "0" * 32}
+    lines = {"n": 0}
+    real = inline.split_first_line
+
+    def counted(*a, **k):
+        lines["n"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(inline, "split_first_line", counted)
+    out = []
+    for memo in (False, True):
+        if not memo:
+            monkeypatch.setattr(pdf_layout, "_footnotes_measured_once", contextlib.nullcontext)
+        else:
+            monkeypatch.undo()
+            monkeypatch.setattr(inline, "split_first_line", counted)
+        lines["n"] = 0
+        res = pdf_layout.lay_out(dict(job))
+        assert res["error"] is None and res["pages"] > 3
+        out.append((hashlib.sha256(res["pdf"]).hexdigest(), res["anchors"], res["sides"], res["heads"],
+                    res["slots"], lines["n"]))
+    assert out[0][:5] == out[1][:5]
+    assert out[1][5] < out[0][5] * 0.9, (out[0][5], out[1][5])
