@@ -1256,3 +1256,29 @@ def test_footnotes_laid_out_once_give_the_same_pages(monkeypatch):
                     res["slots"], lines["n"]))
     assert out[0][:5] == out[1][:5]
     assert out[1][5] < out[0][5] * 0.9, (out[0][5], out[1][5])
+
+
+def test_layouts_in_threads_of_one_process_give_the_bytes_of_one_at_a_time():
+    """A Dask worker may run several parts in threads of one process: the layouts swap
+    WeasyPrint's functions and catch its log for the length of a part, so they take turns
+    (pdf_layout._ONE_LAYOUT); each part's PDF is the one a layout alone gives."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+    from editio.builders import pdf_layout
+    from editio.resources import STYLES
+
+    def job(k):
+        body = "".join(f"<p class='tei-p' data-para='{i}'>" + f"Part {k}, paragraph {i}. " * (20 + k)
+                       + f"<span class='footnote' data-n='{i}'>Note {i} of part {k}: "
+                       + "words " * (5 + i % 7) + "</span> ends.</p>" for i in range(1, 12))
+        return {"key": f"part{k}", "html": f"<!DOCTYPE html><html lang='en'><body><div class='tei-text'>"
+                f"{body}</div></body></html>", "base_url": str(STYLES) + "/",
+                "stylesheets": [str(STYLES / "print.css")], "tagged": True, "identifier": "0" * 32}
+
+    alone = [pdf_layout.lay_out(job(k)) for k in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(pdf_layout.lay_out, [job(k) for k in range(3)]))
+    for a, b in zip(alone, together):
+        assert a["error"] is None and b["error"] is None and a["pages"] > 1
+        assert hashlib.sha256(a["pdf"]).digest() == hashlib.sha256(b["pdf"]).digest()
+        assert (a["anchors"], a["warnings"]) == (b["anchors"], b["warnings"])

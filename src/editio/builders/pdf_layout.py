@@ -33,6 +33,7 @@ import inspect
 import io
 import logging
 import resource
+import threading
 import time
 import traceback
 
@@ -123,6 +124,12 @@ def fetcher(spec: dict | None):
     return ProjectFetcher(spec["project_root"], spec.get("style_roots", ()), output=spec.get("output"))
 
 
+_ONE_LAYOUT = threading.Lock()
+"""Held for each layout: the layouts swap WeasyPrint's and pydyf's functions and catch its
+log for the length of one part, so two layouts in one process (a Dask worker running tasks
+in threads) take turns; a worker process of the local executor runs one at a time anyway."""
+
+
 def lay_out(job: dict) -> dict:
     """Lay out one part and write its PDF; never raises (an error is returned)."""
     t0 = time.perf_counter(), time.process_time()
@@ -132,7 +139,7 @@ def lay_out(job: dict) -> dict:
     try:
         from weasyprint import CSS, Attachment
         from weasyprint.text.fonts import FontConfiguration
-        with _collect_log(warnings), footnotes_stay_with_their_calls(warnings), \
+        with _ONE_LAYOUT, _collect_log(warnings), footnotes_stay_with_their_calls(warnings), \
                 _page_references_once(), _footnotes_measured_once(), _pdf_objects_written_once(), \
                 _font_descriptions_once():
             fc = FontConfiguration()
@@ -208,7 +215,7 @@ def lay_out_stamps(job: dict) -> dict:
         from weasyprint import CSS
         from weasyprint.formatting_structure.boxes import MarginBox, TextBox
         from weasyprint.text.fonts import FontConfiguration
-        with _collect_log(warnings):
+        with _ONE_LAYOUT, _collect_log(warnings):
             fc = FontConfiguration()
             fetch = fetcher(job.get("fetcher"))
             css = [CSS(filename=s, font_config=fc, url_fetcher=fetch) for s in job["stylesheets"]]
