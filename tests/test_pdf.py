@@ -656,6 +656,11 @@ def test_rebuild_takes_parts_from_the_cache(tmp_path):
     again = stats(run_build(load(dest), formats=("pdf",), workers=1))
     assert again == {"parts": first["parts"], "layouts": 0, "passes": 1, "cached": first["parts"]}
     assert (dest / "build/pdf/edition.pdf").read_bytes() == cold
+    # --no-cache: made as a first build makes it (no part, and no page map of the last
+    # build to guess the numbers' rooms from): the cold build's bytes
+    nocache = run_build(load(dest), formats=("pdf",), workers=1, cache=False)
+    assert stats(nocache)["cached"] == 0
+    assert (dest / "build/pdf/edition.pdf").read_bytes() == cold
     b = dest / "tei" / "b.xml"
     b.write_text(b.read_text(encoding="utf-8").replace("recalled.</p>", "recalled. One more sentence.</p>", 1),
                  encoding="utf-8")
@@ -1282,3 +1287,16 @@ def test_layouts_in_threads_of_one_process_give_the_bytes_of_one_at_a_time():
         assert a["error"] is None and b["error"] is None and a["pages"] > 1
         assert hashlib.sha256(a["pdf"]).digest() == hashlib.sha256(b["pdf"]).digest()
         assert (a["anchors"], a["warnings"]) == (b["anchors"], b["warnings"])
+
+
+def test_no_cache_guesses_page_numbers_as_a_first_build_does(tmp_path):
+    """With the cache off (``--no-cache``) the last build's page map is not read: the rooms
+    of the page numbers are guessed from the input alone, so the book has the bytes of a
+    first build whatever was built before (the first edition's book differed in three
+    footnotes' lines otherwise)."""
+    from editio.builders.pdf import PartCache
+    root = tmp_path / "pdf"
+    root.mkdir()
+    PartCache(root, tmp_path).save_map({"d1": 94})
+    assert PartCache(root, tmp_path).load_map() == {"d1": 94}
+    assert PartCache(root, tmp_path, enabled=False).load_map() is None

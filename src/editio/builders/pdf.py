@@ -1574,6 +1574,10 @@ class PartCache:
         return Path(res["path"]).read_bytes()
 
     def load_map(self) -> dict | None:
+        """The last build's page map; none with the cache off (``--no-cache``: the book is
+        made as a first build makes it, from the input alone, and has its bytes)."""
+        if not self.enabled:
+            return None
         try:
             return json.loads((self.root / "pages.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -134,11 +134,10 @@ def merge(parts: list, recto: list[bool], overlay: tuple | None,
         _append_part(book, data, doc_elem, sroot, state)
     next_key, nums, dests, outline, rolemap = (state[k] for k in ("next_key", "nums", "dests", "outline", "rolemap"))
     _pad(book)   # the book ends on a verso
-    if callable(overlay):
-        overlay, labels, shifts = overlay()
 
     # links across parts -> named destinations (a link to an anchor that is nowhere in the
-    # book, which WeasyPrint would have dropped with a warning, is left without an action)
+    # book, which WeasyPrint would have dropped with a warning, is left without an action);
+    # done before the overlay is asked for: while the stamps are still being laid out
     known = {str(n) for n, _ in dests}
     for page in book.pages:
         for annot in page.obj.get("/Annots", Array()):
@@ -150,6 +149,9 @@ def merge(parts: list, recto: list[bool], overlay: tuple | None,
                     annot.Dest = String(name)
                 if "/Contents" in annot:
                     annot.Contents = String(name)
+
+    if callable(overlay):
+        overlay, labels, shifts = overlay()
 
     for page, dx in zip(book.pages, shifts or ()):
         if dx:
