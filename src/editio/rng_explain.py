@@ -178,22 +178,21 @@ class Explainer:
         return self._mk("choice", a, b)
 
     def group(self, a, b):
-        if a is self.NA or b is self.NA:
-            return self.NA
-        if a is self.EMPTY:
-            return b
-        if b is self.EMPTY:
-            return a
-        return self._mk("group", a, b)
+        return self._both("group", a, b)
 
     def interleave(self, a, b):
+        return self._both("interleave", a, b)
+
+    def _both(self, kind, a, b):
+        """A group or interleave of two patterns: notAllowed if either is, the other if
+        one is empty."""
         if a is self.NA or b is self.NA:
             return self.NA
         if a is self.EMPTY:
             return b
         if b is self.EMPTY:
             return a
-        return self._mk("interleave", a, b)
+        return self._mk(kind, a, b)
 
     def one_or_more(self, p):
         if p is self.NA or p is self.EMPTY:
@@ -815,37 +814,32 @@ def _clip(value: str, n: int = 40) -> str:
     return value if len(value) <= n else value[: n - 1] + "…"
 
 
+_REWORDINGS = [   # libxml2's wording -> the same said as jing says it
+    (r"Did not expect element (\S+) there", lambda m: f'element "{m[1]}" not allowed here'),
+    (r"Element (\S+) has extra content: (\S+)",
+     lambda m: f'element "{m[2]}" not allowed in element "{m[1]}"'),
+    (r"Invalid attribute (\S+) for element (\S+)",
+     lambda m: f'attribute "{m[1]}" not allowed on element "{m[2]}", or its value is invalid'),
+    (r"Element (\S+) failed to validate attributes",
+     lambda m: f'element "{m[1]}" has an attribute not allowed or a required one missing'),
+    (r"Element (\S+) failed to validate content", lambda m: f'the content of element "{m[1]}" is invalid'),
+    (r"Did not expect text in element (\S+) content", lambda m: f'text not allowed in element "{m[1]}"'),
+    (r"Expecting element (\S+), got (\S+)",
+     lambda m: f'element "{m[2]}" not allowed here; expected element "{m[1]}"'),
+    (r"Expecting an element ?(\S*), got nothing",
+     lambda m: "element incomplete; expected element " + (f'"{m[1]}"' if m[1] else "content")),
+    (r"Error validating datatype (\S+)",
+     lambda m: f'value invalid: must be {DATATYPES.get(m[1], "of type " + m[1])}'),
+    (r"Element (\S+) has wrong namespace: expecting (\S+)",
+     lambda m: f'element "{m[1]}" in the wrong namespace; expected {m[2]}'),
+]
+
+
 def reword(message: str) -> str:
     """libxml2's message said in the same manner, for an error that cannot be located
     at an element (no path) or that the grammar does not explain."""
-    m = re.match(r"Did not expect element (\S+) there", message)
-    if m:
-        return f'element "{m.group(1)}" not allowed here'
-    m = re.match(r"Element (\S+) has extra content: (\S+)", message)
-    if m:
-        return f'element "{m.group(2)}" not allowed in element "{m.group(1)}"'
-    m = re.match(r"Invalid attribute (\S+) for element (\S+)", message)
-    if m:
-        return f'attribute "{m.group(1)}" not allowed on element "{m.group(2)}", or its value is invalid'
-    m = re.match(r"Element (\S+) failed to validate attributes", message)
-    if m:
-        return f'element "{m.group(1)}" has an attribute not allowed or a required one missing'
-    m = re.match(r"Element (\S+) failed to validate content", message)
-    if m:
-        return f'the content of element "{m.group(1)}" is invalid'
-    m = re.match(r"Did not expect text in element (\S+) content", message)
-    if m:
-        return f'text not allowed in element "{m.group(1)}"'
-    m = re.match(r"Expecting element (\S+), got (\S+)", message)
-    if m:
-        return f'element "{m.group(2)}" not allowed here; expected element "{m.group(1)}"'
-    m = re.match(r"Expecting an element ?(\S*), got nothing", message)
-    if m:
-        return "element incomplete; expected element " + (f'"{m.group(1)}"' if m.group(1) else "content")
-    m = re.match(r"Error validating datatype (\S+)", message)
-    if m:
-        return f'value invalid: must be {DATATYPES.get(m.group(1), "of type " + m.group(1))}'
-    m = re.match(r"Element (\S+) has wrong namespace: expecting (\S+)", message)
-    if m:
-        return f'element "{m.group(1)}" in the wrong namespace; expected {m.group(2)}'
+    for pattern, said in _REWORDINGS:
+        m = re.match(pattern, message)
+        if m:
+            return said(m)
     return message[:1].lower() + message[1:]
