@@ -62,13 +62,18 @@ def site(edition_site):
     srv.shutdown()
 
 
-@pytest.fixture(scope="module")
-def basic_site(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("browser") / "site-basic"
-    shutil.copytree(ROOTS / "site-basic", dest)
+def _built_and_served(tmp_path_factory, root: str):
+    """tests/roots/``root`` copied, its site built, and served: (server, url)."""
+    dest = tmp_path_factory.mktemp("browser") / root
+    shutil.copytree(ROOTS / root, dest)
     r = run_editio("build", "--project", dest, "--format", "html")
     assert r.returncode == 0, r.stderr
-    srv, url = serve(dest / "build" / "html")
+    return serve(dest / "build" / "html")
+
+
+@pytest.fixture(scope="module")
+def basic_site(tmp_path_factory):
+    srv, url = _built_and_served(tmp_path_factory, "site-basic")
     yield url
     srv.shutdown()
 
@@ -303,22 +308,14 @@ def test_axe_every_page_type(browser, site, axe_js, width):
 
 @pytest.fixture(scope="module")
 def frus_site(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("browser") / "frus-modern"
-    shutil.copytree(ROOTS / "frus-modern", dest)
-    r = run_editio("build", "--project", dest, "--format", "html")
-    assert r.returncode == 0, r.stderr
-    srv, url = serve(dest / "build" / "html")
+    srv, url = _built_and_served(tmp_path_factory, "frus-modern")
     yield url
     srv.shutdown()
 
 
 @pytest.fixture(scope="module")
 def odd_site(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("browser") / "frus-odd"
-    shutil.copytree(ROOTS / "frus-odd", dest)
-    r = run_editio("build", "--project", dest, "--format", "html")
-    assert r.returncode == 0, r.stderr
-    srv, url = serve(dest / "build" / "html")
+    srv, url = _built_and_served(tmp_path_factory, "frus-odd")
     yield url
     srv.shutdown()
 

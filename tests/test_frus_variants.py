@@ -21,10 +21,14 @@ from sitecheck import broken_links
 
 @pytest.fixture(scope="module")
 def volume(tmp_path_factory):
-    dest = tmp_path_factory.mktemp("frus-variants") / "v"
-    shutil.copytree(ROOTS / "frus-variants", dest)
-    r = run_editio("build", "--project", dest, timeout=600)
-    return dest, r
+    return _built(tmp_path_factory, "frus-variants")
+
+
+def _built(tmp_path_factory, root: str):
+    """tests/roots/``root`` copied and built (site and book): (its folder, the run)."""
+    dest = tmp_path_factory.mktemp(root) / "v"
+    shutil.copytree(ROOTS / root, dest)
+    return dest, run_editio("build", "--project", dest, timeout=600)
 
 
 def page(volume, name):
@@ -150,10 +154,7 @@ def test_plain_text_carries_on_past_a_missing_include_as_build_does(root_copy):
 @pytest.fixture(scope="module")
 def modern(tmp_path_factory):
     """tests/roots/frus-modern (the style of the volumes since 1969-1976), built once."""
-    dest = tmp_path_factory.mktemp("frus-modern") / "v"
-    shutil.copytree(ROOTS / "frus-modern", dest)
-    r = run_editio("build", "--project", dest, timeout=600)
-    return dest, r
+    return _built(tmp_path_factory, "frus-modern")
 
 
 def test_a_recent_volume_builds_with_located_warnings_only(modern):
@@ -527,10 +528,7 @@ def test_the_book_prints_every_division_above_a_document_once(modern):
 @pytest.fixture(scope="module")
 def odd(tmp_path_factory):
     """tests/roots/frus-odd (encodings the series uses here and there), built once."""
-    dest = tmp_path_factory.mktemp("frus-odd") / "v"
-    shutil.copytree(ROOTS / "frus-odd", dest)
-    r = run_editio("build", "--project", dest, timeout=600)
-    return dest, r
+    return _built(tmp_path_factory, "frus-odd")
 
 
 def visible(el) -> str:
