@@ -4,6 +4,7 @@ names the FRUS ODD's own elements in both frus namespaces."""
 from __future__ import annotations
 
 import importlib.util
+import re
 
 import pytest
 from lxml import etree
@@ -164,3 +165,35 @@ def test_frus_schema_is_what_the_tool_makes(tmp_path):
     subprocess.run([sys.executable, str(REPO / "tools" / "make_schema.py"), *args, "--out", str(out),
                     str(TEI_ALL)], check=True, capture_output=True)
     assert out.read_bytes() == SCHEMAS[1].read_bytes()
+
+
+def test_frus_schema_has_the_elements_of_the_series_odd_of_today(tmp_path):
+    """The Office of the Historian's ODD of today (HistoryAtState/frus schema/frus.odd) has,
+    beyond the 2015 one frus.rng is made from, ``figDesc`` (figures), ``cit`` and ``bibl``
+    (core) and ``surface`` (transcr): a volume describing its figure is valid, as the
+    series' schema says; ``foreign``, which that ODD still leaves out, is refused (a located
+    warning naming the element), not quietly allowed.  Through `editio check`, as an editor
+    runs it."""
+    from conftest import run_editio
+    proj = tmp_path / "v"
+    (proj / "tei").mkdir(parents=True)
+    (proj / "editio.toml").write_text('title = "T"\nprofile = "frus"\n')
+    body = ('<figure><graphic url="map.png"/><head>A map</head><figDesc>The coast and its ports.'
+            '</figDesc></figure>\n'
+            '<cit><quote>We shall see.</quote><bibl>Telegram 12</bibl></cit>\n'
+            '<p>He said <foreign xml:lang="fr">en clair</foreign>.</p>')
+    (proj / "tei" / "v.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<TEI xmlns="http://www.tei-c.org/ns/1.0">'
+        '<teiHeader><fileDesc><titleStmt><title>T</title></titleStmt><publicationStmt><p>x</p>'
+        '</publicationStmt><sourceDesc><p>x</p></sourceDesc></fileDesc></teiHeader>\n'
+        '<facsimile><surface xml:id="s1"><graphic url="p1.png"/></surface></facsimile>\n'
+        '<text><body><div type="document" xml:id="d1" n="1"><head>Doc</head>\n'
+        + body + '\n</div></body></text></TEI>\n', encoding="utf-8")
+    r = run_editio("check", "--project", proj)
+    out = r.stdout + r.stderr
+    assert "Traceback" not in out, out
+    schema = [ln for ln in out.splitlines() if ln.endswith("[schema.invalid]")]
+    assert len(schema) == 1, schema
+    assert re.match(r'tei/v\.xml:7:12: warning: <foreign> is not allowed by the schema frus\.rng', schema[0]), schema
+    for name in ("figDesc", "cit", "bibl", "surface"):
+        assert f'"{name}"' not in schema[0] and f"<{name}>" not in schema[0], schema

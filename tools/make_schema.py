@@ -6,7 +6,10 @@ usage: python tools/make_schema.py [path/to/tei_all.rng]   (default ../shared/co
 frus.rng (its first comment repeats the command):
        python tools/make_schema.py --odd ../shared/corpora/schema/frus-2015-frus.odd \
            --out src/editio/profiles/frus/frus.rng --foreign http://history.state.gov/ns/1.0 \
-           --also 'classDecl taxonomy category catDesc' 
+           --also 'classDecl taxonomy category catDesc cit bibl figDesc surface'
+       (--also: the TEI elements the Office of the Historian's ODD of today, HistoryAtState/frus
+       schema/frus.odd, includes beyond the 2015 one: the header's date taxonomy, cit and bibl
+       in core, figDesc in figures, surface in transcr; `foreign` it still leaves out)
 
 How: take tei_all.rng; every element not in ELEMENTS becomes <notAllowed/>; the edition's
 conventions narrow a few definitions (OVERRIDES); definitions no longer reachable are dropped.
@@ -422,7 +425,8 @@ if __name__ == "__main__":
     ap.add_argument("--also", action="append", default=[], metavar="ELEMENTS",
                     help="TEI elements the project's files use beyond the ODD's (with --odd; "
                          "space-separated, repeatable), e.g. the FRUS volumes since the 2015 ODD: "
-                         "the date taxonomy in the header, 'classDecl taxonomy category catDesc'")
+                         "the date taxonomy in the header, 'classDecl taxonomy category catDesc', and cit, bibl, "
+                         "figDesc, surface")
     a = ap.parse_args()
     if a.odd:
         if not a.out:
