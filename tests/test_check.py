@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -173,3 +174,32 @@ def test_pointers_into_a_file_that_cannot_be_read_are_one_warning(tmp_path):
     assert sorted(ln.split(":")[0] for ln in unchecked) == ["tei/t001.xml", "tei/t002.xml"]
     assert all(": warning: " in ln and "pointers into tei/authority.xml are not checked" in ln
                and "could not be read" in ln for ln in unchecked), unchecked
+
+
+def test_what_a_file_repeats_is_one_diagnostic_each(project):
+    """A file repeating one problem (a FRUS volume's 12 embedded video players, 40 XHTML
+    elements; its 12 photographs not in the project) gets one located diagnostic per
+    problem, saying how many and where they run to, not one per element: an editor gets
+    few, actionable lines.  One alone reads as before; ``[images] report = "each"`` in
+    editio.toml gives one per image."""
+    player = ('<figure><head>Reel {k}</head><h:div xmlns:h="http://www.w3.org/1999/xhtml">x</h:div>'
+              '<h:object xmlns:h="http://www.w3.org/1999/xhtml"/></figure>'
+              '<figure><graphic url="Photo {k}"/></figure>\n')
+    mutate(project, "a.xml", "<p>The joint", "".join(player.format(k=k) for k in (1, 2, 3)) + "<p>The joint")
+    code, out, _ = check(project)
+    assert code == 1
+    foreign = [ln for ln in out if ln.endswith("[tei.foreign]")]
+    assert len(foreign) == 1 and re.match(
+        r"tei/a\.xml:(\d+):\d+: error: 6 elements in namespace http://www\.w3\.org/1999/xhtml "
+        r"\(<div>, <object>, from here to line (\d+)\) are not TEI; they are neither rendered nor "
+        r"published \[tei\.foreign\]$", foreign[0]), foreign
+    images = [ln for ln in out if ln.endswith("[ref.missing]")]
+    assert len(images) == 1 and '3 images named by @url are not in the project ("Photo 1", "Photo 2", ' \
+        '"Photo 3"); a URL holds no spaces' in images[0], images
+    assert not [ln for ln in out if "[schema.invalid]" in ln and "url" in ln], out
+    (project / "editio.toml").write_text((project / "editio.toml").read_text(encoding="utf-8")
+                                         + '\n[images]\nreport = "each"\n', encoding="utf-8")
+    code, out, _ = check(project)
+    each = [ln for ln in out if ln.endswith("[ref.missing]")]
+    assert [re.search(r'"(Photo \d)"', ln).group(1) for ln in each] == ["Photo 1", "Photo 2", "Photo 3"]
+    assert len({ln.split(":")[1] for ln in each}) == 3   # each at its own line

@@ -98,7 +98,9 @@ def test_documents_read_like_the_volume(volume):
         assert d3.xpath(f"//*[contains(@class,'{cls}')]"), cls
     assert [text(l) for l in d3.xpath("//*[contains(@class,'tei-lg')]/*[contains(@class,'tei-l')]")] == \
         ["A line of verse,", "and another."]
-    assert "[Image not included: figure_0002.tif]" in text(d3)
+    # an image not in the project: in the reader's words, never its file name (the caption says what it was)
+    assert "[Image not included]" in text(d3) and "figure_0002" not in text(d3)
+    assert d3.xpath("string(//figure[.//*[contains(@class,'graphic-missing')]]/figcaption)") == "Map of Testland"
     assert "P.S. The minister leaves tomorrow." in text(d3)
     assert d3.xpath("//a[@href='https://history.state.gov/historicaldocuments/frus1898/d12']")
     assert d3.xpath("//a[@href='d1.html#note-2']"), "#d1fn2: footnote 2 of Document 1"
@@ -611,7 +613,8 @@ def test_odd_encodings_read_sensibly(odd):
         assert d2.xpath(f"//main//a[@href='https://history.state.gov/historicaldocuments/{url}']"), url
     # a figure's title is its caption; a missing image said where it stands
     assert [visible(c) for c in d2.xpath("//figure/figcaption")] == ["A map of Oddland", "A photograph not included"]
-    assert "[Image not included: figure_0099.png]" in visible(d2)
+    # (with the figure's description, figDesc, not the file's name)
+    assert "[Image not included: Oddland and its neighbours.]" in visible(d2)
     # the table's spans, an attachment in an attachment, set off, with its own source note
     assert d2.xpath("//th[.='Amount'][@colspan='2']") and d2.xpath("//th[.='Grants'][@rowspan='2']")
     assert len(d2.xpath("//section[contains(@class,'attachment')]//section[contains(@class,'attachment')]")) == 1

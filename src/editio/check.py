@@ -640,6 +640,8 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
     mask = re.compile(profile.mask_pattern) if profile.mask_pattern else None
     corr_types = profile.correction_types
     facs_missing: list = []
+    images_missing: list = []   # graphic/@url naming no file of the project: one diagnostic
+    foreign: dict = {}          # namespace -> the outermost elements of it: one diagnostic
     unchecked: dict = {}     # a file that could not be read -> the pointers into it here
     allowed = publish.allowed_namespaces(corpus.project)
     for el in doc.root.iter():
@@ -649,13 +651,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
         if publish.foreign(el, allowed):
             if not any(publish.foreign(a, allowed) for a in el.iterancestors()):
                 explained.append(el)
-                ns = publish.namespace(el) or "no namespace"
-                report.error(doc.rel, line, "tei.foreign",
-                             f"<{etree.QName(el).localname}> in namespace {ns} is not TEI; it is "
-                             "neither rendered nor published"
-                             + ("" if ns in publish.ACTIVE_NAMESPACES else
-                                " (an edition that means it lists the namespace in "
-                                "`[namespaces]` in editio.toml or its profile)"), col=doc.column(el))
+                foreign.setdefault(publish.namespace(el) or "no namespace", []).append(el)
             continue
         for a in el.attrib:
             if publish.is_event_attribute(a):
@@ -690,6 +686,17 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                                        col=doc.column(el, attr))
                     else:
                         facs_missing.append((tok, line, el))   # the column of the first only
+                elif r.status == "missing" and attr == "url" and r.doc is None \
+                        and not (r.path is not None and r.path in corpus.unread):
+                    # an image the project does not hold ("Document A.1", "figure_0001.tif"):
+                    # one diagnostic per file (the profile's [images] report), which also says
+                    # what the schema would say of a name with spaces (no second warning)
+                    if any(c.isspace() for c in tok):
+                        explained.append(el)
+                    if profile.images == "each":
+                        _image_missing(report, doc, [(tok, line, el)])
+                    else:
+                        images_missing.append((tok, line, el))
                 elif r.status == "missing" and r.path is not None and r.path in corpus.unread:
                     unchecked.setdefault(r.path, []).append((tok, line, el, attr))
                 elif r.status == "missing":
@@ -764,6 +771,10 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                        f"{len(facs_missing)} page images named by @facs are not in the project "
                        f'("{tok}" … "{facs_missing[-1][0]}"); page breaks show their page numbers '
                        "only", col=doc.column(first, "facs"))
+    if images_missing:
+        _image_missing(report, doc, images_missing)
+    for ns, els in foreign.items():   # (a volume's 12 embedded video players: one, not 40)
+        _foreign(report, doc, ns, els)
     for path, ptrs in unchecked.items():   # its read error says why; not one error a pointer
         tok, ln, first, attr = ptrs[0]
         n = len(ptrs)
@@ -784,6 +795,45 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
             _check_masks(doc, mask, report)
         _check_witness(doc, report, corpus.project.output_dir)
     return explained
+
+
+def _foreign(report, doc, ns: str, els: list) -> None:
+    """One ``tei.foreign`` per namespace of a file, located at its first element: which
+    elements, how many, from which line to which."""
+    first = els[0]
+    hint = ("" if ns in publish.ACTIVE_NAMESPACES else
+            " (an edition that means it lists the namespace in `[namespaces]` in editio.toml "
+            "or its profile)")
+    if len(els) == 1:
+        what = f"<{etree.QName(first).localname}> in namespace {ns} is not TEI; it is"
+    else:
+        names = ", ".join(f"<{n}>" for n in sorted({etree.QName(e).localname for e in els}))
+        what = (f"{len(els)} elements in namespace {ns} ({names}, from here to line "
+                f"{els[-1].sourceline or 0}) are not TEI; they are")
+    report.error(doc.rel, first.sourceline or 0, "tei.foreign",
+                 f"{what} neither rendered nor published{hint}", col=doc.column(first))
+
+
+def _image_missing(report, doc, missing: list) -> None:
+    """One ``ref.missing`` for the images (``@url``) of a file that the project does not hold,
+    located at the first: how many, which, and what a reader sees instead.  A name holding a
+    space is no URL (the schema's ``data.pointer``): said here, so that the schema does not
+    report the same attribute a second time."""
+    tok, ln, first = missing[0]
+    spaced = sum(1 for t, _, _ in missing if any(c.isspace() for c in t))
+    if len(missing) == 1:
+        what = f'@url "{tok}": no such image in the project'
+        why = "; a URL holds no spaces" if spaced else ""
+    else:
+        names = ", ".join(f'"{t}"' for t, _, _ in missing) if len(missing) <= 3 else \
+            f'"{tok}" … "{missing[-1][0]}"'
+        what = f"{len(missing)} images named by @url are not in the project ({names})"
+        why = ("" if not spaced else "; a URL holds no spaces" if spaced == len(missing)
+               else "; one of the names holds a space, which a URL may not" if spaced == 1
+               else f"; {spaced} of the names hold spaces, which a URL may not")
+    report.error(doc.rel, ln, "ref.missing",
+                 f'{what}{why}; shown as "[Image not included]"',
+                 col=doc.column(first, "url"))
 
 
 GENERATED_IDS = re.compile(r"^(?:note|call)-\d+$|^p\d+$|^y-?\d+$")

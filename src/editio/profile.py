@@ -50,7 +50,7 @@ BASE = "default"
 # every key a profile may hold: table -> keys (None: free-form table)
 TOP_KEYS = {"name", "extends", "description", "principles", "mask_pattern", "namespaces", "units",
             "notes", "behaviours", "glossaries", "pointers", "labels", "signs", "check",
-            "redactions", "page_images", "schema", "policy"}
+            "redactions", "page_images", "images", "schema", "policy"}
 TABLE_KEYS = {
     "units": {"xpath", "id", "number", "label", "kind", "title", "exclude"},
     "notes": {"number", "silent"},
@@ -64,6 +64,7 @@ TABLE_KEYS = {
     "redactions": None,
     "namespaces": None,
     "page_images": {"report"},
+    "images": {"report"},
     "policy": {"emend", "annotate", "cite", "cite_exempt"},
 }
 LAYOUTS = ("container", "line", "inline", "space", "omit")
@@ -123,6 +124,7 @@ class Profile:
     redactions: dict = field(default_factory=dict, hash=False, compare=False)
     policy: dict = field(default_factory=dict, hash=False, compare=False)
     page_images: str = "summary"                    # summary | each
+    images: str = "summary"                         # summary | each (graphic/@url)
     schema: Path | None = None                      # RELAX NG for files that name none
     template_dirs: tuple[Path, ...] = ()            # profile templates, most specific first
     diagnostics: tuple[Diagnostic, ...] = ()        # warnings found while loading
@@ -404,6 +406,7 @@ def _build(d: dict, chain, root: Path, dirs, diags, origins=None) -> Profile:
         redactions=typed(d.get("redactions", {}), dict, "redactions"),
         policy=typed(d.get("policy", {}), dict, "policy"),
         page_images=str(typed(d.get("page_images", {}), dict, "page_images").get("report", "summary")),
+        images=str(typed(d.get("images", {}), dict, "images").get("report", "summary")),
         schema=_schema_path(d, origins, root),
         template_dirs=tuple(dirs), diagnostics=tuple(diags))
 

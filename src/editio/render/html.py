@@ -35,6 +35,16 @@ _TEI = "{http://www.tei-c.org/ns/1.0}"
 
 _CLASS_OK = re.compile(r"[^A-Za-z0-9_-]+")
 
+
+def _image_description(graphic) -> str:
+    """The words that say what an image shows, for those who cannot see it: the graphic's
+    own ``desc``, else its figure's ``figDesc`` (TEI's description of a figure)."""
+    desc = graphic.find(_TEI + "desc")
+    fig = graphic.getparent()
+    if desc is None and fig is not None and fig.tag == _TEI + "figure":
+        desc = fig.find(_TEI + "figDesc")
+    return " ".join("".join(desc.itertext()).split()) if desc is not None else ""
+
 def kind_label(profile, kind: str) -> str:
     """The reader's word for an annotation kind (the profile's ``[labels.kinds]``)."""
     return profile.label("kinds", kind, kind.capitalize()) if profile is not None else kind.capitalize()
@@ -586,8 +596,7 @@ class HtmlRenderer:
         url = el.get("url", "")
         r = self.corpus.resolve(self.doc, url) if url else None
         src = None
-        desc = el.find("{http://www.tei-c.org/ns/1.0}desc")
-        alt = " ".join("".join(desc.itertext()).split()) if desc is not None else ""
+        alt = _image_description(el)
         if r is not None and r.status == "file":
             src = self.links.asset(r.path)
         elif r is not None and r.status == "external":
@@ -597,12 +606,21 @@ class HtmlRenderer:
             return
         elif r is not None and r.status == "missing":
             # an image the edition names but does not hold (FRUS "Document A.1": a photograph
-            # of the printed volume): said where it stands, not a broken image; the check has
-            # reported the pointer, located
-            name = alt or " ".join(url.split())
+            # of the printed volume): said where it stands, in the reader's words (never its
+            # file name), not a broken image; the check has reported the pointer, located
+            said = self.profile.text("image_missing", "Image not included") if self.profile \
+                else "Image not included"
+            what = alt
+            fig = el.getparent()
+            caption = fig is not None and local(fig) == "figure" and fig.find(_TEI + "head") is not None
+            if not what and not caption:   # nothing tells what it was: where it stood
+                page = el.xpath("string(preceding::*[local-name()='pb'][@n][1]/@n)")
+                if page:
+                    what = (self.profile.text("image_page", "figure on p. {page}") if self.profile
+                            else "figure on p. {page}").replace("{page}", page)
             span = self.el(out, "span", el, cls="graphic-missing", role="img",
-                           aria_label=f"Image not included: {name}")
-            span.text = f"[Image not included: {name}]"
+                           aria_label=f"{said}: {what}" if what else said)
+            span.text = f"[{said}: {what}]" if what else f"[{said}]"
             return
         # an unsafe @url (another host's page, a file outside the project): the check has
         # reported it; nothing is shown
