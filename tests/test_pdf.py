@@ -256,6 +256,42 @@ def test_a_page_number_follows_its_p_by_a_word_space(book):
 
 
 @needs_poppler
+def test_a_number_narrower_than_its_room_leaves_no_gap_before_punctuation(tmp_path, monkeypatch):
+    """A first build may give a slot a figure more room than its number takes (a guess
+    near a power of ten).  The number is set against its "p." and the punctuation that
+    follows the slot is drawn right after it: "(p. 9)", never "(p.  9)" nor "(p. 9 )";
+    the spare room falls after the punctuation, where a space or the line's end is.
+    Forced here: every guessed room is a figure wider than its number."""
+    from editio.build import prepare
+    from editio.builders import pdf as pdfmod
+    from editio.config import load
+    dest = tmp_path / "wide"
+    shutil.copytree(ROOTS / "pdf-basic", dest)
+    room_of = pdfmod.PageGuess.room_of
+    monkeypatch.setattr(pdfmod.PageGuess, "room_of", lambda self, ref, tight=False: room_of(self, ref, tight) + "0")
+    edition, report = prepare(load(dest))
+    pdf = Pdf(pdfmod.build_pdf(edition, tmp_path / "out", report, workers=1))
+    assert not [d for d in report.items if d.code.startswith("pdf.") and d.severity != "info"]
+    assert printed_numbers_checked(pdf) >= 20
+    seen = 0
+    for page, (_, ws) in pdf.words().items():
+        for a, b, c in zip(ws, ws[1:], ws[2:] + [(0, -9, 0, 0, "")]):
+            m = re.fullmatch(r"(\d+)(\W*)", b[4])
+            if a[4] != "p." or abs(a[1] - b[1]) > 1 or not m:
+                continue
+            line = [w for w in ws if abs(w[1] - a[1]) < 1]
+            spaces = sorted(y[0] - x[2] for x, y in zip(line, line[1:]) if y[0] - x[2] > 0.5)
+            space = spaces[len(spaces) // 2]
+            assert b[0] - a[2] <= space + 0.5, f"p. {page}: {a[4]} {b[4]}: {b[0] - a[2]:.1f} pt apart"
+            # no punctuation standing apart after the number ("9 )")
+            assert not (abs(c[1] - b[1]) < 1 and re.fullmatch(r"[).,;:\]]+", c[4])), (page, b[4], c[4])
+            seen += 1 if m.group(2) else 0
+    assert seen >= 5
+    text = pdf.text()
+    assert re.search(r"\bp\.\s\d+\)", text) and not re.search(r"\bp\.\s+\d+\s+[).,;:]", text)
+
+
+@needs_poppler
 def test_running_heads_on_every_page_but_where_a_chapter_or_section_opens(basic_pdf):
     """As in a printed book: every page of text has a running head (versos the book's
     title, rectos the document's) except a page where a chapter or a section opens (and

@@ -46,9 +46,10 @@ the margin boxes put them), as an artifact, with the sheet's fonts, and gives th
 around each slot the alternative text "page N".  So every part is laid out once: a
 second pass lays out again only a part where a number came out wider than its guessed
 room.  A number narrower than its room (a guess a figure too wide, near a power of ten,
-on a first build) is set against the word before it where a space or the line's end
-follows, so the spare room reads as a word space ("p. 99 and"), else at the room's end
-("p.  99)"), never as a gap before the punctuation that follows ("p. 99 )").
+on a first build) is set against the word before it, so the spare room reads as a word
+space ("p. 99 and"); the punctuation that directly follows a slot is taken into it (its
+``data-tail``) and drawn right after the number, from a stamp of its own ("p. 99),":
+never "p. 99 )," nor "p.  99),"), the spare room falling after it.
 The index comes last and nothing points into it: it is laid out after the parts, with
 its page numbers merged into runs (``3, 7–9``).
 
@@ -102,6 +103,11 @@ TO = re.compile(r' data-to="([^"]*)"')
 # what follows a slot: the first character after its closing tags (a tag that opens: "<";
 # the end of the part: "")
 AFTER = re.compile(r"(?:</[^>]+>)*(.?)", re.S)
+# a slot with the closing tags after it and the punctuation that follows them ("p. 99)",
+# "p. 99),"): the punctuation is taken into the slot (its "tail", drawn after the number)
+PUNCT = ")]}.,;:!?\u2019\u201d\u00bb"
+SLOT = re.compile(PN.pattern + r"((?:</[^>]+>)*)([" + re.escape(PUNCT) + r"]*)")
+TAIL = re.compile(r' data-tail="([^"]*)"')
 # the class of a page locator of a printed index (editio.render.print: a page link of the
 # source's index, "521", printed as the book's page)
 LOCATOR = "page-of-book"
@@ -778,8 +784,12 @@ class Book:
                         st = stamps.get((num["text"], num["font"]))
                         if st is None or "by" not in num:
                             continue
-                        x = cx + num["x"] + (num["w"] - st["w"] if num.get("align", "end") == "end" else 0)
+                        tail = stamps.get((num.get("tail"), num["font"])) if num.get("tail") else None
+                        w = st["w"] + (tail["w"] if tail is not None else 0)
+                        x = cx + num["x"] + (num["w"] - w if num.get("align", "end") == "end" else 0)
                         here.append((st["ops"], x - st["x"], num["by"] - st["baseline"]))
+                        if tail is not None:   # (the punctuation after it: "99)")
+                            here.append((tail["ops"], x + st["w"] - tail["x"], num["by"] - tail["baseline"]))
                     draw.append(here)
                 overlay = (sheet, draw)
             clock["overlay"] = time.perf_counter()
@@ -1043,7 +1053,8 @@ class Book:
             project=self.project, book_short=short_title(self.project.title, 70), pages=ref)
         job = self._job("stamps", html, tagged=False, overlay=True, stylesheets=sheets)
         job.update(head=head, lang=self.project.language or "en",
-                   numbers=sorted({(n["text"], n["font"]) for nums in numbers for n in nums}),
+                   numbers=sorted({(t, n["font"]) for nums in numbers for n in nums
+                                   for t in (n["text"], n.get("tail")) if t}),
                    folios=[str(i + 1) for i, f in enumerate(folios) if f is not None],
                    heads=sorted({h for h in heads if h}))
         res = self._lay_out_one(executor, lay_out_stamps, job, cache, "the page numbers")
@@ -1107,16 +1118,23 @@ class Book:
             k = next(count)
             if floor is not None and len(floor.get(k, "")) > len(room):
                 room = floor[k]
-            attrs = m.group(2)
-            if " data-align=" not in attrs:
-                # a number narrower than its room is set against the word before it when a
-                # space or the end of the line follows ("p. 99 and": the spare room reads as
-                # a word space), else at the room's end ("p.  99)", never "p. 99 )")
+            attrs, closing, tail = m.group(2), m.group(3), m.group(4)
+            if " data-align=" in attrs:       # (contents, redactions: flush right)
+                closing += tail
+                tail = ""
+            else:
+                # a number narrower than its room is set against the word before it, so
+                # the spare room reads as a word space ("p. 99 and"); the punctuation that
+                # follows it is taken into the slot and drawn after the number ("p. 99),":
+                # never "p. 99 )," nor "p.  99),"); else (a tag or a letter follows) at
+                # the room's end
                 nxt = AFTER.match(m.string, m.end()).group(1)
-                attrs += ' data-align="start"' if not nxt or nxt.isspace() else ' data-align="end"'
+                attrs += ' data-align="start"' if tail or not nxt or nxt.isspace() else ' data-align="end"'
+                if tail:
+                    attrs += f' data-tail="{tail}"'
             return (f'<span class="pn" data-ref="{m.group(1)}"{attrs} data-slot="{k}">'
-                    + room + "</span>")
-        html = PN.sub(sub, html)
+                    + room + tail + "</span>" + closing)
+        html = SLOT.sub(sub, html)
         own = set(IDS.findall(html))
         return HREFS.sub(lambda m: m.group(0) if m.group(1) in own else f'href="editio-dest:{m.group(1)}"', html)
 
@@ -1293,7 +1311,9 @@ def _rooms(html: str) -> dict:
     out = {}
     for m in ROOMS.finditer(html):
         to = TO.search(m.group(2))
-        out[int(m.group(3))] = (m.group(1), to and to.group(1), m.group(4))
+        tail = TAIL.search(m.group(2))
+        room = m.group(4)[:len(m.group(4)) - len(tail.group(1))] if tail else m.group(4)
+        out[int(m.group(3))] = (m.group(1), to and to.group(1), room)
     return out
 
 

@@ -39,7 +39,7 @@ import traceback
 
 PDF_VARIANT = "pdf/ua-1"
 # what a layout result holds (part of the build cache's key)
-RESULT_FORMAT = "slots-sides-heads-carry 7"
+RESULT_FORMAT = "slots-sides-heads-carry 8"
 # A page-number slot (``<span class="pn" data-slot="k">000</span>``) keeps its room in the
 # line but draws nothing: its number is laid over it when the parts are merged.  (A
 # leader before it, as in the contents, is drawn.)
@@ -630,6 +630,8 @@ def slots(document) -> list[dict]:
             out.append({"slot": int(k), "ref": box.element.get("data-ref", ""), "page": i,
                         "to": box.element.get("data-to"),       # the end of a page range
                         "align": box.element.get("data-align", "end"),   # any spare room before the number
+                        # the punctuation taken into the slot, drawn right after the number
+                        "tail": box.element.get("data-tail") or "",
                         "x": round(box.position_x - cx, 3), "y": round(box.position_y - cy, 3),
                         "w": round(box.width, 3), "h": round(box.height, 3),
                         "baseline": round(box.baseline, 3), "font": font_css(st),
