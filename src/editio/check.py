@@ -644,22 +644,28 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
     foreign: dict = {}          # namespace -> the outermost elements of it: one diagnostic
     unchecked: dict = {}     # a file that could not be read -> the pointers into it here
     allowed = publish.allowed_namespaces(corpus.project)
+    foreign_tags: dict[str, bool] = {}   # tag -> in a namespace the edition does not publish
     for el in doc.root.iter():
-        if not isinstance(el.tag, str):
+        tag = el.tag
+        if tag.__class__ is not str:
             continue
         line = el.sourceline or 0
-        if publish.foreign(el, allowed):
+        is_foreign = foreign_tags.get(tag)
+        if is_foreign is None:
+            is_foreign = foreign_tags[tag] = publish.foreign(el, allowed)
+        if is_foreign:
             if not any(publish.foreign(a, allowed) for a in el.iterancestors()):
                 explained.append(el)
                 foreign.setdefault(publish.namespace(el) or "no namespace", []).append(el)
             continue
-        for a in el.attrib:
+        keys = el.keys()   # (most elements have none or one or two: the tests below ask first)
+        for a in keys:
             if publish.is_event_attribute(a):
                 explained.append(el)
                 report.error(doc.rel, line, "tei.event-attribute",
                              f"@{etree.QName(a).localname} is an event handler, not TEI; it is "
                              "never published", col=doc.column(el, etree.QName(a).localname))
-        i = el.get(XML_ID)
+        i = el.get(XML_ID) if keys else None
         if i and i in reserved:
             report.error(doc.rel, line, "id.reserved",
                          f'xml:id "{i}" is an id the site or the book makes itself (a note, a '
@@ -671,10 +677,13 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                              f'xml:id "{i}" is already used at {f}:{ln}', col=doc.column(el, XML_ID_ATTR))
             else:
                 seen_ids[i] = (doc.rel, line)
-        name = local(el)
-        if is_tei(el) and not table.knows(el) and not _in_metadata(el):
-            unknown.setdefault(name if is_tei(el) else el.tag, []).append(el)
-        for attr in REF_ATTRS:
+        name = tag.rpartition("}")[2]     # (local(el))
+        tei = tag.startswith(_TEI_PREFIX)  # (is_tei(el))
+        if tei and not table.knows(el) and not _in_metadata(el):
+            unknown.setdefault(name, []).append(el)
+        for attr in REF_ATTRS if keys else ():
+            if attr not in keys:
+                continue
             val = el.get(attr)
             if not val:
                 continue
@@ -711,24 +720,24 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                                    f'@{attr} "{tok}" is not allowed (only {", ".join(sorted(_schemes()))} URLs '
                                    f"and files inside the project); it will not be linked",
                                    col=doc.column(el, attr))
-        for attr in DATE_ATTRS:
-            v = el.get(attr)
+        for attr in DATE_ATTRS if keys else ():
+            v = el.get(attr) if attr in keys else None
             if v is not None and not _valid_date(v):
                 explained.append(el)
                 report.error(doc.rel, line, "date.invalid", f'@{attr} "{v}" is not an ISO 8601 date',
                              col=doc.column(el, attr))
-        c = el.get("cert")
+        c = el.get("cert") if keys else None
         if c is not None and name in ("supplied", "corr", "reg", "expan", "unclear") and c not in CERTS:
             explained.append(el)
             report.warning(doc.rel, line, "annot.cert-value",
                            f'@cert "{c}" is not one of high, medium, low', col=doc.column(el, "cert"))
-        if name == "corr" and is_tei(el) and el.get("type") and corr_types \
+        if name == "corr" and tei and el.get("type") and corr_types \
                 and el.get("type") not in corr_types:
             explained.append(el)
             report.error(doc.rel, line, "annot.type-value",
                            f'<corr type="{el.get("type")}">: the error classes are {", ".join(corr_types)}',
                            col=doc.column(el, "type"))
-        cls = classify(el) if is_tei(el) else None
+        cls = classify(el) if tei and name in _CLASSIFIED else None
         if cls:
             kind, typ, carrier = cls
             notes = notes_by_target.get(el, []) + (notes_by_target.get(carrier, []) if carrier is not el else [])
@@ -752,11 +761,11 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
             if kind == "error" and not notes:  # an annotated error (sic + error note) is deliberate
                 report.warning(doc.rel, line, "sic.no-corr", "<sic> without a <corr> in a <choice>",
                                col=doc.column(el))
-        if name == "note" and is_tei(el) and _in_notes_div(el) and not el.get("target") \
+        if name == "note" and tei and _in_notes_div(el) and not el.get("target") \
                 and not el.get(XML_ID):
             report.warning(doc.rel, line, "note.orphan", "editorial note points to nothing (no @target)",
                            col=doc.column(el))
-        elif name == "note" and is_tei(el) and el.get(XML_ID) and _in_notes_div(el) \
+        elif name == "note" and tei and el.get(XML_ID) and _in_notes_div(el) \
                 and not el.get("target") and not _referenced(corpus, doc, el):
             report.warning(doc.rel, line, "note.orphan",
                            f'editorial note "{el.get(XML_ID)}" has no @target and nothing points to it',
@@ -835,6 +844,9 @@ def _image_missing(report, doc, missing: list) -> None:
                  f'{what}{why}; shown as "[Image not included]"',
                  col=doc.column(first, "url"))
 
+_TEI_PREFIX = "{%s}" % TEI_NS
+_CLASSIFIED = frozenset({"choice", "supplied", "sic", "gap", "seg"})
+"""The elements :func:`editio.annotations.classify` may find annotated (None for others)."""
 
 GENERATED_IDS = re.compile(r"^(?:note|call)-\d+$|^p\d+$|^y-?\d+$")
 """HTML ids the site and the book make themselves, by pattern: note and call numbers,
