@@ -120,6 +120,27 @@ def test_a_chapter_whose_documents_are_elsewhere_is_a_page(volume):
     assert hrefs.index("d2.html") < hrefs.index("ch2.html") < hrefs.index("d3.html")
 
 
+def test_the_printed_indexs_own_page_breaks_are_no_markers_in_the_index(volume):
+    """The page breaks of the printed index's own pages (between its entries and after the
+    last: v23p2's "[p. 561] [p. 562] [p. 563] [p. 564]"; the one just before its heading,
+    "[p. 539]") are noise in an index set anew as a
+    list: the FRUS profile's behaviour row makes them anchors (a pointer to the page still
+    lands), no marker; the entries around one stay one list.  In the book, no marker either."""
+    index = page(volume, "doc-index.html")
+    shown = text(index.xpath("//main")[0])
+    assert not re.search(r"\[p\. (6a|7|8)\]", shown), shown
+    assert index.xpath("//*[@id='pg_6a']") and index.xpath("//*[@id='pg_7']") and index.xpath("//*[@id='pg_8']")
+    entries = index.xpath("//main//div[contains(@class,'hanging-list')]/ul")
+    assert len(entries) == 1 and [text(li).split(",")[0] for li in entries[0].xpath("li")] == [
+        "Brown", "Testland"]
+    # a document's own page breaks are markers still
+    assert "[p. 3]" in text(page(volume, "message.html"))
+    if shutil.which("pdftotext"):
+        flat = " ".join(subprocess.run(["pdftotext", str(volume[0] / "build" / "pdf" / "edition.pdf"), "-"],
+                                       capture_output=True, text=True, check=True).stdout.split())
+        assert "Testland, Legation in" in flat and not re.search(r"\[p\. (6a|7|8)\]", flat)
+
+
 def test_the_book_of_the_volume(volume):
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext not installed")

@@ -206,6 +206,7 @@ class HtmlRenderer:
         self._placed: set = set()
         self._line_boxes: list = []    # boxes for omitted targets, placed in their line
         self._item_label = None        # a list item's label, rendered at the item's start
+        self._item_before = []         # page breaks that stood before it, between two items
         self._in_note = 0
         self._allowed = allowed_namespaces(self.corpus.project)   # the rest is never shown
         self._ed_only = 0            # inside a reading only the edited view shows
@@ -390,9 +391,10 @@ class HtmlRenderer:
     def b_blank_line(self, el, out):
         pass
 
-    def line(self, el, out, tag: str, cls: str = "", lead=None):
+    def line(self, el, out, tag: str, cls: str = "", lead=None, before=()):
         """A line-level block: stable anchor and a permalink (``lead``: an element rendered
-        at its start, an item's label)."""
+        at its start, an item's label; ``before``: elements rendered ahead of that, a page
+        break that stood between two items)."""
         p = self.rdoc.paragraphs.get(el)
         attrs = {}
         if p and not el.get(XML_ID):
@@ -401,6 +403,8 @@ class HtmlRenderer:
         if p:
             node.set("data-para", str(p[1]))
         outer, self._line_boxes = self._line_boxes, []
+        for m in before:
+            self.node(m, node)
         if lead is not None:
             box = self.el(node, "span", lead, cls="item-label")
             self.children(lead, box)
@@ -460,7 +464,8 @@ class HtmlRenderer:
         lst = None
         add_text(wrap, None)
         lead = None
-        for c in kids:
+        held = []    # a page break (or anchor) between two items: it opens the next one
+        for k, c in enumerate(kids):
             if c in labelled:
                 lead = c
                 continue
@@ -468,16 +473,24 @@ class HtmlRenderer:
                 if lst is None:
                     lst = etree.SubElement(wrap, "ol" if ordered and not labelled else "ul")
                 self._item_label, lead = lead, None
+                self._item_before, held = held, []
                 self.node(c, lst)
+            elif lst is not None and self.behaviour(c).name in ("pagebreak", "anchor") and any(
+                    self.behaviour(n).name == "item" for n in kids[k + 1:]):
+                held.append(c)   # one list still, not two around the marker
             else:
                 lst = None
+                for m in held:
+                    self.node(m, wrap)
+                held = []
                 self.node(c, wrap)
 
     def b_item(self, el, out):
         if out.tag not in ("ul", "ol"):
             out = etree.SubElement(out, "ul")
         lead, self._item_label = getattr(self, "_item_label", None), None
-        self.line(el, out, "li", lead=lead)
+        before, self._item_before = getattr(self, "_item_before", []), []
+        self.line(el, out, "li", lead=lead, before=before)
 
     def b_table(self, el, out):
         p = self.rdoc.paragraphs.get(el)       # a table is one numbered paragraph

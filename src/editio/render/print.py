@@ -115,8 +115,8 @@ class PrintRenderer(HtmlRenderer):
         heading itself (print/chapters.html) before its first unit."""
         super().division_text([e for e in els if local(e) != "head"], out)
 
-    def line(self, el, out, tag: str, cls: str = "", lead=None):
-        node = super().line(el, out, tag, cls, lead=lead)
+    def line(self, el, out, tag: str, cls: str = "", lead=None, before=()):
+        node = super().line(el, out, tag, cls, lead=lead, before=before)
         if tag[:1] == "h" and tag[1:].isdigit():
             node.set("data-bookmark", plain(el, "diplomatic") if self.view == "diplomatic"
                      else curl(plain(el, "edited")))
