@@ -203,3 +203,18 @@ def test_what_a_file_repeats_is_one_diagnostic_each(project):
     each = [ln for ln in out if ln.endswith("[ref.missing]")]
     assert [re.search(r'"(Photo \d)"', ln).group(1) for ln in each] == ["Photo 1", "Photo 2", "Photo 3"]
     assert len({ln.split(":")[1] for ln in each}) == 3   # each at its own line
+
+
+def test_a_pointer_naming_a_page_by_its_number_is_offered_the_page(project):
+    """A pointer that resolves to nothing but names a numbered page break after a short
+    prefix (a FRUS volume's own contents: ``#dIII`` for the Preface on page III, ``#d539``
+    for the Index; the Office of the Historian has since corrected them to ``#pg_III`` and
+    ``#pg_539``) is reported with that page as the hint; one naming no page gets none."""
+    mutate(project, "a.xml", "<p>The joint",
+           '<pb n="III" xml:id="pg_III"/><p>See <ref target="#dIII">the preface</ref>, '
+           '<ref target="#d539">the index</ref>.</p>\n        <p>The joint')
+    code, out, _ = check(project)
+    missing = [ln for ln in out if ln.endswith("[ref.missing]")]
+    assert any('@target "#dIII" resolves to nothing (did you mean page III, "#pg_III"?)' in ln
+               for ln in missing), missing
+    assert any(ln.endswith('@target "#d539" resolves to nothing [ref.missing]') for ln in missing), missing

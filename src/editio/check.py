@@ -642,6 +642,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
     facs_missing: list = []
     images_missing: list = []   # graphic/@url naming no file of the project: one diagnostic
     foreign: dict = {}          # namespace -> the outermost elements of it: one diagnostic
+    pages: dict = {}            # a page break's @n -> its xml:id (made when first asked)
     unchecked: dict = {}     # a file that could not be read -> the pointers into it here
     allowed = publish.allowed_namespaces(corpus.project)
     foreign_tags: dict[str, bool] = {}   # tag -> in a namespace the edition does not publish
@@ -713,6 +714,10 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                     if tok[:1] not in "#." and "/" not in tok and "#" not in tok \
                             and corpus.resolve(doc, "#" + tok).status == "element":
                         hint = f' (a local pointer takes a "#": "#{tok}")'   # target="pg_4"
+                    elif tok[:1] == "#":
+                        page = _page_named(doc, tok[1:], pages)
+                        if page:   # "#dIII" for the page numbered III (the volume's contents)
+                            hint = f' (did you mean page {page[0]}, "#{page[1]}"?)'
                     report.error(doc.rel, line, "ref.missing",
                                  f'@{attr} "{tok}" resolves to nothing{hint}', col=doc.column(el, attr))
                 elif r.status == "unsafe":
@@ -804,6 +809,21 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
             _check_masks(doc, mask, report)
         _check_witness(doc, report, corpus.project.output_dir)
     return explained
+
+
+def _page_named(doc, ident: str, pages: dict) -> tuple[str, str] | None:
+    """(n, xml:id) of the page break an id that resolves to nothing names by its number
+    after a prefix of small letters ("dIII", "d539": page III, page 539), when that page
+    break has an id of its own: the pointer a hint offers."""
+    m = re.fullmatch(r"[a-z]{1,3}_?([0-9]+|[IVXLCDM]+)", ident)
+    if not m:
+        return None
+    if not pages:
+        pages.update({pb.get("n"): pb.get(XML_ID) for pb in doc.root.iter(f"{{{TEI_NS}}}pb")
+                      if pb.get("n") and pb.get(XML_ID)})
+        pages.setdefault(None, None)   # asked once: a file without numbered page breaks
+    i = pages.get(m.group(1))
+    return (m.group(1), i) if i and i != ident else None
 
 
 def _foreign(report, doc, ns: str, els: list) -> None:
