@@ -66,6 +66,10 @@ def _text(el, view: str) -> str:
     return tv.text()
 
 
+CLASSIFIED = frozenset({"choice", "supplied", "sic", "gap", "seg"})
+"""The local names of the elements :func:`classify` may find annotated (None for others)."""
+
+
 def classify(el) -> tuple[str, str, object] | None:
     """(kind, type, element carrying cert/resp) for an annotated element, or None."""
     name = local(el)
@@ -200,9 +204,9 @@ def _candidates(doc, text) -> list:
     if memo is not None and memo[0] is text:
         return memo[1]
     out = []
-    for el in text.iter():
-        if not isinstance(el.tag, str):
-            continue
+    # (in document order, the notes and what classify may find annotated, of any namespace,
+    # as local() reads names: the others are not looked at in Python)
+    for el in text.iter(*_CANDIDATE_TAGS):
         if local(el) == "note":
             out.append((el, None, _in_notes_div(el)))
         else:
@@ -211,6 +215,9 @@ def _candidates(doc, text) -> list:
                 out.append((el, c, False))
     doc.__dict__["_annotation_candidates"] = (text, out)
     return out
+
+
+_CANDIDATE_TAGS = tuple("{*}" + n for n in ("note", *sorted(CLASSIFIED)))
 
 
 def _short(ptr: str) -> str:

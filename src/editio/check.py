@@ -38,7 +38,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from editio import TEI_NS, XML_ID, gate, publish
-from editio.annotations import classify
+from editio.annotations import CLASSIFIED, classify
 from editio.behaviours import is_tei, local
 from editio.corpus import ISO_DATE, Corpus, Document
 from editio.diagnostics import EditioError, Report
@@ -742,7 +742,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
             report.error(doc.rel, line, "annot.type-value",
                            f'<corr type="{el.get("type")}">: the error classes are {", ".join(corr_types)}',
                            col=doc.column(el, "type"))
-        cls = classify(el) if tei and name in _CLASSIFIED else None
+        cls = classify(el) if tei and name in CLASSIFIED else None
         if cls:
             kind, typ, carrier = cls
             notes = notes_by_target.get(el, []) + (notes_by_target.get(carrier, []) if carrier is not el else [])
@@ -865,8 +865,6 @@ def _image_missing(report, doc, missing: list) -> None:
                  col=doc.column(first, "url"))
 
 _TEI_PREFIX = "{%s}" % TEI_NS
-_CLASSIFIED = frozenset({"choice", "supplied", "sic", "gap", "seg"})
-"""The elements :func:`editio.annotations.classify` may find annotated (None for others)."""
 
 GENERATED_IDS = re.compile(r"^(?:note|call)-\d+$|^p\d+$|^y-?\d+$")
 """HTML ids the site and the book make themselves, by pattern: note and call numbers,

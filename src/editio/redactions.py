@@ -486,7 +486,8 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list
     # in some blocks (its ``context``: a source note) is looked for in those blocks alone,
     # once the elements have claimed theirs (below)
     anywhere = [rule for rule in rules.patterns if rule.compiled[1] is None]
-    text_all = " ".join(t for sc in scopes for t in sc.itertext()) if anywhere else ""
+    text_all = (" ".join(scopes[0].itertext()) if len(scopes) == 1 else
+                " ".join(t for sc in scopes for t in sc.itertext())) if anywhere else ""
     live = {rule for rule in anywhere if rule.compiled[0].search(text_all)}
     in_context = [rule for rule in rules.patterns if rule.compiled[1] is not None]
     if not elements and not live and not in_context:
@@ -512,7 +513,8 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list
             anns.get(el))))
     # --- text statements
     blocks = [b for sc in scopes for b in _blocks(sc)
-              if not any(a in claimed_elements for a in [b, *b.iterancestors()])] \
+              if not claimed_elements
+              or not any(a in claimed_elements for a in [b, *b.iterancestors()])] \
         if live or in_context else []
     flat: dict = {}
 
@@ -526,9 +528,17 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list
         if block not in joined:
             joined[block] = " ".join(block.itertext())
         return joined[block]
+    flat_text: dict = {}
+
+    def flattened_text(block):   # (the text alone: its pieces' places only where it matches)
+        if block in flat:
+            return flat[block][0]
+        if block not in flat_text:
+            flat_text[block] = _flatten_text(block, claimed_elements)
+        return flat_text[block]
     for rule in in_context:
         rx, ctx = rule.compiled
-        if any(ctx.search(flattened(b)[0]) and rx.search(text_of(b)) for b in blocks):
+        if any(ctx.search(flattened_text(b)) and rx.search(text_of(b)) for b in blocks):
             live.add(rule)
     live = [rule for rule in rules.patterns if rule in live]   # in the profile's order
     if live:
@@ -636,15 +646,25 @@ def _blocks(scope):
     omitted part (a note excepted)."""
     skipped: set = set()
     for el in scope.iter():
-        if not isinstance(el.tag, str):
+        tag = el.tag
+        if tag.__class__ is not str:
             continue
-        parent = el.getparent()
-        name = local(el)
-        if (parent is not None and parent in skipped) or name in ("teiHeader", "standOff") or (
-                name != "note" and behaviour(el).layout == OMIT):
+        if skipped:
+            parent = el.getparent()
+            if parent is not None and parent in skipped:
+                skipped.add(el)
+                continue
+        name = tag.rpartition("}")[2]     # (local(el))
+        if name == "note":
+            yield el
+            continue
+        if name in ("teiHeader", "standOff"):
             skipped.add(el)
             continue
-        if _is_block(el):
+        layout = behaviour(el).layout
+        if layout == OMIT:
+            skipped.add(el)
+        elif layout == LINE:             # (_is_block(el))
             yield el
 
 
@@ -665,14 +685,36 @@ def _flatten(block, skip: set) -> tuple[str, list]:
     def walk(el):
         add(el.text, el, "text")
         for c in el:
-            if isinstance(c.tag, str) and not (_is_block(c) or c in skip):
-                walk(c)
-            elif isinstance(c.tag, str) and c in skip:
-                add(" ", c, "skip")
+            if c.tag.__class__ is str:
+                if c in skip:
+                    add(" ", c, "skip")
+                elif not _is_block(c):
+                    walk(c)
             add(c.tail, c, "tail")
 
     walk(block)
     return "".join(parts), segs
+
+
+def _flatten_text(block, skip: set) -> str:
+    """``_flatten(block, skip)[0]``: the text alone."""
+    parts: list[str] = []
+    add = parts.append
+
+    def walk(el):
+        if el.text:
+            add(el.text)
+        for c in el:
+            if c.tag.__class__ is str:
+                if c in skip:
+                    add(" ")
+                elif not _is_block(c):
+                    walk(c)
+            if c.tail:
+                add(c.tail)
+
+    walk(block)
+    return "".join(parts)
 
 
 def _positions(doc, segs, text) -> list[tuple[int, int]]:

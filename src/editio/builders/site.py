@@ -363,11 +363,11 @@ class Site:
             return f"note-{self._note_of[el][1].n}"
         if local(el) == "pb" and el.get(XML_ID):     # a page marker keeps its id, even in a note
             return anchor_name(rdoc, el)
-        for a in el.iterancestors():
-            if local(a) == "note" and a in self._note_of:
-                return f"note-{self._note_of[a][1].n}"
-            if local(a) == "teiHeader":
+        for a in el.iterancestors("{*}note", "{*}teiHeader"):   # (of any namespace)
+            if a.tag.endswith("}teiHeader") or a.tag == "teiHeader":
                 return "top"
+            if a in self._note_of:
+                return f"note-{self._note_of[a][1].n}"
         ann = rdoc.by_element.get(el)
         if ann is not None and not ann.id:
             return f"call-{ann.n}"
