@@ -27,8 +27,12 @@ group are laid out in chains (as many as there are workers, of about equal size:
 more than a little blank gives what that page holds (whole blocks, or the rest of a
 paragraph from the page's first character) to the next part, which begins with it
 (:func:`editio.builders.pdf_layout.carry_cut`); the next part's HTML, with what it was
-given, is its cache key.  Only where one chain ends and the next begins may a page stay
-partly blank.  The chains run in parallel, with the parts of other groups.
+given, is its cache key.  Where one chain ends and the next begins (laid out at the same
+time, from a fresh page), the last part of the first chain, if its last page is too
+blank, lays its last pages out again with their leading a little tighter or looser
+(:func:`editio.builders.pdf_layout.fit_seam`: vertical justification), so a chain ends
+only after a part long enough for that (:data:`SEAM_HTML`).  The chains run in
+parallel, with the parts of other groups.
 
 **Page numbers are laid over, not laid out.**  Every page number printed in the text
 (contents, "see Doc. 3, ¶ 4, p. 27", the concordance, the redactions appendix) is a
@@ -118,6 +122,10 @@ VIEW_LABELS = {"edited": "Edited reading text", "diplomatic": "Diplomatic text"}
 # A part holds units up to about this much print HTML (a part of this size takes about
 # 300 MB in WeasyPrint; a single larger unit makes a part of its own).
 PART_HTML = 400_000
+# A chain of a run-on group ends only after a part of at least this much print HTML (about
+# 15 pages of a FRUS volume): where the next chain begins, the part's last pages are laid
+# out again to take up the gap (pdf_layout.fit_seam), which a short part cannot do unseen.
+SEAM_HTML = 90_000
 CACHE_DIR = ".editio-cache/pdf"
 
 
@@ -654,7 +662,8 @@ class Book:
             htmls = {part.key: laid[part.key] if n > 1 and part.key not in wrong
                      else self.fill(raw[part.key], guess, exact, floors.get(part.key)) if n > 1
                      or part.key in chains[0]          # (a part given blocks by the one before: as kept)
-                     else self.kept_or_tight(part, raw[part.key], guess, cache, part.key in chains[1], ctx_attachments)
+                     else self.kept_or_tight(part, raw[part.key], guess, cache, part.key in chains[1], ctx_attachments,
+                                             seam=part.key in chains[2])
                      for part in first}
 
             def known_pages(before=before):
@@ -834,6 +843,14 @@ class Book:
         for part in parts:
             for w in results[part.key]["warnings"]:
                 self.report.warning(part.file or "build/pdf/edition.pdf", part.line, "pdf.weasyprint", w)
+            seam = results[part.key].get("seam") or {}
+            if seam.get("why"):
+                # (where two chains of a run-on group meet: pdf_layout.fit_seam)
+                last = offsets.get(part.key, 0) + results[part.key]["pages"]
+                self.report.add(part.file or "build/pdf/edition.pdf", part.line, 0, "info", "pdf.seam",
+                                f"page {last} of the book is {seam['blank']:.0%} blank: the text after it was "
+                                f"laid out apart (in parallel) and the pages before it could not take up "
+                                f"the gap ({seam['why']})")
         return n
 
     @staticmethod
@@ -889,7 +906,7 @@ class Book:
         soon as the parts ``keys`` of ``todo`` are laid out, ``more(known())`` gives (up to
         ``count``) more parts to lay out (their HTML put in ``htmls``) while the rest go on;
         those are returned.  ``started``: part key -> (job, cache key, part, future, cache
-        hit) of layouts begun already (:class:`EarlyParts`).  ``chains``: (after, carry):
+        hit) of layouts begun already (:class:`EarlyParts`).  ``chains``: (after, carry, seam):
         a part in ``after`` is laid out once the part named there is, beginning with the
         blocks that part carried over (:func:`_chains`); a part in ``carry`` may carry its
         last page's blocks over to the next part.
@@ -898,7 +915,7 @@ class Book:
         one heading the longest chain of parts still to do first (the parts of a chain go
         one after the other: a worker is never idle while a chain waits in a queue)."""
         from concurrent.futures import FIRST_COMPLETED, wait
-        after, carry = chains or ({}, set())
+        after, carry, seam = chains or ({}, set(), set())
         nxt = {prev: key for key, prev in after.items()}
         jobs: dict = {}
         futures: dict = {}
@@ -932,6 +949,8 @@ class Book:
                     job["carry_heads"] = heads
                 if part.key in carry:
                     job["carry_out"] = True
+                if part.key in seam:      # (where the next chain begins: fit_seam)
+                    job["seam"] = True
                 ck = cache.key(job)
                 job["write"] = part.key not in counting
                 hit = cache.get(ck)
@@ -1139,7 +1158,7 @@ class Book:
         return HREFS.sub(lambda m: m.group(0) if m.group(1) in own else f'href="editio-dest:{m.group(1)}"', html)
 
     def kept_or_tight(self, part: "Part", raw: str, guess: "PageGuess", cache: "PartCache", carry_out: bool,
-                      attachments=()) -> str:
+                      attachments=(), seam: bool = False) -> str:
         """A part's HTML filled for this build: with the rooms the last build kept (a room a
         figure wider than its number, from a first build's guess, is kept while the part is
         in the cache: it is not laid out again for that alone), or, when the part is to be
@@ -1153,6 +1172,8 @@ class Book:
         job = self._job(part.key, html, attachments=attachments if part.kind == "front" else ())
         if carry_out:
             job["carry_out"] = True
+        if seam:
+            job["seam"] = True
         return html if cache.get(cache.key(job)) is not None else tight
 
     def wrong_rooms(self, html: str, pages: dict) -> list:
@@ -1409,16 +1430,20 @@ def carried_into(html: str, carried: str) -> str:
     return html[:m.end()] + carried + html[m.end():]
 
 
-def _chains(parts: list, htmls: dict, workers: int) -> tuple[dict, set]:
+def _chains(parts: list, htmls: dict, workers: int) -> tuple[dict, set, set]:
     """Which parts are laid out one after the other, each beginning with the blocks the one
     before carried over (so a run-on group cut into parts has no half-blank page where it
     was cut): the parts of a group that runs on over several parts are split into at most
     ``workers`` chains of consecutive parts, of about equal size (a chain is laid out by
     one worker at a time; the chains go on in parallel).  Only where one chain ends and
-    the next begins can a page stay partly blank.  Returns (part key -> the part it
-    follows, the keys of the parts that may carry blocks over)."""
+    the next begins can a page stay partly blank: the last part of a chain that another
+    chain of its group follows lays its last pages out again with its leading changed
+    a little if its last page is too blank (:func:`editio.builders.pdf_layout.fit_seam`).
+    Returns (part key -> the part it follows, the keys of the parts that may carry blocks
+    over, the keys of the parts where a chain ends and the next begins)."""
     after: dict = {}
     carry: set = set()
+    seam: set = set()
     groups: list = []
     for part in parts:
         if _runs_on(part) and groups:
@@ -1429,19 +1454,28 @@ def _chains(parts: list, htmls: dict, workers: int) -> tuple[dict, set]:
         if len(group) < 2:
             continue
         sizes = [len(htmls.get(p.key, "")) for p in group]
-        cuts = _balanced(sizes, max(1, min(workers, len(group))),
-                         avoid={i for i, p in enumerate(group) if p.chapters and p.chapters[0].continued})
+        # (a chain ends only after a part long enough to take up the gap where the next
+        # chain begins: fit_seam)
+        never = {i for i in range(1, len(group)) if sizes[i - 1] < SEAM_HTML}
+        for k in range(max(1, min(workers, len(group))), 0, -1):
+            cuts = _balanced(sizes, k, avoid={i for i, p in enumerate(group) if p.chapters and p.chapters[0].continued},
+                             never=never)
+            if cuts is not None:
+                break
         for i in range(1, len(group)):
             if i not in cuts:
                 after[group[i].key] = group[i - 1].key
                 carry.add(group[i - 1].key)
-    return after, carry
+            else:
+                seam.add(group[i - 1].key)
+    return after, carry, seam
 
 
-def _balanced(sizes: list, k: int, avoid=frozenset()) -> set:
+def _balanced(sizes: list, k: int, avoid=frozenset(), never=frozenset()) -> set | None:
     """Where to cut a row of ``sizes`` into ``k`` runs whose largest sum is the least (a cut
     before an index in ``avoid``, the rest of a unit cut in pieces, only if nothing else
-    balances as well): the set of indices that begin a run (0 left out)."""
+    balances as well; never before an index in ``never``): the set of indices that begin
+    a run (0 left out), None if there is no such cut."""
     n = len(sizes)
     pre = [0]
     for x in sizes:
@@ -1455,11 +1489,13 @@ def _balanced(sizes: list, k: int, avoid=frozenset()) -> set:
         for i in range(1, n + 1):
             for m in range(j - 1, i):
                 prev = best[j - 1][m]
-                if prev[0] == INF:
+                if prev[0] == INF or m in never:
                     continue
                 cand = (max(prev[0], pre[i] - pre[m]), prev[1] + (1 if m in avoid and m else 0))
                 if cand < best[j][i]:
                     best[j][i], how[j][i] = cand, m
+    if best[k][n][0] == INF:
+        return None
     out, i = set(), n
     for j in range(k, 0, -1):
         m = how[j][i]

@@ -10,12 +10,15 @@ state and needs nothing but its job, a plain dict that pickles::
            "write": True,             # False: lay out for the page facts only, no PDF
            "overlay": False,          # True: the page numbers' document (draws its heads)
            "carry_out": False,        # True: the next part of its chain takes its last page
+           "seam": False,             # True: the next part runs on but begins a chain of its
+                                      # own: a last page too blank is made up (fit_seam)
            "carry_heads": [...]}      # the heads of the pages given by the part before
     result = lay_out(job)
     result = {"key", "pdf": bytes, "pages": 12, "anchors": {"id": page index from 1},
               "folios": ["plain" | "" | None per page], "warnings": [...],
               "error": None | "message", "seconds", "peak_rss",
-              "carry": {"html", "heads"}}   # what the next part begins with (carry_out)
+              "carry": {"html", "heads"},   # what the next part begins with (carry_out)
+              "seam": {"blank", "pages", "leading", …}}   # what fit_seam did, or "why" not
 
 ``folios`` says, page by page, whether the page carries a page number (the name of its
 CSS page, ``""`` for the default page) or not (``None``: a blank page).  The part never
@@ -32,6 +35,7 @@ import contextlib
 import inspect
 import io
 import logging
+import re
 import resource
 import threading
 import time
@@ -160,6 +164,12 @@ def lay_out(job: dict) -> dict:
                     out["carry"] = {"html": html, "heads": heads[first:]}
                     document = keep_pages(document, first)
                     sides, heads = sides[:first], heads[:first]
+            elif job.get("seam"):          # the next part runs on, laid out at the same time
+                fitted, info = fit_seam(document, heads, job, css, fc, fetch, tagged)
+                if info is not None:
+                    out["seam"] = info
+                if fitted is not None:
+                    document, sides, heads = fitted
             out["sides"], out["heads"] = sides, heads
             anchors: dict[str, int] = {}
             folios: list = []
@@ -500,69 +510,215 @@ def carry_cut(document, limit: float = CARRY_BLANK, back: int = 6):
     page); every footnote on the pages dropped belongs to what goes.  Each block that
     goes is in a shell of the blocks it sits in (no ids: those stay where the block
     began; marked ``data-editio-carried``).  None when the part is better left as it is."""
-    import xml.etree.ElementTree as ET
-    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
     pages = document.pages
     if len(pages) < 2 or blank_fraction(pages[-1]) <= limit:
         return None
     for i in range(len(pages) - 1, max(0, len(pages) - 1 - back), -1):
-        found = _block_start(pages, i)
-        if found is None:
-            continue
-        path, start, rest = found
-        if len(path) < 2 or any(el.tag not in CARRY_SHELLS for el in path[2:]):
-            continue              # (path: html, body, the blocks around the start)
-        if rest is not None and not (start.tag == "p" or start.tag == "li" and path[-1].tag == "ul"):
-            continue              # (the rest of an item of a numbered list would count again)
-        # what goes: the start and the blocks after it, at every level up to the body
-        levels = []               # per ancestor below the body: (shell element, carried children)
-        child = start
-        for parent in reversed(path[1:]):
-            kids = list(parent)
-            at = next(k for k, c in enumerate(kids) if c is child)
-            levels.append((parent, kids[at:] if child is start else kids[at + 1:], kids[at - 1] if at else None))
-            child = parent
-        moved = set()
-        for depth, (_, kids, _) in enumerate(levels):
-            for k in kids[1 if rest is not None and depth == 0 else 0:]:
-                moved.update(id(e) for e in k.iter())
-        for j in range(len(levels) - 1):
-            moved.add(id(levels[j][0]))
-        first_html = None
-        if rest is not None:
-            twin, kept = _rest(start, *rest)
-            moved |= kept
-            first_html = ET.tostring(twin, encoding="unicode", method="html")
-        ok = True
-        for page in pages[i:]:
-            area = next((c for c in page._page_box.children if isinstance(c, FootnoteAreaBox)), None)
-            for note in getattr(area, "children", ()) if area is not None else ():
-                if note.element is not None and id(note.element) not in moved:
-                    ok = False
-        if not ok:
-            continue
-
-        def ser(k, depth, n):
-            if n == 0 and depth == 0 and first_html is not None:
-                return first_html
-            out = ET.tostring(k, encoding="unicode", method="html")
-            return _mark(out) if depth == len(levels) - 1 else out
-
-        # the HTML: innermost shell first; each shell is a copy of its element without id
-        html = ""
-        for depth, (parent, kids, before) in enumerate(levels[:-1]):
-            shell = ET.Element(parent.tag, {k: v for k, v in parent.attrib.items() if k != "id"})
-            shell.set(CARRIED, "")
-            if depth == 0 and before is not None:   # (p + p: the first carried block keeps its indent)
-                shell.append(ET.Element(before.tag, {"class": before.get("class", ""), "hidden": ""}))
-            inner = ET.tostring(shell, encoding="unicode", method="html")
-            cut = inner.rindex("</")
-            html = inner[:cut] + html + "".join(ser(k, depth, n) for n, k in enumerate(kids)) + inner[cut:]
-        # (whole blocks of the body: the documents that follow, marked as carried too)
-        depth = len(levels) - 1
-        html += "".join(ser(k, depth, n) for n, k in enumerate(levels[-1][1]))
-        return i, html
+        html = cut_before(pages, i)
+        if html is not None:
+            return i, html
     return None
+
+
+def cut_before(pages, i: int) -> str | None:
+    """The HTML of what pages ``i`` and after hold, if the part can be cut before page
+    ``i`` (:func:`carry_cut`), else None."""
+    import xml.etree.ElementTree as ET
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+    found = _block_start(pages, i)
+    if found is None:
+        return None
+    path, start, rest = found
+    if len(path) < 2 or any(el.tag not in CARRY_SHELLS for el in path[2:]):
+        return None           # (path: html, body, the blocks around the start)
+    if rest is not None and not (start.tag == "p" or start.tag == "li" and path[-1].tag == "ul"):
+        return None           # (the rest of an item of a numbered list would count again)
+    # what goes: the start and the blocks after it, at every level up to the body
+    levels = []               # per ancestor below the body: (shell element, carried children)
+    child = start
+    for parent in reversed(path[1:]):
+        kids = list(parent)
+        at = next(k for k, c in enumerate(kids) if c is child)
+        levels.append((parent, kids[at:] if child is start else kids[at + 1:], kids[at - 1] if at else None))
+        child = parent
+    moved = set()
+    for depth, (_, kids, _) in enumerate(levels):
+        for k in kids[1 if rest is not None and depth == 0 else 0:]:
+            moved.update(id(e) for e in k.iter())
+    for j in range(len(levels) - 1):
+        moved.add(id(levels[j][0]))
+    first_html = None
+    if rest is not None:
+        twin, kept = _rest(start, *rest)
+        moved |= kept
+        first_html = ET.tostring(twin, encoding="unicode", method="html")
+    ok = True
+    for page in pages[i:]:
+        area = next((c for c in page._page_box.children if isinstance(c, FootnoteAreaBox)), None)
+        for note in getattr(area, "children", ()) if area is not None else ():
+            if note.element is not None and id(note.element) not in moved:
+                ok = False
+    if not ok:
+        return None
+
+    def ser(k, depth, n):
+        if n == 0 and depth == 0 and first_html is not None:
+            return first_html
+        out = ET.tostring(k, encoding="unicode", method="html")
+        return _mark(out) if depth == len(levels) - 1 else out
+
+    # the HTML: innermost shell first; each shell is a copy of its element without id
+    html = ""
+    for depth, (parent, kids, before) in enumerate(levels[:-1]):
+        shell = ET.Element(parent.tag, {k: v for k, v in parent.attrib.items() if k != "id"})
+        shell.set(CARRIED, "")
+        if depth == 0 and before is not None:   # (p + p: the first carried block keeps its indent)
+            shell.append(ET.Element(before.tag, {"class": before.get("class", ""), "hidden": ""}))
+        inner = ET.tostring(shell, encoding="unicode", method="html")
+        cut = inner.rindex("</")
+        html = inner[:cut] + html + "".join(ser(k, depth, n) for n, k in enumerate(kids)) + inner[cut:]
+    # (whole blocks of the body: the documents that follow, marked as carried too)
+    depth = len(levels) - 1
+    html += "".join(ser(k, depth, n) for n, k in enumerate(levels[-1][1]))
+    return html
+
+
+# A part that ends where the next part of its group begins on a fresh page (where two
+# chains meet: :func:`editio.builders.pdf._chains`) and whose last page is more than this
+# blank has its last pages laid out again with their leading changed (:func:`fit_seam`)
+# (measured on the boxes, from the last line to the footnotes; a third on the printed
+# words, which count the footnotes' rule and its space too)
+SEAM_BLANK = 0.28
+SEAM_PAGES = 20           # how many of its last pages (about)
+SEAM_LEADING = 0.03       # the largest change of the leading (a fraction of it)
+SEAM_FULL = 0.85          # how full the last page is aimed to be when the text is spread
+SEAM_ROOM = 0.08          # what room is aimed at on the page before when it is drawn in
+
+
+def fit_seam(document, heads: list, job: dict, css, fc, fetch, tagged: bool):
+    """Vertical justification where two chains of a run-on group meet.  The last page of
+    a part whose next part was laid out at the same time (from a fresh page) is more than
+    :data:`SEAM_BLANK` blank: its last pages (from a page about :data:`SEAM_PAGES` before
+    the end where the part can be cut, :func:`cut_before`) are laid out again with every
+    line height scaled by the same factor, so that either the last page's lines move back
+    onto the pages before it (the leading a little tighter) or the text spreads until the
+    last page is full enough (a little looser), whichever needs the smaller change, at
+    most :data:`SEAM_LEADING` (as a book set with ``\\flushbottom`` stretches its glue; the
+    leading is what a page of this text has to give).  A second try corrects the factor
+    by what the first one gave.  Returns (the document: the pages kept and the pages laid
+    out again, their sides, their heads, what was done) or None when it cannot be done
+    well enough (then the page stays as it is; ``seam`` in the result says why)."""
+    pages = document.pages
+    n = len(pages)
+    blank = blank_fraction(pages[-1]) if pages else 0.0
+    if n < 2 or blank <= SEAM_BLANK:
+        return None, None
+    fill = 1 - blank
+    cut = None
+    for i in list(range(max(1, n - SEAM_PAGES), n)) + list(range(max(1, n - SEAM_PAGES) - 1, 0, -1))[:10]:
+        cut = cut_before(pages, i)
+        if cut is not None:
+            break
+    info = {"blank": round(blank, 3), "pages": 0, "leading": 1.0}
+    if cut is None:
+        info["why"] = "no page near its end where it can be cut"
+        return None, info
+    body = BODY_TAG.search(job["html"])
+    html = job["html"][:body.end()] + cut + "</body></html>"
+    m = n - i - 1 + fill                   # the tail's text, in pages
+    full = n - i - 1                       # its whole pages
+    # (drawn back, a line pinned to its page by its footnote gives back less room than the
+    # leading saves: the shrinking aims twice as far; spread, lines move on whole, so the
+    # stretching aims as it is)
+    shrink = 1 - 2 * (1 - (full - SEAM_ROOM) / m)
+    stretch = (full + SEAM_FULL) / m
+    if 1 - shrink > SEAM_LEADING >= 1 - (full - SEAM_ROOM) / m:
+        shrink = 1 - SEAM_LEADING
+    tries = sorted((f for f in (shrink, stretch) if abs(f - 1) <= SEAM_LEADING + 1e-9), key=lambda f: abs(f - 1))
+    info.update(pages=n - i)
+    if not tries:
+        info["why"] = f"its leading would have to change by {min(abs(shrink - 1), abs(stretch - 1)):.1%}"
+        return None, info
+    entry = _entry_head(pages, heads, i)
+    seen = []
+    for k in range(2):                     # (two tries at most)
+        if k >= len(tries):
+            break
+        scale = tries[k]
+        with _leading(scale):
+            tail = weasyprint_html(html, job["base_url"], fetch).render(
+                stylesheets=css, font_config=fc, pdf_variant=PDF_VARIANT if tagged else None,
+                presentational_hints=False)
+        last = blank_fraction(tail.pages[-1])
+        got = len(tail.pages) - 1 + (1 - last)
+        seen.append((round(scale, 4), len(tail.pages), round(last, 3)))
+        if last <= SEAM_BLANK:
+            t_sides, t_heads = page_facts(tail, strip=True)
+            t_heads = [h if h != "" else entry for h in t_heads]
+            kept_sides, kept_heads = _facts_of(document, heads)
+            whole = document.copy(pages[:i] + tail.pages)
+            info.update(leading=round(scale, 4), blank_after=round(last, 3), tries=seen)
+            return (whole, kept_sides[:i] + t_sides, kept_heads[:i] + t_heads), info
+        if k == 0:
+            # (the text came out ``got`` pages long: aim again the same way along the line
+            # through both layouts, at most as far as the bound; if the first try was at
+            # the bound already, the other way)
+            want = full - SEAM_ROOM if scale < 1 else full + SEAM_FULL
+            slope = (got - m) / (scale - 1)
+            again = 1 + (want - m) / slope if slope > 1 else (1 - SEAM_LEADING if scale < 1 else 1 + SEAM_LEADING)
+            again = min(1 + SEAM_LEADING, max(1 - SEAM_LEADING, again))
+            if abs(again - scale) > 1e-4 and (again < 1) == (scale < 1):
+                tries.insert(1, again)
+    info["why"] = f"no leading within {SEAM_LEADING:.0%} of its own filled the last page enough"
+    info["tries"] = seen
+    return None, info
+
+
+def _facts_of(document, heads):
+    """(sides, heads) of a laid-out part whose margin boxes were taken out already."""
+    sides = [[p._page_box.page_type.side, p._page_box.page_type.name or "", round(p._page_box.content_box_x(), 3)]
+             for p in document.pages]
+    return sides, list(heads)
+
+
+def _entry_head(pages, heads: list, i: int) -> str:
+    """The running head in force where page ``i`` begins (what a page laid out again from
+    there shows before a document begins on it): page ``i``'s own if nothing sets the
+    running strings on it, else the last head before it."""
+    sets = any(getattr(b, "string_set", "none") not in ("none", None, ())
+               for b in pages[i]._page_box.descendants())
+    if not sets and heads[i]:
+        return heads[i]
+    return next((h for h in reversed(heads[:i]) if h), heads[i] or "")
+
+
+@contextlib.contextmanager
+def _leading(scale: float):
+    """Every line height computed while laying out scaled by ``scale`` (a number, a length
+    or a percentage; ``normal`` stays)."""
+    from weasyprint.css.computed_values import COMPUTER_FUNCTIONS
+    from weasyprint.css.properties import Dimension
+    real = COMPUTER_FUNCTIONS.get("line_height")
+    if real is None or scale == 1:
+        yield
+        return
+
+    def scaled(style, name, value):
+        out = real(style, name, value)
+        if isinstance(out, (int, float)):
+            return out * scale
+        if isinstance(out, Dimension) and out.unit == "px":
+            return Dimension(out.value * scale, "px")
+        return out
+
+    COMPUTER_FUNCTIONS["line_height"] = scaled
+    try:
+        yield
+    finally:
+        COMPUTER_FUNCTIONS["line_height"] = real
+
+
+BODY_TAG = re.compile(r"<body\b[^>]*>")
 
 
 def _mark(html: str) -> str:
