@@ -661,3 +661,19 @@ def test_odd_encodings_read_sensibly(odd):
         assert "(a) That we wait;" in flat and "A map of Oddland" in flat and "P.S. A postscript." in flat
         assert "3. A note in a note." in flat, "a note in a note was printed nowhere in the book"
         assert re.search(r"the next chapter \(p\. \d+\)", flat), "a chapter: its page in the book"
+
+
+def test_notes_numbered_afresh_in_a_unit_are_numbered_in_sequence(odd):
+    """An appendix whose photographs each have a caption note "1" (PubDip's twelve, one to a
+    printed page): on the page that collects them, and in the book, each call leads to one
+    note, numbered 1, 2 … in order; a document's notes keep the volume's numbers."""
+    app = page(odd, "appendix.html")
+    assert [li.get("value") for li in app.xpath("//ol[@class='annotations']/li")] == ["1", "2"]
+    calls = [visible(a) for a in app.xpath("//main//a[contains(@class,'note-call')]")]
+    assert calls == ["1", "2"], calls
+    notes = [visible(li) for li in app.xpath("//ol[@class='annotations']/li")]
+    assert notes[0].startswith("The Legation in Oddland") and notes[1].startswith("The harbour of Oddland")
+    # the photographs not in the project: their page, in the reader's words
+    assert [visible(s) for s in app.xpath("//*[contains(@class,'graphic-missing')]")] == [
+        "[Image not included: figure on p. 13 of the printed volume]",
+        "[Image not included: figure on p. 14 of the printed volume]"]

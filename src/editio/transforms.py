@@ -912,6 +912,7 @@ def resolve(corpus: Corpus) -> Edition:
                 mine = [a for a in mine if a not in quiet]
             mine = _renumber(mine, profile.note_number) if el is not doc.root or quiet \
                 else _labelled(mine, profile.note_number)
+            _restarted(mine, aside_text)
             _apart(mine, aside_text)
             uid = _xstr(el, u.id, ns) if el is not doc.root else ""
             uid = re.sub(r"[^A-Za-z0-9_.-]+", "-", uid).strip("-.")
@@ -1006,6 +1007,20 @@ def _renumber(anns: list, note_number: str) -> list:
 # Marks of a second series of notes on one page (Chicago Manual 14.25: notes to a title, or
 # a second series, by symbol; after four, by letter).
 NOTE_SYMBOLS = ("*", "\u2020", "\u2021", "\u00a7")
+
+
+def _restarted(anns: list, division: set) -> None:
+    """A unit whose own note numbers start again at 1 (notes numbered per printed page, as
+    the older FRUS volumes do, or per section: a FRUS appendix whose twelve photographs each
+    have a caption note "1") is numbered 1, 2 … in its order: on a page that collects its
+    notes (the site's list, the book's pages, which are not the printed volume's), a call
+    "1" must lead to one note.  The notes of a division's own text (:func:`_apart`) are
+    not counted: they are a series of their own."""
+    own = [a for a in anns if a.element not in division]
+    if sum(1 for a in own if a.label == "1") < 2:
+        return
+    for k, a in enumerate(own, 1):
+        a.label = str(k)
 
 
 def _apart(anns: list, division: set) -> None:
