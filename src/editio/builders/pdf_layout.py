@@ -589,17 +589,24 @@ def cut_before(pages, i: int) -> str | None:
 # (measured on the boxes, from the last line to the footnotes; a third on the printed
 # words, which count the footnotes' rule and its space too)
 SEAM_BLANK = 0.28
-SEAM_PAGES = 20           # how many of its last pages (about)
+SEAM_PAGES = 30           # how many of its last pages at most (fewer when fewer will do)
+SEAM_MIN_PAGES = 20
 SEAM_LEADING = 0.03       # the largest change of the leading (a fraction of it)
 SEAM_FULL = 0.85          # how full the last page is aimed to be when the text is spread
 SEAM_ROOM = 0.08          # what room is aimed at on the page before when it is drawn in
+# Drawn back, the pages give back about a third of the room a tighter leading makes (a
+# line goes back only with its footnotes, whole, and only if the page before takes it):
+# the leading is changed this many times as much as a simple proportion says
+SEAM_PINNED = 3
+SEAM_TRIES = 3            # layouts of the last pages at most (the second and third only
+                          # when the first did not do)
 
 
 def fit_seam(document, heads: list, job: dict, css, fc, fetch, tagged: bool):
     """Vertical justification where two chains of a run-on group meet.  The last page of
     a part whose next part was laid out at the same time (from a fresh page) is more than
-    :data:`SEAM_BLANK` blank: its last pages (from a page about :data:`SEAM_PAGES` before
-    the end where the part can be cut, :func:`cut_before`) are laid out again with every
+    :data:`SEAM_BLANK` blank: its last pages (20 to :data:`SEAM_PAGES` of them, from a page
+    where the part can be cut, :func:`cut_before`) are laid out again with every
     line height scaled by the same factor, so that either the last page's lines move back
     onto the pages before it (the leading a little tighter) or the text spreads until the
     last page is full enough (a little looser), whichever needs the smaller change, at
@@ -614,8 +621,15 @@ def fit_seam(document, heads: list, job: dict, css, fc, fetch, tagged: bool):
     if n < 2 or blank <= SEAM_BLANK:
         return None, None
     fill = 1 - blank
+    # how many pages to lay out again: as few as take up the gap with a leading changed by
+    # four fifths of the most it may be (shrinking aims three times as far: see below),
+    # the way that needs fewer
+    ease = 0.8 * SEAM_LEADING
+    want = min(SEAM_PINNED * (fill + SEAM_ROOM) / ease, (SEAM_FULL - fill) / ease) + 1 - fill
+    want = max(SEAM_MIN_PAGES, min(SEAM_PAGES, int(want) + 1))
     cut = None
-    for i in list(range(max(1, n - SEAM_PAGES), n)) + list(range(max(1, n - SEAM_PAGES) - 1, 0, -1))[:10]:
+    start = max(1, n - want)
+    for i in list(range(start, max(0, start - 6), -1)) + list(range(start + 1, n)):
         cut = cut_before(pages, i)
         if cut is not None:
             break
@@ -628,10 +642,12 @@ def fit_seam(document, heads: list, job: dict, css, fc, fetch, tagged: bool):
     m = n - i - 1 + fill                   # the tail's text, in pages
     full = n - i - 1                       # its whole pages
     # (drawn back, a line pinned to its page by its footnote gives back less room than the
-    # leading saves: the shrinking aims twice as far; spread, lines move on whole, so the
-    # stretching aims as it is)
-    shrink = 1 - 2 * (1 - (full - SEAM_ROOM) / m)
+    # leading saves: the shrinking aims SEAM_PINNED times as far; spread, lines move on
+    # whole, so the stretching aims as it is)
+    shrink = 1 - SEAM_PINNED * (1 - (full - SEAM_ROOM) / m)
     stretch = (full + SEAM_FULL) / m
+    if stretch - 1 > SEAM_LEADING >= (full + 1 - SEAM_BLANK + 0.03) / m - 1:
+        stretch = 1 + SEAM_LEADING     # (less full than aimed at, but full enough)
     if 1 - shrink > SEAM_LEADING >= 1 - (full - SEAM_ROOM) / m:
         shrink = 1 - SEAM_LEADING
     tries = sorted((f for f in (shrink, stretch) if abs(f - 1) <= SEAM_LEADING + 1e-9), key=lambda f: abs(f - 1))
@@ -641,10 +657,11 @@ def fit_seam(document, heads: list, job: dict, css, fc, fetch, tagged: bool):
         return None, info
     entry = _entry_head(pages, heads, i)
     seen = []
-    for k in range(2):                     # (two tries at most)
-        if k >= len(tries):
+    short, over = {}, {}                   # scale -> the tail too long / too short by it
+    for k in range(SEAM_TRIES):
+        if not tries:
             break
-        scale = tries[k]
+        scale = tries.pop(0)
         with _leading(scale):
             tail = weasyprint_html(html, job["base_url"], fetch).render(
                 stylesheets=css, font_config=fc, pdf_variant=PDF_VARIANT if tagged else None,
@@ -659,16 +676,26 @@ def fit_seam(document, heads: list, job: dict, css, fc, fetch, tagged: bool):
             whole = document.copy(pages[:i] + tail.pages)
             info.update(leading=round(scale, 4), blank_after=round(last, 3), tries=seen)
             return (whole, kept_sides[:i] + t_sides, kept_heads[:i] + t_heads), info
-        if k == 0:
-            # (the text came out ``got`` pages long: aim again the same way along the line
-            # through both layouts, at most as far as the bound; if the first try was at
-            # the bound already, the other way)
-            want = full - SEAM_ROOM if scale < 1 else full + SEAM_FULL
+        # the other way next, if it is to be tried; then this way again: halfway between
+        # a leading that went too far and one that did not go far enough, if there are
+        # both, else along the line through this layout and the first, at most as far as
+        # the bound
+        down = scale < 1
+        target = full - SEAM_ROOM if down else full + SEAM_FULL
+        went_too_far = len(tail.pages) < n - i if down else len(tail.pages) > n - i
+        (over if went_too_far else short)[scale] = got
+        near_over = [x for x in over if (x < 1) == down]
+        near_short = [x for x in short if (x < 1) == down]
+        if near_over and near_short:
+            a_ = max(near_over) if down else min(near_over)
+            b_ = min(near_short) if down else max(near_short)
+            again = (a_ + b_) / 2
+        else:
             slope = (got - m) / (scale - 1)
-            again = 1 + (want - m) / slope if slope > 1 else (1 - SEAM_LEADING if scale < 1 else 1 + SEAM_LEADING)
+            again = 1 + (target - m) / slope if slope > 1 else (1 - SEAM_LEADING if down else 1 + SEAM_LEADING)
             again = min(1 + SEAM_LEADING, max(1 - SEAM_LEADING, again))
-            if abs(again - scale) > 1e-4 and (again < 1) == (scale < 1):
-                tries.insert(1, again)
+        if abs(again - scale) > 1e-4 and (again < 1) == down and all(abs(again - x) > 1e-4 for x in (*over, *short)):
+            tries.append(again)        # (after the other way, if it is to be tried)
     info["why"] = f"no leading within {SEAM_LEADING:.0%} of its own filled the last page enough"
     info["tries"] = seen
     return None, info
