@@ -861,7 +861,7 @@ def _image_missing(report, doc, missing: list) -> None:
                else "; one of the names holds a space, which a URL may not" if spaced == 1
                else f"; {spaced} of the names hold spaces, which a URL may not")
     report.error(doc.rel, ln, "ref.missing",
-                 f'{what}{why}; shown as "[Image not included]"',
+                 f'{what}{why}; the text says "Image not included" in place',
                  col=doc.column(first, "url"))
 
 _TEI_PREFIX = "{%s}" % TEI_NS
