@@ -804,7 +804,8 @@ def test_split_tree_keeps_a_heading_with_the_large_child_after_it():
 def test_chains_split_a_run_on_group_evenly_and_leave_other_groups_alone():
     """A group that runs on over several parts is split into as many chains as there are
     workers, of about equal size (a cut before the rest of a unit cut in pieces only if
-    nothing balances as well); a group of one part is no chain."""
+    nothing balances as well), as far as it holds workers' shares of the book; a group
+    of one part is no chain."""
     from editio.builders.pdf import Chapter, Part, _balanced, _chains
     assert _balanced([10, 10, 10, 10], 2) == {2}
     assert _balanced([30, 10, 10, 10], 2) == {1}
@@ -820,17 +821,25 @@ def test_chains_split_a_run_on_group_evenly_and_leave_other_groups_alone():
     parts = [Part("front", "front", "front.html"), part("a", False), part("b", True), part("c", True),
              part("d", True), part("e", False), part("f", False), part("g", True)]
     htmls = {p.key: "x" * 100 for p in parts}
-    htmls = {p.key: "x" * 100_000 for p in parts}
+    big = "x" * 100_000
+    htmls = {p.key: big if p.key in "abcdfg" else "x" * 1000 for p in parts}
+    # (a … d: two workers' shares of the book: two chains; f, g: less than a share: one)
     after, carry, seam = _chains(parts, htmls, 2)
-    assert after == {"b": "a", "d": "c"} and carry == {"a", "c"}     # (f, g: a chain each)
-    assert seam == {"b", "f"}          # (where the first chain of a … d ends; f, g: two chains)
+    assert after == {"b": "a", "d": "c", "g": "f"} and carry == {"a", "c", "f"}
+    assert seam == {"b"}               # (where the first chain of a … d ends)
     after, carry, seam = _chains(parts, htmls, 1)
     assert after == {"b": "a", "c": "b", "d": "c", "g": "f"} and not seam
+    # two chapters of a worker's share each: side by side, no seam inside either
+    after, carry, seam = _chains(parts, {**htmls, "f": big * 2, "g": big * 2}, 2)
+    assert after == {"b": "a", "c": "b", "d": "c", "g": "f"} and not seam
+    # parts laid out once the others are (a printed index) share the workers among themselves
+    after, carry, seam = _chains(parts, htmls, 2, late={"f", "g"})
+    assert seam == {"b", "f"} and "g" not in after
     # a chain never ends after a part too short to take up the gap where the next begins
     # (its last pages laid out again with a leading a little changed: pdf_layout.fit_seam)
     htmls["b"] = "x" * 1000
     after, carry, seam = _chains(parts, htmls, 2)
-    assert "b" not in seam and len(seam) == 2 and "f" in seam and len(after) == 2
+    assert "b" not in seam and len(seam) == 1 and len(after) == 3
     htmls = {p.key: "x" * 1000 for p in parts}
     after, carry, seam = _chains(parts, htmls, 2)
     assert after == {"b": "a", "c": "b", "d": "c", "g": "f"} and not seam

@@ -643,7 +643,7 @@ class Book:
             # the parts of a long run-on group, in chains (each part begins with what the
             # one before it carried over from its last page): a part after a held one in
             # its chain is held with it
-            chains = _chains(body, raw, getattr(executor, "workers", None) or 2)
+            chains = _chains(body, raw, getattr(executor, "workers", None) or 2, late={h.key for h in held})
             keys = {h.key for h in held}
             for part in body:
                 if chains[0].get(part.key) in keys and part.key not in keys:
@@ -1430,12 +1430,14 @@ def carried_into(html: str, carried: str) -> str:
     return html[:m.end()] + carried + html[m.end():]
 
 
-def _chains(parts: list, htmls: dict, workers: int) -> tuple[dict, set, set]:
+def _chains(parts: list, htmls: dict, workers: int, late=frozenset()) -> tuple[dict, set, set]:
     """Which parts are laid out one after the other, each beginning with the blocks the one
     before carried over (so a run-on group cut into parts has no half-blank page where it
     was cut): the parts of a group that runs on over several parts are split into at most
     ``workers`` chains of consecutive parts, of about equal size (a chain is laid out by
-    one worker at a time; the chains go on in parallel).  Only where one chain ends and
+    one worker at a time; the chains go on in parallel), and only into as many as the
+    group has workers' shares of the book (a book of many chapters has none split; the
+    parts ``late``, laid out once the others are, share the workers among themselves).  Only where one chain ends and
     the next begins can a page stay partly blank: the last part of a chain that another
     chain of its group follows lays its last pages out again with its leading changed
     a little if its last page is too blank (:func:`editio.builders.pdf_layout.fit_seam`).
@@ -1450,6 +1452,12 @@ def _chains(parts: list, htmls: dict, workers: int) -> tuple[dict, set, set]:
             groups[-1].append(part)
         else:
             groups.append([part])
+    # a group is cut into chains only as far as the workers' shares of the whole need it:
+    # the chapters of a book of many are laid out side by side, each in one chain, with
+    # no seam inside any; one as large as a share or more gets that many chains (10 %
+    # over a share is one chain still: a seam costs its part's last pages again)
+    shares = {when: sum(len(htmls.get(p.key, "")) for p in parts if (p.key in late) == when) / max(1, workers)
+              for when in (False, True)}
     for group in groups:
         if len(group) < 2:
             continue
@@ -1457,7 +1465,8 @@ def _chains(parts: list, htmls: dict, workers: int) -> tuple[dict, set, set]:
         # (a chain ends only after a part long enough to take up the gap where the next
         # chain begins: fit_seam)
         never = {i for i in range(1, len(group)) if sizes[i - 1] < SEAM_HTML}
-        for k in range(max(1, min(workers, len(group))), 0, -1):
+        need = -(-sum(sizes) // int(shares[group[0].key in late] * 1.1 + 1))
+        for k in range(max(1, min(workers, len(group), need)), 0, -1):
             cuts = _balanced(sizes, k, avoid={i for i, p in enumerate(group) if p.chapters and p.chapters[0].continued},
                              never=never)
             if cuts is not None:
