@@ -236,6 +236,12 @@ class BehaviourTable:
         # and its behaviour per output where no predicate decides it
         self._keys: dict[str, str | None] = {}
         self._static: dict[tuple[str, str | None], Behaviour] = {}
+        # an overlay row's predicate (an XPath) on one element: asked of it by every renderer
+        # and more than once while it renders (FRUS: every note, list, page break, division);
+        # kept with this table, an edition's (the package's own rows test an attribute or
+        # two: never kept, so :data:`DEFAULT` keeps no element of any edition)
+        self._tested: dict[tuple, bool] = {}
+        self._xpaths: set = set()
         self.rows: dict[str, list] = {k: [(p, b, None) for p, b in v] for k, v in TABLE.items()}
         if overlay:
             from lxml import etree
@@ -248,6 +254,7 @@ class BehaviourTable:
                 if row.get("predicate"):
                     xp = etree.XPath(f"boolean(self::*[{row['predicate']}])", namespaces=ns)
                     pred = (lambda x: lambda el: bool(x(el)))(xp)
+                    self._xpaths.add(pred)
                 base = by_name.get(name)
                 defaults = self.rows.get(key, self.rows["_"])
                 layout = row.get("layout") or (base.layout if base else defaults[-1][1].layout)
@@ -307,7 +314,16 @@ class BehaviourTable:
                     self._static[tag, output] = beh
                 return beh
             static = False
-            if self._has_blocks(el) if pred is _has_blocks else pred(el):
+            if pred is _has_blocks:
+                hit = self._has_blocks(el)
+            elif pred in self._xpaths:
+                try:
+                    hit = self._tested[pred, el]
+                except KeyError:
+                    hit = self._tested[pred, el] = pred(el)
+            else:
+                hit = pred(el)
+            if hit:
                 return beh
         beh = TABLE["_"][-1][1]
         if static:

@@ -661,7 +661,7 @@ class HtmlRenderer:
     def _nested_link(self, el, out, own_links: bool = False) -> bool:
         """True where ``el`` cannot be an HTML link: inside a link already, or holding an
         annotation (whose note call is a link) or, with ``own_links``, a link of its own."""
-        if any(a.tag == "a" for a in (out, *out.iterancestors())):
+        if out.tag == "a" or next(out.iterancestors("a"), None) is not None:
             return True
         for d in el.iterdescendants():
             if d in self.rdoc.by_element:
