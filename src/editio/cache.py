@@ -1041,15 +1041,25 @@ def unit_links(site, name: str) -> dict[str, dict[str, set[str]]]:
     rds = [rd for rd in edition.docs if rd.doc is doc and not rd.is_file]
     stem = posixpath.basename(name)
     owner: dict[str, str] = {}   # xml:id -> the unit holding it
+    # (the attributes' values as plain strings: no element is looked at in Python)
+    from lxml import etree
+    ids = etree.XPath("descendant-or-self::*/@xml:id", smart_strings=False)
+
+    def values_of(attrs):
+        test = " or ".join(f"name()='{a}'" for a in attrs)
+        return etree.XPath(f"descendant-or-self::*/@*[{test}]", smart_strings=False)
+    listing = values_of([a for a in POINTER_ATTRS if a not in SINGLE_POINTER_ATTRS])
+    single = values_of([a for a in POINTER_ATTRS if a in SINGLE_POINTER_ATTRS])
     for rd in rds:
         for top in (rd.element, *rd.leading, *rd.trailing):
-            for i in top.xpath("descendant-or-self::*/@xml:id"):
-                owner.setdefault(str(i), rd.id)
-    test = " or ".join(f"name()='{a}'" for a in POINTER_ATTRS)
+            for i in ids(top):
+                owner.setdefault(i, rd.id)
     for rd in rds:
         for top in (rd.element, *rd.leading, *rd.trailing):
-            for v in top.xpath(f"descendant-or-self::*/@*[{test}]"):
-                toks = [v.strip()] if v.attrname in SINGLE_POINTER_ATTRS else v.split()
+            # (a unit's tokens, those of its one-URI attributes last: the sets made do not
+            # depend on the order)
+            for toks in ([t for v in listing(top) for t in v.split()],
+                         [v.strip() for v in single(top)]):
                 for t in toks:
                     path, _, frag = t.partition("#")
                     if frag and (not path or posixpath.basename(unquote(path)) == stem):
