@@ -507,6 +507,8 @@ def test_a_documents_chapters_lead_to_the_contents_and_only_its_marks_are_offere
         target = contents.xpath(f"//*[@id='{a.get('href').split('#')[1]}']")
         assert len(target) == 1 and text(target[0]) == text(a)
     assert d3.xpath("//input[@data-layer]/@data-layer") == ["names"]
+    # what the disclosure shows is said by its summary (it read "Show", alone)
+    assert d3.xpath("string(//details[@class='layers']/summary)") == "Show in the text"
     # nor does its description (search engines, link previews) speak of readings it has not
     assert d3.xpath("//meta[@name='description']/@content")[0].endswith(
         "3. Telegram From the Embassy in Testland to the Department of State. Text with 1 annotation.")
