@@ -733,6 +733,7 @@ class Book:
                 xs.setdefault((side, ""), x)
         folios: list = []
         numbers: list = []
+        marks: list = []           # the paragraphs' margin numbers (pdf_layout.margin_marks)
         heads: list = []
         shifts: list = []
         for part in parts:
@@ -740,6 +741,9 @@ class Book:
             first = len(folios)
             folios += r["folios"]
             numbers += [[] for _ in r["folios"]]
+            marks += [[] for _ in r["folios"]]
+            for m in r.get("marks", ()):
+                marks[first + m["page"] - 1].append(m)
             heads += (r.get("heads") or [])[:len(r["folios"])] + [""] * (len(r["folios"]) - len(r.get("heads") or []))
             for j, (side, name, x) in enumerate(r.get("sides") or [["right", "", 0]] * len(r["folios"])):
                 real = "right" if (first + j) % 2 == 0 else "left"
@@ -753,11 +757,13 @@ class Book:
             if len(folios) % 2 and part is not parts[-1] and _starts_right(parts, part):
                 folios.append(None)
                 numbers.append([])
+                marks.append([])
                 heads.append("")
                 shifts.append(0.0)
         if len(folios) % 2:
             folios.append(None)
             numbers.append([])
+            marks.append([])
             heads.append("")
             shifts.append(0.0)
         # each distinct number and head laid out once (a "stamp"), and drawn on each page
@@ -770,7 +776,7 @@ class Book:
         recto = [not _runs_on(p) for p in parts]
 
         def finish():
-            overlay = self._stamps(executor, folios, numbers, heads, cache)
+            overlay = self._stamps(executor, folios, numbers + marks, heads, cache)
             if overlay is not None:
                 sheet, stamps, refs = overlay
                 draw: list = []
@@ -799,6 +805,16 @@ class Book:
                         here.append((st["ops"], x - st["x"], num["by"] - st["baseline"]))
                         if tail is not None:   # (the punctuation after it: "99)")
                             here.append((tail["ops"], x + st["w"] - tail["x"], num["by"] - tail["baseline"]))
+                    for m in marks[i]:
+                        # a paragraph's number in the margin: in its box (its left, width
+                        # and alignment), its line's middle where the line's middle was
+                        st = stamps.get((m["text"], m["font"]))
+                        if st is None:
+                            continue
+                        x = cx + m["x"]
+                        if m["w"] is not None:
+                            x += {"right": m["w"] - st["w"], "center": (m["w"] - st["w"]) / 2}.get(m["align"], 0)
+                        here.append((st["ops"], x - st["x"], m["top"] + m["lh"] / 2 - st["mid"]))
                     draw.append(here)
                 overlay = (sheet, draw)
             clock["overlay"] = time.perf_counter()

@@ -43,7 +43,7 @@ import traceback
 
 PDF_VARIANT = "pdf/ua-1"
 # what a layout result holds (part of the build cache's key)
-RESULT_FORMAT = "slots-sides-heads-carry 8"
+RESULT_FORMAT = "slots-sides-heads-carry-marks 9"
 # A page-number slot (``<span class="pn" data-slot="k">000</span>``) keeps its room in the
 # line but draws nothing: its number is laid over it when the parts are merged.  (A
 # leader before it, as in the contents, is drawn.)
@@ -143,9 +143,10 @@ def lay_out(job: dict) -> dict:
     try:
         from weasyprint import CSS, Attachment
         from weasyprint.text.fonts import FontConfiguration
+        stamped: dict = {}     # the margin numbers drawn as stamps (not laid out)
         with _ONE_LAYOUT, _collect_log(warnings), footnotes_stay_with_their_calls(warnings), \
                 _page_references_once(), _footnotes_measured_once(), _pdf_objects_written_once(), \
-                _font_descriptions_once():
+                _font_descriptions_once(), _margin_numbers_as_stamps(stamped):
             fc = FontConfiguration()
             fetch = fetcher(job.get("fetcher"))
             css = [CSS(filename=s, font_config=fc, url_fetcher=fetch) for s in job["stylesheets"]]
@@ -179,6 +180,7 @@ def lay_out(job: dict) -> dict:
                 ptype = page._page_box.page_type
                 folios.append(None if ptype.blank else (ptype.name or ""))
             out["slots"] = slots(document)
+            out["marks"] = margin_marks(document, stamped)
             if not job.get("write", True):   # only the page facts
                 out.update(pages=len(document.pages), anchors=anchors, folios=folios)
                 return _finish(out, t0)
@@ -299,6 +301,9 @@ def lay_out_stamps(job: dict) -> dict:
                     continue
                 x0 = min(b.position_x for b in boxes)
                 stamps.append({"text": text, "font": font, "page": k // per_page, "x": round(x0, 3),
+                               # the middle of its row: a text of another line height is
+                               # placed by it (the half-leading is the same above and below)
+                               "mid": (k % per_page) * row + row / 2,
                                "w": round(max(b.position_x + b.width for b in boxes) - x0, 3),
                                "baseline": round(boxes[0].position_y + boxes[0].baseline, 3)})
             buf = io.BytesIO()
@@ -822,6 +827,133 @@ def slots(document) -> list[dict]:
                         # the middle of the slot from the page's top left corner, in pt
                         "mid": [round((box.position_x + box.width / 2) * 0.75, 2),
                                 round((box.position_y + box.height / 2) * 0.75, 2)]})
+    return out
+
+
+# the attribute of an element whose number is printed in the margin by its ``::before``
+# (editio.render.html: a numbered paragraph, ``data-para="4"``)
+MARK_ATTR = "data-para"
+
+
+@contextlib.contextmanager
+def _margin_numbers_as_stamps(found: dict):
+    """The margin numbers of the paragraphs (print.css: ``[data-para]::before``, absolutely
+    positioned beside the paragraph's first line) drawn as stamps, not laid out.
+
+    Each was a box WeasyPrint built, styled, laid out and drew (about 2 ms each: some 5 %
+    of a FRUS volume's layout).  Being absolutely positioned, it takes no room in the flow,
+    so leaving its box out changes nothing else on the page.  While a part is built, a
+    ``::before`` of an element with ``data-para`` whose style this can place (absolute, in
+    a relatively positioned block, a text of strings and ``attr()``, left and top in
+    lengths, no counters, borders or padding: :func:`_stampable`) gets no box; ``found``
+    keeps its element and where and how it goes, and :func:`margin_marks` says, from its
+    element's first box, on which page and where its text is drawn (the merge draws it,
+    laid out once per distinct number and font with the page numbers, as an artifact).
+    Any other ``::before`` is built as before.  If WeasyPrint's box building is not laid
+    out as version 70's, nothing is patched."""
+    from weasyprint.formatting_structure import build
+    original = build.before_after_to_box
+    try:
+        params = list(inspect.signature(original).parameters)[:4]
+    except (TypeError, ValueError):
+        params = []
+    if params != ["element", "pseudo_type", "state", "style_for"]:
+        yield
+        return
+
+    def before_after_to_box(element, pseudo_type, state, style_for, *more, **kw):
+        if pseudo_type == "before" and element.get(MARK_ATTR) is not None:
+            mark = _stampable(element, style_for)
+            if mark is not None:
+                found[id(element)] = (element, mark)
+                return []
+        return original(element, pseudo_type, state, style_for, *more, **kw)
+
+    build.before_after_to_box = before_after_to_box
+    try:
+        yield
+    finally:
+        build.before_after_to_box = original
+
+
+def _px(value):
+    """A computed length in px, or None (a percentage, auto …)."""
+    unit = getattr(value, "unit", "")
+    return float(value.value) if unit == "px" else None
+
+
+def _stampable(element, style_for) -> dict | None:
+    """Where and how the ``::before`` of ``element`` is drawn, if it can be drawn as a
+    stamp (else None: WeasyPrint lays it out)."""
+    st = style_for(element, "before")
+    own = style_for(element)
+    if st is None or own is None or own["position"] != "relative" or own["float"] != "none" \
+            or own["display"][0] != "block" or "table" in own["display"] or own["direction"] != "ltr":
+        return None
+    content = st["content"]
+    if content in ("normal", "inhibit", "none", "contents") or st["position"] != "absolute" \
+            or "list-item" in st["display"] or st["display"] == ("none",):
+        return None
+    text = ""
+    for kind, value in content:
+        if kind == "string":
+            text += value
+        elif kind == "attr()" and value[1] == "string":
+            text += element.get(value[0], "")
+        else:
+            return None
+    if not text or text != "".join(text.split()):
+        return None
+    if st["counter_increment"] not in ("auto", ()) or st["counter_reset"] or st["counter_set"] \
+            or st["bookmark_level"] != "none" or st["string_set"] not in ("none", ()) \
+            or st["anchor"] or st["text_transform"] != "none" \
+            or st["visibility"] != "visible" or st["transform"] or st["opacity"] != 1 \
+            or st["direction"] != "ltr" or st["text_decoration_line"] not in ("none", ()):
+        return None
+    left, top = _px(st["left"]), _px(st["top"])
+    width = None if st["width"] == "auto" else _px(st["width"])
+    if left is None or top is None or st["right"] != "auto" or st["bottom"] != "auto" \
+            or (width is None and st["width"] != "auto"):
+        return None
+    for side in ("top", "right", "bottom", "left"):
+        if _px(st[f"margin_{side}"]) != 0 or _px(st[f"padding_{side}"]) != 0 \
+                or st[f"border_{side}_width"]:
+            return None
+    lh = st["line_height"]
+    if lh == "normal":
+        return None
+    lh = float(lh) * st["font_size"] if isinstance(lh, (int, float)) else _px(lh)
+    align = st["text_align_all"]
+    align = {"start": "left", "end": "right", "justify": "left"}.get(align, align)
+    if lh is None or align not in ("left", "right", "center"):
+        return None
+    return {"text": text, "font": font_css(st, tabular=False), "left": left, "top": top,
+            "width": width, "align": align, "lh": lh}
+
+
+def margin_marks(document, found: dict) -> list[dict]:
+    """Where each margin number left out of the layout (:func:`_margin_numbers_as_stamps`)
+    is drawn: on the page of its element's first box, placed from that box's padding box
+    as WeasyPrint places an absolute box in a relatively positioned block (its containing
+    block): x relative to the page's content box (the merge moves it with the page to
+    the page's side in the book), the top of its line from the page's top, its line
+    height, its width and alignment (CSS px)."""
+    if not found:
+        return []
+    out, seen = [], set()
+    for i, page in enumerate(document.pages, 1):
+        pb = page._page_box
+        cx = pb.content_box_x()
+        for box in pb.descendants():
+            el = box.element
+            if el is None or id(el) not in found or id(el) in seen or "::" in (box.element_tag or "") \
+                    or found[id(el)][0] is not el or not hasattr(box, "padding_box_x"):
+                continue
+            seen.add(id(el))
+            m = found[id(el)][1]
+            out.append({"page": i, "text": m["text"], "font": m["font"], "align": m["align"],
+                        "x": round(box.padding_box_x() + m["left"] - cx, 3), "w": m["width"],
+                        "top": round(box.padding_box_y() + m["top"], 3), "lh": m["lh"]})
     return out
 
 
