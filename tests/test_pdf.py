@@ -1365,3 +1365,59 @@ def test_no_cache_guesses_page_numbers_as_a_first_build_does(tmp_path):
     PartCache(root, tmp_path).save_map({"d1": 94})
     assert PartCache(root, tmp_path).load_map() == {"d1": 94}
     assert PartCache(root, tmp_path, enabled=False).load_map() is None
+
+
+@needs_poppler
+def test_margin_numbers_drawn_as_stamps_where_weasyprint_drew_them(tmp_path, monkeypatch):
+    """pdf_layout._margin_numbers_as_stamps: the paragraphs' margin numbers (print.css
+    ``[data-para]::before``: paragraphs, list items, plain lists, paratext, a quotation; one
+    paragraph broken over a page) get no box in the part; drawn by the merge from stamps,
+    each stands where WeasyPrint drew it (same words at the same place, to 0.05 pt), and
+    the rest of the part is laid out as before (pages, anchors, slots)."""
+    import contextlib
+    from editio.builders import pdf_layout
+    from editio.builders.pdf import mark_drawn
+    from editio.builders.pdf_merge import merge
+    from editio.resources import STYLES
+    para = lambda k, n=12: f"<p class='tei-p' data-para='{k}' id='p{k}'>" + f"Words of paragraph {k} go on. " * n + "</p>"
+    body = (para(1) + "<blockquote>" + para(2) + "</blockquote>" + para(3, 140)
+            + "<ul>" + "".join(f"<li data-para='{k}'>An item, {k}. " + "More. " * 9 + "</li>" for k in (4, 5)) + "</ul>"
+            + "<div class='plain-list'><ul><li data-para='6'>A plain item.</li><li data-para='7'>Another.</li></ul></div>"
+            + "<aside class='paratext'><p class='paratext-label'>Note</p>" + para(8, 5) + "</aside>"
+            + "".join(para(k, 9 + k % 4) for k in range(9, 40))
+            + "<p class='tei-p' data-para='40'>See <a class='pageref' href='#p3'>p.&nbsp;<span class='pn' "
+            "data-ref='p3' data-slot='0'>0</span></a>.</p>")
+    job = {"key": "marks", "html": f"<!DOCTYPE html><html lang='en'><body><div class='tei-text'>{body}</div></body></html>",
+           "base_url": str(STYLES) + "/", "stylesheets": [str(STYLES / "print.css")], "tagged": True,
+           "identifier": "0" * 32}
+    stamped = pdf_layout.lay_out(dict(job))
+    monkeypatch.setattr(pdf_layout, "_margin_numbers_as_stamps", lambda found: contextlib.nullcontext())
+    laid = pdf_layout.lay_out(dict(job))
+    monkeypatch.undo()
+    assert stamped["error"] is None and laid["error"] is None and laid["pages"] >= 3
+    assert [m["text"] for m in stamped["marks"]] == [str(k) for k in range(1, 41)] and not laid.get("marks")
+    for key in ("pages", "anchors", "slots", "sides", "heads"):
+        assert stamped[key] == laid[key], key
+    sheet = pdf_layout.lay_out_stamps({
+        "key": "stamps", "html": "<!DOCTYPE html><html><body></body></html>", "base_url": str(STYLES) + "/",
+        "stylesheets": [str(STYLES / "print.css")], "identifier": "1" * 32, "head": "", "lang": "en",
+        "numbers": sorted({(m["text"], m["font"]) for m in stamped["marks"]}), "folios": [], "heads": []})
+    assert sheet["error"] is None
+    stamps = {(st["text"], st["font"]): st for st in sheet["stamps"]}
+    draw = [[] for _ in range(stamped["pages"])]
+    for m in stamped["marks"]:
+        draw[m["page"] - 1].append(mark_drawn(m, stamps[(m["text"], m["font"])], stamped["sides"][m["page"] - 1][2]))
+    merge([stamped["pdf"]], [True], (sheet["pdf"], draw), tmp_path / "stamped.pdf")
+    (tmp_path / "laid.pdf").write_bytes(laid["pdf"])
+    (tmp_path / "part.pdf").write_bytes(stamped["pdf"])
+
+    def margin(path):
+        pdf = Pdf(path)
+        return [(page, w[4], round(w[0], 2), round(w[3], 2)) for page, (_, ws) in pdf.words().items()
+                for w in ws if w[3] - w[1] < 7.5]          # (6.8 pt; paratext 8.5, the text 10.5)
+    want = margin(tmp_path / "laid.pdf")
+    assert [w[1] for w in want] == [str(k) for k in range(1, 41)]
+    assert not margin(tmp_path / "part.pdf")
+    got = margin(tmp_path / "stamped.pdf")
+    assert [w[:2] for w in got] == [w[:2] for w in want]
+    assert all(abs(a[2] - b[2]) <= 0.05 and abs(a[3] - b[3]) <= 0.05 for a, b in zip(got, want)), list(zip(got, want))

@@ -54,6 +54,9 @@ on a first build) is set against the word before it, so the spare room reads as 
 space ("p. 99 and"); the punctuation that directly follows a slot is taken into it (its
 ``data-tail``) and drawn right after the number, from a stamp of its own ("p. 99),":
 never "p. 99 )," nor "p.  99),"), the spare room falling after it.
+The paragraphs' numbers in the margin (print.css ``[data-para]::before``) are drawn the
+same way: the layout builds no box for them (it cost about 2 ms each) but reports where
+each would stand (:func:`pdf_layout.margin_marks`), and each distinct number is a stamp.
 The index comes last and nothing points into it: it is laid out after the parts, with
 its page numbers merged into runs (``3, 7–9``).
 
@@ -806,15 +809,9 @@ class Book:
                         if tail is not None:   # (the punctuation after it: "99)")
                             here.append((tail["ops"], x + st["w"] - tail["x"], num["by"] - tail["baseline"]))
                     for m in marks[i]:
-                        # a paragraph's number in the margin: in its box (its left, width
-                        # and alignment), its line's middle where the line's middle was
                         st = stamps.get((m["text"], m["font"]))
-                        if st is None:
-                            continue
-                        x = cx + m["x"]
-                        if m["w"] is not None:
-                            x += {"right": m["w"] - st["w"], "center": (m["w"] - st["w"]) / 2}.get(m["align"], 0)
-                        here.append((st["ops"], x - st["x"], m["top"] + m["lh"] / 2 - st["mid"]))
+                        if st is not None:
+                            here.append(mark_drawn(m, st, cx))
                     draw.append(here)
                 overlay = (sheet, draw)
             clock["overlay"] = time.perf_counter()
@@ -1406,6 +1403,17 @@ class EarlyParts:
                and bool(entry[0].get("carry_out")) == (k in carry)}
         self.sent = {}
         return out
+
+
+def mark_drawn(mark: dict, stamp: dict, cx: float) -> tuple:
+    """(operators, dx, dy) that draw a paragraph's margin number (``mark``:
+    :func:`pdf_layout.margin_marks`) from its ``stamp`` on a page whose content box is at
+    ``cx``: in its box (its left, width and alignment), the middle of its line where the
+    middle of the line was (the half-leading is the same above and below the text)."""
+    x = cx + mark["x"]
+    if mark["w"] is not None:
+        x += {"right": mark["w"] - stamp["w"], "center": (mark["w"] - stamp["w"]) / 2}.get(mark["align"], 0)
+    return stamp["ops"], x - stamp["x"], mark["top"] + mark["lh"] / 2 - stamp["mid"]
 
 
 def _link_labels(numbers: list) -> list:

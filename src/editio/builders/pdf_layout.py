@@ -18,7 +18,8 @@ state and needs nothing but its job, a plain dict that pickles::
               "folios": ["plain" | "" | None per page], "warnings": [...],
               "error": None | "message", "seconds", "peak_rss",
               "carry": {"html", "heads"},   # what the next part begins with (carry_out)
-              "seam": {"blank", "pages", "leading", …}}   # what fit_seam did, or "why" not
+              "seam": {"blank", "pages", "leading", …},   # what fit_seam did, or "why" not
+              "slots": [...], "marks": [...]}   # page numbers and margin numbers to draw
 
 ``folios`` says, page by page, whether the page carries a page number (the name of its
 CSS page, ``""`` for the default page) or not (``None``: a blank page).  The part never
