@@ -928,7 +928,10 @@ def _stampable(element, style_for) -> dict | None:
     align = {"start": "left", "end": "right", "justify": "left"}.get(align, align)
     if lh is None or align not in ("left", "right", "center"):
         return None
-    return {"text": text, "font": font_css(st, tabular=False), "left": left, "top": top,
+    # (the font without its line height: the stamp is placed by its line's middle, so one
+    # stamp serves lines of any height, those of a seam's scaled leading too)
+    font = re.sub(r"line-height: [^;]*; ", "", font_css(st, tabular=False))
+    return {"text": text, "font": font, "left": left, "top": top,
             "width": width, "align": align, "lh": lh}
 
 
