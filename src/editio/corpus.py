@@ -62,11 +62,20 @@ class Document:
 
     @cached_property
     def _by_line(self) -> dict:
-        out: dict = {}
-        for el in self.root.iter():
-            if isinstance(el.tag, str) and el.sourceline:
-                out.setdefault(el.sourceline, []).append(el)
-        return out
+        """tag -> {line: the elements of that tag starting on it, in document order}, made
+        for a tag when a column of one of its elements is first asked (lxml finds them)."""
+        return {}
+
+    def _on_line(self, tag, line: int) -> list:
+        if tag.__class__ is not str:   # a comment or processing instruction: no element
+            return []
+        lines = self._by_line.get(tag)
+        if lines is None:
+            lines = self._by_line[tag] = {}
+            for e in self.root.iter(tag):
+                if e.sourceline:
+                    lines.setdefault(e.sourceline, []).append(e)
+        return lines.get(line, [])
 
     @cached_property
     def _starts(self) -> dict:
@@ -92,7 +101,7 @@ class Document:
         starts = self._starts.get(key)
         if starts is None:
             qname = f"{el.prefix}:{local(el)}" if el.prefix else local(el)
-            same = [e for e in self._by_line.get(line, []) if e.tag == el.tag]
+            same = self._on_line(el.tag, line)
             found = [m.start() for m in re.finditer(r"<" + re.escape(qname) + r"(?=[\s/>]|$)", text)]
             starts = self._starts[key] = dict(zip(same, found))
         pos = starts.get(el)
