@@ -223,3 +223,27 @@ def test_frus_volumes(tmp_path, volume):
     body = raw[raw.index("<body"):]
     assert t["count"] == len(re.findall(r"not\s+declassified", body)) - len(
         re.findall(r"(?:material|pages) not declassified (?:has|in their)", body))
+
+
+def test_anchored_pattern_is_tried_on_each_paragraph(tmp_path):
+    """A pattern is tried on a paragraph only if it is found in its unit's whole text (a unit
+    with no statement is not read further); a regex that reads around what it matches (``^``,
+    ``\\b``, a negative lookaround) may be found in a paragraph and not in the unit's text
+    joined, and is tried on every paragraph."""
+    proj = tmp_path / "p"
+    shutil.copytree(ROOT, proj)
+    toml = proj / "editio.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text[:text.index("[[redactions.patterns]]")]
+                    + "[[redactions.patterns]]\nregex = '^\\s*\\[Withheld\\]'\n", encoding="utf-8")
+    vol = proj / "tei" / "vol.xml"
+    vol.write_text(vol.read_text(encoding="utf-8").replace(
+        "<p>The list follows:", "<p>[Withheld]</p>\n        <p>The list follows:"), encoding="utf-8")
+    from editio.redactions import PatternRule
+    assert PatternRule("^x").local is False and PatternRule(r"a\b").local is False
+    assert PatternRule(r"(?<!x)a").local is False and PatternRule(r"(?>a+)b").local is False
+    assert PatternRule(r"(?i)\[(?P<e>[^\]]+)\]\s*(?=[.;])").local is True
+    r = run_editio("annotations", "--project", proj, "--kind", "redaction")
+    assert r.returncode == 0, r.stderr
+    got = [(x["label"], x["statement"]) for x in json.loads(r.stdout) if x["source"] == "statement"]
+    assert got == [("Doc. 3, ¶ 2", "[Withheld]")]

@@ -217,6 +217,42 @@ class PatternRule:
     def compiled(self):
         return re.compile(self.regex), re.compile(self.context) if self.context else None
 
+    @cached_property
+    def local(self) -> bool:
+        """Whether the regex, found in a text, is found in every text holding that text: it
+        reads nothing around what it matches but what a lookahead or lookbehind asks for
+        (no ``^``, ``$``, ``\\b`` or other anchor, no negative lookaround, no atomic group
+        or possessive repeat).  Only then does a unit whose whole text it is not found in
+        have no paragraph it is found in (``^\\[Exempt\\]`` is found in a paragraph, not in
+        the unit's text joined)."""
+        return _local_regex(self.regex)
+
+
+def _local_regex(regex: str) -> bool:
+    try:
+        from re import _constants as C, _parser as P
+    except ImportError:   # (another Python's re): every paragraph is read
+        return False
+    try:
+        tree = P.parse(regex)
+    except re.error:
+        return False
+    refuse = {C.AT, C.ASSERT_NOT, getattr(C, "ATOMIC_GROUP", None),
+              getattr(C, "POSSESSIVE_REPEAT", None)} - {None}
+
+    def ok(seq) -> bool:
+        for op, av in seq:
+            if op in refuse:
+                return False
+            for x in (av if isinstance(av, (tuple, list)) else (av,)):
+                if isinstance(x, P.SubPattern) and not ok(x):
+                    return False
+                if isinstance(x, (tuple, list)) and not all(
+                        ok(y) for y in x if isinstance(y, P.SubPattern)):
+                    return False
+        return True
+    return ok(tree)
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -488,7 +524,9 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list
     anywhere = [rule for rule in rules.patterns if rule.compiled[1] is None]
     text_all = (" ".join(scopes[0].itertext()) if len(scopes) == 1 else
                 " ".join(t for sc in scopes for t in sc.itertext())) if anywhere else ""
-    live = {rule for rule in anywhere if rule.compiled[0].search(text_all)}
+    # a regex that reads only what it matches (:attr:`PatternRule.local`) and is not found
+    # in the unit's text is in none of its paragraphs (each of which is part of that text)
+    live = {rule for rule in anywhere if not rule.local or rule.compiled[0].search(text_all)}
     in_context = [rule for rule in rules.patterns if rule.compiled[1] is not None]
     if not elements and not live and not in_context:
         return []
