@@ -887,6 +887,23 @@ def test_carry_cut_gives_what_the_last_page_holds_to_the_next_part(kind):
     assert "data-editio-carried" in given and ' id="' + ("e" if kind == "index" else "p") not in given.split(">")[0]
 
 
+def test_a_seam_that_cannot_be_fitted_leaves_the_part_as_it_was(monkeypatch):
+    """Where two chains meet, laying the last pages out again is a refinement: if it fails,
+    the part is the part as first laid out, and the result says why (``pdf.seam``, info),
+    never a failed part."""
+    from editio.builders import pdf_layout
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a test's failure")
+    monkeypatch.setattr(pdf_layout, "fit_seam", broken)
+    html = "<html><body>" + "".join(f"<p>paragraph {k} " + "word " * 80 + "</p>" for k in range(12)) + "</body></html>"
+    job = {"key": "k", "html": html, "base_url": ".", "stylesheets": [], "tagged": False,
+           "identifier": "0" * 32, "seam": True}
+    res = pdf_layout.lay_out(job)
+    assert res["error"] is None and res["pages"] >= 1 and res["pdf"].startswith(b"%PDF")
+    assert "a test's failure" in res["seam"]["why"]
+
+
 def test_a_unit_larger_than_a_part_is_laid_out_in_several(tmp_path, monkeypatch):
     """No size limit: a document larger than a part goes on in the following parts."""
     from editio.build import prepare

@@ -167,7 +167,12 @@ def lay_out(job: dict) -> dict:
                     document = keep_pages(document, first)
                     sides, heads = sides[:first], heads[:first]
             elif job.get("seam"):          # the next part runs on, laid out at the same time
-                fitted, info = fit_seam(document, heads, job, css, fc, fetch, tagged)
+                try:
+                    fitted, info = fit_seam(document, heads, job, css, fc, fetch, tagged)
+                except Exception as err:   # (the part as it was laid out: a seam left, said)
+                    fitted, info = None, {"blank": round(blank_fraction(document.pages[-1]), 3),
+                                          "why": f"laying its last pages out again failed: "
+                                                 f"{type(err).__name__}: {err}"}
                 if info is not None:
                     out["seam"] = info
                 if fitted is not None:
