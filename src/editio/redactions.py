@@ -572,7 +572,7 @@ def _collect_unit(doc, unit: Unit, rules: Rules, anns: dict, table=None) -> list
         if block in flat:
             return flat[block][0]
         if block not in flat_text:
-            flat_text[block] = _flatten_text(block, claimed_elements)
+            flat_text[block] = _flatten(block, claimed_elements, places=False)[0]
         return flat_text[block]
     for rule in in_context:
         rx, ctx = rule.compiled
@@ -706,9 +706,10 @@ def _blocks(scope):
             yield el
 
 
-def _flatten(block, skip: set) -> tuple[str, list]:
+def _flatten(block, skip: set, places: bool = True) -> tuple[str, list]:
     """The text of ``block`` without its nested blocks, and where each piece came from:
-    [(offset in the text, element, "text"|"tail")]."""
+    [(offset in the text, element, "text"|"tail")] (with ``places`` False, the text alone
+    and no places: a context's test, which needs no source positions)."""
     parts: list[str] = []
     segs: list = []
     pos = 0
@@ -716,9 +717,10 @@ def _flatten(block, skip: set) -> tuple[str, list]:
     def add(s, el, where):
         nonlocal pos
         if s:
-            segs.append((pos, el, where))
+            if places:
+                segs.append((pos, el, where))
+                pos += len(s)
             parts.append(s)
-            pos += len(s)
 
     def walk(el):
         add(el.text, el, "text")
@@ -732,27 +734,6 @@ def _flatten(block, skip: set) -> tuple[str, list]:
 
     walk(block)
     return "".join(parts), segs
-
-
-def _flatten_text(block, skip: set) -> str:
-    """``_flatten(block, skip)[0]``: the text alone."""
-    parts: list[str] = []
-    add = parts.append
-
-    def walk(el):
-        if el.text:
-            add(el.text)
-        for c in el:
-            if c.tag.__class__ is str:
-                if c in skip:
-                    add(" ")
-                elif not _is_block(c):
-                    walk(c)
-            if c.tail:
-                add(c.tail)
-
-    walk(block)
-    return "".join(parts)
 
 
 def _positions(doc, segs, text) -> list[tuple[int, int]]:
