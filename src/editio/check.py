@@ -704,7 +704,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                     if any(c.isspace() for c in tok):
                         explained.append(el)
                     if profile.images == "each":
-                        _image_missing(report, doc, [(tok, line, el)])
+                        _image_missing(report, doc, [(tok, line, el)], profile)
                     else:
                         images_missing.append((tok, line, el))
                 elif r.status == "missing" and r.path is not None and r.path in corpus.unread:
@@ -786,7 +786,7 @@ def _check_doc(corpus: Corpus, doc: Document, report: Report, seen_ids,
                        f'("{tok}" … "{facs_missing[-1][0]}"); page breaks show their page numbers '
                        "only", col=doc.column(first, "facs"))
     if images_missing:
-        _image_missing(report, doc, images_missing)
+        _image_missing(report, doc, images_missing, profile)
     for ns, els in foreign.items():   # (a volume's 12 embedded video players: one, not 40)
         _foreign(report, doc, ns, els)
     for path, ptrs in unchecked.items():   # its read error says why; not one error a pointer
@@ -843,7 +843,7 @@ def _foreign(report, doc, ns: str, els: list) -> None:
                  f"{what} neither rendered nor published{hint}", col=doc.column(first))
 
 
-def _image_missing(report, doc, missing: list) -> None:
+def _image_missing(report, doc, missing: list, profile) -> None:
     """One ``ref.missing`` for the images (``@url``) of a file that the project does not hold,
     located at the first: how many, which, and what a reader sees instead.  A name holding a
     space is no URL (the schema's ``data.pointer``): said here, so that the schema does not
@@ -861,7 +861,7 @@ def _image_missing(report, doc, missing: list) -> None:
                else "; one of the names holds a space, which a URL may not" if spaced == 1
                else f"; {spaced} of the names hold spaces, which a URL may not")
     report.error(doc.rel, ln, "ref.missing",
-                 f'{what}{why}; the text says "Image not included" in place',
+                 f'{what}{why}; the text says "{profile.text("image_missing", "Image not included")}" in place',
                  col=doc.column(first, "url"))
 
 _TEI_PREFIX = "{%s}" % TEI_NS
